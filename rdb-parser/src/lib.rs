@@ -1,0 +1,3 @@
+//! Zero-copy decoding of Redis and Valkey RDB files.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
