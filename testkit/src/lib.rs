@@ -9,6 +9,9 @@
 //!   and it is stopped and cleaned up on drop, also when the test panics.
 //! - [`Cluster`]: a Redis Cluster of N masters (optionally with replicas), joined
 //!   with `redis-cli --cluster create`.
+//! - [`write_mixed`]: many keys of every type, for benchmarks.
+//! - [`write_sample`]: a small dataset with one key of each type, for sample files
+//!   (`cargo run -p testkit --bin make-fixtures` regenerates the committed ones).
 //!
 //! Binaries are found where `scripts/test.sh` installs them (see [`Version`]), or
 //! through environment variables. A missing binary fails the test with a message
@@ -28,11 +31,15 @@
 #![deny(missing_docs)]
 
 mod cluster;
+mod mixed;
 mod port;
+mod sample;
 mod server;
 mod version;
 
 pub use cluster::{Cluster, ClusterBuilder};
+pub use mixed::write_mixed;
+pub use sample::{SAMPLE_EXPIRE_MS, write_sample};
 pub use server::{AclUser, Server, ServerBuilder};
 pub use version::Version;
 
