@@ -1,0 +1,190 @@
+//! The collection values (lists, sets, sorted sets, hashes) and their cursors.
+//!
+//! A view borrows the value's bytes and decodes nothing until a cursor walks it.
+//! Cursors lend their entries: an entry borrows the cursor (elements may live in its
+//! decompression buffers), so walk them with `while let Some(e) = cursor.next()? {}`.
+
+use crate::element::Element;
+use crate::entries::{Group, Layout, Walker};
+use crate::error::Result;
+use crate::string::RdbString;
+use crate::value::Encoding;
+
+/// What every collection view holds: where its bytes are and how they are laid out.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Body<'a> {
+    pub(crate) layout: Layout,
+    pub(crate) encoding: Encoding,
+    /// The bytes after the type byte and any fixed prefix.
+    pub(crate) payload: &'a [u8],
+    /// Absolute offset of `payload`.
+    pub(crate) base: u64,
+    pub(crate) version: u32,
+    /// The key holding the value, named in errors found while walking it.
+    pub(crate) key: Option<RdbString<'a>>,
+}
+
+impl<'a> Body<'a> {
+    fn walker(&self) -> Result<Walker<'a>> {
+        Walker::new(self.layout, self.payload, self.base, self.version, self.key)
+    }
+}
+
+macro_rules! view {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name<'a> {
+            pub(crate) body: Body<'a>,
+        }
+
+        impl<'a> $name<'a> {
+            /// How the value is encoded in the RDB.
+            pub fn encoding(&self) -> Encoding {
+                self.body.encoding
+            }
+        }
+    };
+}
+
+view!(
+    /// A list value: walk it with [`List::elements`].
+    List
+);
+view!(
+    /// A set value: walk it with [`Set::members`].
+    Set
+);
+view!(
+    /// A sorted set value: walk it with [`SortedSet::members`].
+    SortedSet
+);
+view!(
+    /// A hash value: walk it with [`Hash::fields`]; fields may carry an expiry.
+    Hash
+);
+
+impl<'a> List<'a> {
+    /// A cursor over the list's elements, head to tail.
+    ///
+    /// # Errors
+    /// When the value's length prefix is corrupt; later faults come from the cursor.
+    pub fn elements(&self) -> Result<Elements<'a>> {
+        Ok(Elements(self.body.walker()?))
+    }
+}
+
+impl<'a> Set<'a> {
+    /// A cursor over the set's members.
+    ///
+    /// # Errors
+    /// When the value's length prefix is corrupt; later faults come from the cursor.
+    pub fn members(&self) -> Result<Elements<'a>> {
+        Ok(Elements(self.body.walker()?))
+    }
+}
+
+impl<'a> SortedSet<'a> {
+    /// A cursor over the (member, score) pairs, in the order stored.
+    ///
+    /// # Errors
+    /// When the value's length prefix is corrupt; later faults come from the cursor.
+    pub fn members(&self) -> Result<ScoredMembers<'a>> {
+        Ok(ScoredMembers(self.body.walker()?))
+    }
+}
+
+impl<'a> Hash<'a> {
+    /// A cursor over the hash's fields, values and field expiries.
+    ///
+    /// # Errors
+    /// When the value's length prefix is corrupt; later faults come from the cursor.
+    pub fn fields(&self) -> Result<Fields<'a>> {
+        Ok(Fields(self.body.walker()?))
+    }
+}
+
+/// Cursor over list elements or set members.
+#[derive(Debug)]
+pub struct Elements<'a>(Walker<'a>);
+
+impl Elements<'_> {
+    /// The next element, or `None` after the last.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated.
+    #[allow(clippy::should_implement_trait)] // lending: the element borrows the cursor
+    pub fn next(&mut self) -> Result<Option<Element<'_>>> {
+        Ok(self.0.next()?.map(|g: Group<'_>| g.elems[0]))
+    }
+
+    /// Walks to the end, validating every element, and returns how many there were.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated.
+    pub fn count(mut self) -> Result<u64> {
+        self.0.skip_all()
+    }
+}
+
+/// Cursor over a sorted set's (member, score) pairs.
+#[derive(Debug)]
+pub struct ScoredMembers<'a>(Walker<'a>);
+
+impl ScoredMembers<'_> {
+    /// The next member and its score, or `None` after the last.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated.
+    #[allow(clippy::should_implement_trait)] // lending: the member borrows the cursor
+    pub fn next(&mut self) -> Result<Option<(Element<'_>, f64)>> {
+        Ok(self.0.next()?.map(|g| (g.elems[0], g.score)))
+    }
+
+    /// Walks to the end, validating every entry, and returns how many there were.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated.
+    pub fn count(mut self) -> Result<u64> {
+        self.0.skip_all()
+    }
+}
+
+/// One hash field as a [`Fields`] cursor lends it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Field<'s> {
+    /// The field name.
+    pub field: Element<'s>,
+    /// The value.
+    pub value: Element<'s>,
+    /// The field's expiry, absolute unix time in milliseconds (hash field TTLs of
+    /// Redis 7.4+ and Valkey 9), or `None`.
+    pub expire_ms: Option<i64>,
+}
+
+/// Cursor over a hash's fields.
+#[derive(Debug)]
+pub struct Fields<'a>(Walker<'a>);
+
+impl Fields<'_> {
+    /// The next field, or `None` after the last.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated.
+    #[allow(clippy::should_implement_trait)] // lending: the field borrows the cursor
+    pub fn next(&mut self) -> Result<Option<Field<'_>>> {
+        Ok(self.0.next()?.map(|g| Field {
+            field: g.elems[0],
+            value: g.elems[1],
+            expire_ms: g.expire_ms,
+        }))
+    }
+
+    /// Walks to the end, validating every field, and returns how many there were.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated.
+    pub fn count(mut self) -> Result<u64> {
+        self.0.skip_all()
+    }
+}

@@ -1,0 +1,354 @@
+//! Walking the entries of a collection value, whatever its encoding.
+//!
+//! Every collection type (list, set, sorted set, hash) is stored either as plain RDB
+//! strings, as one compact blob, or as a sequence of blobs (quicklists). A [`Walker`]
+//! reads any of these layouts lazily and yields one [`Group`] per logical entry; the
+//! public cursors in `collection` give the groups their typed shape.
+
+use crate::cursor::Cursor;
+use crate::element::{Element, parse_double};
+use crate::error::{ErrorKind, Result};
+use crate::length::read_len;
+use crate::string::{RdbString, read_string};
+use crate::unpacked::{Compact, Unpacked};
+
+/// How a collection value is laid out after its type byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// A count, then `width` strings per entry (plain lists, sets and hashes).
+    Strings { width: usize },
+    /// A count, then (member, score as a 1-byte-length ASCII double) per entry.
+    ZsetAsciiScore,
+    /// A count, then (member, score as an 8-byte LE double) per entry.
+    ZsetBinaryScore,
+    /// A count, then (ttl length, field, value); the ttl is absolute ms (pre-GA, 0 =
+    /// none) or, with a minimum expiry, `expire - min + 1` (0 = none).
+    HashTtlFirst { min_expire: Option<i64> },
+    /// A count, then (field, value, 8-byte LE expiry ms, -1 = none): Valkey HASH_2.
+    HashTtlLast,
+    /// One blob whose entries come in groups of `width`; `shape` says what they mean.
+    Blob { kind: Compact, shape: Shape },
+    /// A node count, then one ziplist blob per node (quicklist v1).
+    Quicklist,
+    /// A node count, then (container, blob) per node: PLAIN (1) holds one element,
+    /// PACKED (2) a listpack (quicklist v2).
+    Quicklist2,
+}
+
+/// What the entries of a blob mean, grouped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// One element per entry (lists, sets).
+    Single,
+    /// (field, value) pairs.
+    Pair,
+    /// (member, score) pairs; the score is a number or a decimal string.
+    Scored,
+    /// (field, value, ttl) triplets; ttl 0 = none.
+    Expiring,
+}
+
+impl Shape {
+    fn width(self) -> usize {
+        match self {
+            Shape::Single => 1,
+            Shape::Pair | Shape::Scored => 2,
+            Shape::Expiring => 3,
+        }
+    }
+}
+
+/// One logical entry: up to three elements, plus a score or an expiry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Group<'s> {
+    pub(crate) elems: [Element<'s>; 3],
+    pub(crate) score: f64,
+    pub(crate) expire_ms: Option<i64>,
+}
+
+const EMPTY: Element<'static> = Element::Int(0);
+
+/// A lazy walk over one collection value's entries.
+#[derive(Debug)]
+pub(crate) struct Walker<'a> {
+    layout: Layout,
+    cur: Cursor<'a>,
+    version: u32,
+    /// Entries (plain layouts), or nodes (quicklists), or 1 for a blob not yet loaded.
+    left: u64,
+    unpacked: Unpacked<'a>,
+    scratch: [Vec<u8>; 3],
+    key: Option<RdbString<'a>>,
+}
+
+impl<'a> Walker<'a> {
+    /// A walk over `payload` (the value's bytes after any fixed prefix such as a
+    /// minimum expiry), which starts at absolute `base`.
+    pub(crate) fn new(
+        layout: Layout,
+        payload: &'a [u8],
+        base: u64,
+        version: u32,
+        key: Option<RdbString<'a>>,
+    ) -> Result<Self> {
+        let mut cur = Cursor::new(payload, base);
+        let left = match layout {
+            Layout::Blob { .. } => 1,
+            _ => {
+                read_len(&mut cur, version, "collection length").map_err(|e| e.with_rdb_key(key))?
+            }
+        };
+        Ok(Walker {
+            layout,
+            cur,
+            version,
+            left,
+            unpacked: Unpacked::default(),
+            scratch: Default::default(),
+            key,
+        })
+    }
+
+    /// The next entry, or `None` at the end; errors name the key.
+    pub(crate) fn next(&mut self) -> Result<Option<Group<'_>>> {
+        let key = self.key;
+        self.next_entry().map_err(|e| e.with_rdb_key(key))
+    }
+
+    fn next_entry(&mut self) -> Result<Option<Group<'_>>> {
+        let v = self.version;
+        match self.layout {
+            Layout::Strings { .. }
+            | Layout::ZsetAsciiScore
+            | Layout::ZsetBinaryScore
+            | Layout::HashTtlFirst { .. }
+            | Layout::HashTtlLast => {
+                if self.left == 0 {
+                    return Ok(None);
+                }
+                self.left -= 1;
+                self.next_plain(v).map(Some)
+            }
+            Layout::Blob { kind, shape } => {
+                if self.left == 1 {
+                    self.left = 0;
+                    let at = self.cur.offset();
+                    let s = read_string(&mut self.cur, v, "encoded collection")?;
+                    self.unpacked.load(s, kind, at)?;
+                    self.check_width(shape.width(), at)?;
+                }
+                self.take(shape)
+            }
+            Layout::Quicklist | Layout::Quicklist2 => {
+                while self.unpacked.remaining() == 0 {
+                    if self.left == 0 {
+                        return Ok(None);
+                    }
+                    self.left -= 1;
+                    let mut kind = Compact::Ziplist;
+                    if self.layout == Layout::Quicklist2 {
+                        let at = self.cur.pos();
+                        match read_len(&mut self.cur, v, "quicklist container")? {
+                            1 => {
+                                // A PLAIN node: one large element, stored as a string.
+                                let s = read_string(&mut self.cur, v, "quicklist plain node")?;
+                                let e = s.element(&mut self.scratch[0])?;
+                                return Ok(Some(single(e)));
+                            }
+                            2 => kind = Compact::Listpack,
+                            _ => {
+                                return Err(self
+                                    .cur
+                                    .error_at(ErrorKind::Invalid("quicklist container"), at));
+                            }
+                        }
+                    }
+                    let at = self.cur.offset();
+                    let s = read_string(&mut self.cur, v, "quicklist node")?;
+                    self.unpacked.load(s, kind, at)?;
+                }
+                self.take(Shape::Single)
+            }
+        }
+    }
+
+    fn check_width(&self, width: usize, at: u64) -> Result<()> {
+        if !self.unpacked.remaining().is_multiple_of(width) {
+            return Err(crate::error::Error::new(
+                ErrorKind::Invalid("entry count: not a whole number of groups"),
+                at,
+            ));
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, shape: Shape) -> Result<Option<Group<'_>>> {
+        Ok(match shape {
+            Shape::Single => self.unpacked.take::<1>().map(|[a]| single(a)),
+            Shape::Pair => self.unpacked.take::<2>().map(|[a, b]| Group {
+                elems: [a, b, EMPTY],
+                score: 0.0,
+                expire_ms: None,
+            }),
+            Shape::Scored => match self.unpacked.take::<2>() {
+                None => None,
+                Some([m, s]) => {
+                    let Some(score) = s.to_f64() else {
+                        return Err(self.cur.error(ErrorKind::Invalid("sorted set score")));
+                    };
+                    Some(Group {
+                        elems: [m, s, EMPTY],
+                        score,
+                        expire_ms: None,
+                    })
+                }
+            },
+            Shape::Expiring => match self.unpacked.take::<3>() {
+                None => None,
+                Some([f, v, t]) => {
+                    let Some(ttl) = t.to_i64() else {
+                        return Err(self.cur.error(ErrorKind::Invalid("hash field expiry")));
+                    };
+                    Some(Group {
+                        elems: [f, v, t],
+                        score: 0.0,
+                        expire_ms: (ttl != 0).then_some(ttl),
+                    })
+                }
+            },
+        })
+    }
+
+    fn next_plain(&mut self, v: u32) -> Result<Group<'_>> {
+        let cur = &mut self.cur;
+        let mut score = 0.0;
+        let mut expire_ms = None;
+        let mut strings = [None; 3];
+        match self.layout {
+            Layout::Strings { width } => {
+                for s in strings.iter_mut().take(width) {
+                    *s = Some(read_string(cur, v, "collection element")?);
+                }
+            }
+            Layout::ZsetAsciiScore => {
+                strings[0] = Some(read_string(cur, v, "sorted set member")?);
+                score = read_ascii_double(cur)?;
+            }
+            Layout::ZsetBinaryScore => {
+                strings[0] = Some(read_string(cur, v, "sorted set member")?);
+                score = cur.f64_le("sorted set score")?;
+            }
+            Layout::HashTtlFirst { min_expire } => {
+                let ttl = read_len(cur, v, "hash field expiry")?;
+                expire_ms = match (ttl, min_expire) {
+                    (0, _) => None,
+                    (t, None) => Some(t as i64),
+                    (t, Some(min)) => Some(min.saturating_add(t as i64 - 1)),
+                };
+                strings[0] = Some(read_string(cur, v, "hash field")?);
+                strings[1] = Some(read_string(cur, v, "hash value")?);
+            }
+            Layout::HashTtlLast => {
+                strings[0] = Some(read_string(cur, v, "hash field")?);
+                strings[1] = Some(read_string(cur, v, "hash value")?);
+                let t = cur.i64_le("hash field expiry")?;
+                expire_ms = (t != -1).then_some(t);
+            }
+            _ => unreachable!("next_plain is only called for plain layouts"),
+        }
+        let [s0, s1, s2] = &mut self.scratch;
+        let [a, b, c] = strings;
+        Ok(Group {
+            elems: [resolve(a, s0)?, resolve(b, s1)?, resolve(c, s2)?],
+            score,
+            expire_ms,
+        })
+    }
+
+    /// Reads every entry to the end, validating the whole value.
+    pub(crate) fn skip_all(&mut self) -> Result<u64> {
+        let mut n = 0;
+        while self.next()?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// The element of an optional string, decompressed into `buf` when needed.
+fn resolve<'s>(s: Option<RdbString<'s>>, buf: &'s mut Vec<u8>) -> Result<Element<'s>> {
+    match s {
+        Some(s) => s.element(buf),
+        None => Ok(EMPTY),
+    }
+}
+
+fn single(e: Element<'_>) -> Group<'_> {
+    Group {
+        elems: [e, EMPTY, EMPTY],
+        score: 0.0,
+        expire_ms: None,
+    }
+}
+
+/// Reads a score saved as a 1-byte length and ASCII text (253 NaN, 254 +inf, 255 -inf).
+///
+/// Source: redis `src/rdb.c` (`rdbLoadDoubleValue`).
+pub(crate) fn read_ascii_double(cur: &mut Cursor<'_>) -> Result<f64> {
+    let at = cur.pos();
+    Ok(match cur.u8("sorted set score")? {
+        253 => f64::NAN,
+        254 => f64::INFINITY,
+        255 => f64::NEG_INFINITY,
+        len => {
+            let text = cur.take(u64::from(len), "sorted set score")?;
+            parse_double(text)
+                .ok_or_else(|| cur.error_at(ErrorKind::Invalid("sorted set score"), at))?
+        }
+    })
+}
+
+/// Skips a collection value laid out as `layout`, without decompressing or decoding
+/// its elements: only the structure is walked, to find where the value ends.
+pub(crate) fn skip(layout: Layout, cur: &mut Cursor<'_>, v: u32) -> Result<()> {
+    let what = "collection element";
+    let skip_str = |cur: &mut Cursor<'_>| read_string(cur, v, what).map(|_| ());
+    if let Layout::Blob { .. } = layout {
+        return skip_str(cur);
+    }
+    let n = read_len(cur, v, "collection length")?;
+    for _ in 0..n {
+        match layout {
+            Layout::Strings { width } => {
+                for _ in 0..width {
+                    skip_str(cur)?;
+                }
+            }
+            Layout::ZsetAsciiScore => {
+                skip_str(cur)?;
+                read_ascii_double(cur)?;
+            }
+            Layout::ZsetBinaryScore => {
+                skip_str(cur)?;
+                cur.skip(8, "sorted set score")?;
+            }
+            Layout::HashTtlFirst { .. } => {
+                read_len(cur, v, "hash field expiry")?;
+                skip_str(cur)?;
+                skip_str(cur)?;
+            }
+            Layout::HashTtlLast => {
+                skip_str(cur)?;
+                skip_str(cur)?;
+                cur.skip(8, "hash field expiry")?;
+            }
+            Layout::Quicklist => skip_str(cur)?,
+            Layout::Quicklist2 => {
+                read_len(cur, v, "quicklist container")?;
+                skip_str(cur)?;
+            }
+            Layout::Blob { .. } => unreachable!("handled above"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! Reading a whole RDB held in memory: header, then items to the checksum.
+
+use crate::checksum::crc64;
+use crate::cursor::Cursor;
+use crate::error::{Error, ErrorKind, Result};
+use crate::header::{Dialect, Header};
+use crate::item::{Item, Key};
+use crate::length::read_len;
+use crate::module::Module;
+use crate::opcode::{self, Function, KeyMeta, SlotImport};
+use crate::string::read_string;
+use crate::value::read_value;
+
+/// Options for [`Rdb::with_options`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParseOptions {
+    /// Try files whose version is newer than this crate knows, instead of failing
+    /// with [`ErrorKind::UnsupportedVersion`]. Unknown types still fail.
+    pub lenient_version: bool,
+    /// Verify the CRC64 footer (default). Skipped anyway when the stored checksum is 0
+    /// or the version is below 5 (no footer).
+    pub verify_checksum: bool,
+    /// Accept bytes after the RDB (as in an AOF with an RDB preamble); by default they
+    /// are an error, since they would otherwise be ignored silently.
+    pub allow_trailing_bytes: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            lenient_version: false,
+            verify_checksum: true,
+            allow_trailing_bytes: false,
+        }
+    }
+}
+
+impl ParseOptions {
+    /// Sets [`ParseOptions::lenient_version`].
+    pub fn lenient_version(mut self, yes: bool) -> Self {
+        self.lenient_version = yes;
+        self
+    }
+
+    /// Sets [`ParseOptions::verify_checksum`].
+    pub fn verify_checksum(mut self, yes: bool) -> Self {
+        self.verify_checksum = yes;
+        self
+    }
+
+    /// Sets [`ParseOptions::allow_trailing_bytes`].
+    pub fn allow_trailing_bytes(mut self, yes: bool) -> Self {
+        self.allow_trailing_bytes = yes;
+        self
+    }
+}
+
+/// An RDB held in memory (a byte slice, e.g. a memory-mapped file).
+///
+/// Items borrow from the input: nothing is copied until the caller asks.
+#[derive(Clone, Copy, Debug)]
+pub struct Rdb<'a> {
+    input: &'a [u8],
+    header: Header,
+    options: ParseOptions,
+}
+
+impl<'a> Rdb<'a> {
+    /// Reads the header of `input` with the default options.
+    ///
+    /// # Errors
+    /// When the input is not an RDB or its version is unknown.
+    pub fn new(input: &'a [u8]) -> Result<Self> {
+        Self::with_options(input, ParseOptions::default())
+    }
+
+    /// Reads the header of `input`.
+    ///
+    /// # Errors
+    /// When the input is not an RDB or (without `lenient_version`) its version is unknown.
+    pub fn with_options(input: &'a [u8], options: ParseOptions) -> Result<Self> {
+        let header = Header::read(&mut Cursor::new(input, 0), options.lenient_version)?;
+        Ok(Rdb {
+            input,
+            header,
+            options,
+        })
+    }
+
+    /// The RDB version and dialect.
+    pub fn header(&self) -> Header {
+        self.header
+    }
+
+    /// The items in file order, ending with [`Item::End`].
+    pub fn items(&self) -> Items<'a> {
+        let mut cur = Cursor::new(self.input, 0);
+        // Read by `with_options` already; cannot fail.
+        let _ = cur.skip(Header::LEN as u64, "the RDB header");
+        Items {
+            input: self.input,
+            cur,
+            header: self.header,
+            options: self.options,
+            db: 0,
+            done: false,
+        }
+    }
+}
+
+/// The length in bytes of the RDB at the start of `input` (magic through checksum),
+/// e.g. to find where an AOF's RDB preamble ends. Every item is read and checked.
+///
+/// # Errors
+/// When the RDB is corrupt or truncated.
+pub fn measure(input: &[u8]) -> Result<usize> {
+    let rdb = Rdb::with_options(input, ParseOptions::default().allow_trailing_bytes(true))?;
+    for item in rdb.items() {
+        if let Item::End { len, .. } = item? {
+            return Ok(len as usize);
+        }
+    }
+    Err(Error::new(
+        ErrorKind::Incomplete {
+            expected: "the EOF opcode",
+        },
+        input.len() as u64,
+    ))
+}
+
+/// Iterator over the items of an [`Rdb`]; it stops after the first error.
+#[derive(Clone, Debug)]
+pub struct Items<'a> {
+    input: &'a [u8],
+    cur: Cursor<'a>,
+    header: Header,
+    options: ParseOptions,
+    db: u64,
+    done: bool,
+}
+
+impl<'a> Items<'a> {
+    /// Absolute offset of the next item.
+    pub fn offset(&self) -> u64 {
+        self.cur.offset()
+    }
+
+    fn next_item(&mut self) -> Result<Item<'a>> {
+        let v = self.header.version;
+        let redis = self.header.dialect == Dialect::Redis;
+        let cur = &mut self.cur;
+        let start = cur.pos();
+        let (mut expire_ms, mut idle, mut freq, mut meta) = (None, None, None, None);
+        loop {
+            let at = cur.pos();
+            let op = cur.u8("a type or opcode")?;
+            let has_key_prefix =
+                expire_ms.is_some() || idle.is_some() || freq.is_some() || meta.is_some();
+            match op {
+                opcode::EXPIRETIME_MS => expire_ms = Some(cur.i64_le("expiry")?),
+                opcode::EXPIRETIME => expire_ms = Some(i64::from(cur.i32_le("expiry")?) * 1000),
+                opcode::IDLE => idle = Some(read_len(cur, v, "idle time")?),
+                opcode::FREQ => freq = Some(cur.u8("LFU frequency")?),
+                opcode::SLOT_IMPORT_OR_KEY_META if redis => meta = Some(KeyMeta::read(cur, v)?),
+                _ if has_key_prefix && op >= opcode::SLOT_IMPORT_OR_KEY_META => {
+                    return Err(cur.error_at(
+                        ErrorKind::Invalid("record between a key's metadata and the key"),
+                        at,
+                    ));
+                }
+                opcode::SLOT_IMPORT_OR_KEY_META => {
+                    return Ok(Item::SlotImport(SlotImport::read(cur, v)?));
+                }
+                opcode::AUX => {
+                    let key = read_string(cur, v, "aux field name")?;
+                    let value = read_string(cur, v, "aux field value")?;
+                    return Ok(Item::Aux { key, value });
+                }
+                opcode::SELECTDB => {
+                    self.db = read_len(cur, v, "database number")?;
+                    return Ok(Item::SelectDb { db: self.db });
+                }
+                opcode::RESIZEDB => {
+                    let db_size = read_len(cur, v, "database size")?;
+                    let expires_size = read_len(cur, v, "expires size")?;
+                    return Ok(Item::ResizeDb {
+                        db_size,
+                        expires_size,
+                    });
+                }
+                opcode::MODULE_AUX => {
+                    // The aux body: module id, then UINT `when`, then the opcode series.
+                    let id = read_len(cur, v, "module id")?;
+                    let when_at = cur.pos();
+                    if read_len(cur, v, "module aux when opcode")? != 2 {
+                        return Err(
+                            cur.error_at(ErrorKind::Invalid("module aux when opcode"), when_at)
+                        );
+                    }
+                    let when = read_len(cur, v, "module aux when")?;
+                    let module = Module::read_body(cur, v, id)?;
+                    return Ok(Item::ModuleAux { when, module });
+                }
+                opcode::FUNCTION2 => {
+                    let code = read_string(cur, v, "function library")?;
+                    return Ok(Item::Function(Function::Library { code }));
+                }
+                opcode::FUNCTION_PRE_GA => {
+                    return Ok(Item::Function(Function::read_pre_ga(cur, v)?));
+                }
+                opcode::SLOT_INFO => {
+                    let slot = read_len(cur, v, "slot")?;
+                    let keys = read_len(cur, v, "slot keys")?;
+                    let expires = read_len(cur, v, "slot expires")?;
+                    return Ok(Item::SlotInfo {
+                        slot,
+                        keys,
+                        expires,
+                    });
+                }
+                opcode::EOF => return self.end(at),
+                ty => {
+                    let key = read_string(cur, v, "key")?;
+                    let value_start = cur.pos();
+                    let value =
+                        read_value(cur, ty, v, self.header.dialect, Some(key)).map_err(|e| {
+                            match key.to_cow() {
+                                Ok(k) => e.with_key(&k),
+                                Err(_) => e,
+                            }
+                        })?;
+                    return Ok(Item::Key(Key {
+                        db: self.db,
+                        key,
+                        expire_ms,
+                        idle,
+                        freq,
+                        meta,
+                        value,
+                        type_byte: ty,
+                        raw_value: cur.slice(value_start, cur.pos()),
+                        header: self.header,
+                        offset: start as u64,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn end(&mut self, eof_at: usize) -> Result<Item<'a>> {
+        let checksum = if self.header.version >= 5 {
+            let stored = self.cur.u64_le("the CRC64 checksum")?;
+            if self.options.verify_checksum && stored != 0 {
+                let computed = crc64(&self.input[..=eof_at]);
+                if computed != stored {
+                    return Err(self
+                        .cur
+                        .error_at(ErrorKind::ChecksumMismatch { stored, computed }, eof_at + 1));
+                }
+            }
+            Some(stored)
+        } else {
+            None
+        };
+        self.done = true;
+        if !self.options.allow_trailing_bytes && !self.cur.is_empty() {
+            return Err(self.cur.error(ErrorKind::TrailingBytes));
+        }
+        Ok(Item::End {
+            checksum,
+            len: self.cur.pos() as u64,
+        })
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Result<Item<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.next_item();
+        if item.is_err() {
+            self.done = true;
+        }
+        Some(item)
+    }
+}

@@ -1,0 +1,488 @@
+//! Streams: entries in listpack nodes, then the stream's metadata and consumer groups.
+//!
+//! # Wire format
+//! ```text
+//! len(#nodes), #nodes x ( string(16-byte master ID, ms BE + seq BE), string(listpack) )
+//! len(length) len(last_id.ms) len(last_id.seq)
+//! v2+: len(first_id.ms) len(first_id.seq) len(max_deleted.ms) len(max_deleted.seq) len(entries_added)
+//! len(#groups), per group:
+//!   string(name) len(last_id.ms) len(last_id.seq) [v2+: len(entries_read)]
+//!   PEL: len(n), n x ( 16-byte ID BE, int64 LE delivery time, len(delivery count) )
+//!   len(#consumers), per consumer:
+//!     string(name) int64 LE seen_time [v3+: int64 LE active_time]
+//!     PEL: len(n), n x 16-byte ID BE
+//!   [v5+: len(n), n x 16-byte ID BE   (NACKed IDs)]
+//! v4+: len(idmp_duration) len(idmp_max_entries) len(#producers),
+//!      per producer: string(pid) len(n), n x ( string(iid) len(ms) len(seq) )
+//!      len(iids_added) len(iids_duplicates)
+//!
+//! node listpack: master entry  count deleted #fields field_1..field_N 0
+//!                then entries  flags ms-diff seq-diff [#fields (field value)* | value*] lp-count
+//!                flags: 1 = deleted, 2 = same fields as the master entry
+//! ```
+//! Source: redis `src/rdb.c` (`rdbSaveObject`, `rdbLoadObject` for `RDB_TYPE_STREAM_*`),
+//! `src/t_stream.c` (the node layout).
+
+use std::fmt;
+
+use crate::cursor::Cursor;
+use crate::element::Element;
+use crate::error::{Error, ErrorKind, Result};
+use crate::length::{read_count, read_len};
+use crate::string::{RdbString, read_string};
+use crate::unpacked::{Compact, Unpacked};
+
+const FLAG_DELETED: i64 = 1;
+const FLAG_SAMEFIELDS: i64 = 2;
+
+/// A stream entry ID.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId {
+    /// Milliseconds part.
+    pub ms: u64,
+    /// Sequence part.
+    pub seq: u64,
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+impl StreamId {
+    fn from_be(bytes: &[u8]) -> Option<StreamId> {
+        let ms = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let seq = u64::from_be_bytes(bytes.get(8..16)?.try_into().ok()?);
+        Some(StreamId { ms, seq })
+    }
+
+    fn read_raw(cur: &mut Cursor<'_>) -> Result<StreamId> {
+        let b = cur.take(16, "stream ID")?;
+        StreamId::from_be(b).ok_or_else(|| cur.error(ErrorKind::Invalid("stream ID")))
+    }
+
+    fn read_lens(cur: &mut Cursor<'_>, v: u32) -> Result<StreamId> {
+        Ok(StreamId {
+            ms: read_len(cur, v, "stream ID")?,
+            seq: read_len(cur, v, "stream ID")?,
+        })
+    }
+}
+
+/// A pending (delivered, not yet acknowledged) entry of a consumer group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingEntry {
+    /// The entry's ID.
+    pub id: StreamId,
+    /// When it was last delivered, unix ms.
+    pub delivery_time_ms: i64,
+    /// How many times it was delivered.
+    pub delivery_count: u64,
+}
+
+/// A consumer of a group.
+#[derive(Clone, Debug)]
+pub struct Consumer<'a> {
+    /// The consumer's name.
+    pub name: RdbString<'a>,
+    /// When it was last seen, unix ms.
+    pub seen_time_ms: i64,
+    /// When it last read successfully, unix ms (stream format 3+, Redis 7.2+).
+    pub active_time_ms: Option<i64>,
+    /// The IDs of the pending entries it owns.
+    pub pending: Vec<StreamId>,
+}
+
+/// A consumer group.
+#[derive(Clone, Debug)]
+pub struct ConsumerGroup<'a> {
+    /// The group's name.
+    pub name: RdbString<'a>,
+    /// The last ID delivered to the group.
+    pub last_id: StreamId,
+    /// The group's entries-read counter (stream format 2+, Redis 7.0+).
+    pub entries_read: Option<u64>,
+    /// The group's pending entries list.
+    pub pending: Vec<PendingEntry>,
+    /// The group's consumers.
+    pub consumers: Vec<Consumer<'a>>,
+    /// NACKed entry IDs (stream format 5, Redis 8.8).
+    pub nacked: Vec<StreamId>,
+}
+
+/// A producer's idempotency record (stream format 4+, Redis 8.6).
+#[derive(Clone, Debug)]
+pub struct Producer<'a> {
+    /// The producer id.
+    pub pid: RdbString<'a>,
+    /// (idempotency id, entry ID) pairs.
+    pub iids: Vec<(RdbString<'a>, StreamId)>,
+}
+
+/// Idempotent-producer state of a stream (stream format 4+, Redis 8.6).
+#[derive(Clone, Debug)]
+pub struct Idempotency<'a> {
+    /// How long idempotency ids are kept.
+    pub duration: u64,
+    /// How many ids are kept at most.
+    pub max_entries: u64,
+    /// The producers.
+    pub producers: Vec<Producer<'a>>,
+    /// Counter of ids added.
+    pub iids_added: u64,
+    /// Counter of duplicates seen.
+    pub iids_duplicates: u64,
+}
+
+/// A stream: metadata and groups decoded, entries walked lazily with [`Stream::entries`].
+#[derive(Clone, Debug)]
+pub struct Stream<'a> {
+    format: u8,
+    nodes: &'a [u8],
+    nodes_base: u64,
+    node_count: u64,
+    version: u32,
+    key: Option<RdbString<'a>>,
+    /// Number of entries.
+    pub length: u64,
+    /// The greatest ID ever added.
+    pub last_id: StreamId,
+    /// The first entry's ID (format 2+, Redis 7.0+).
+    pub first_id: Option<StreamId>,
+    /// The greatest deleted ID (format 2+).
+    pub max_deleted_id: Option<StreamId>,
+    /// Entries ever added (format 2+).
+    pub entries_added: Option<u64>,
+    /// Consumer groups.
+    pub groups: Vec<ConsumerGroup<'a>>,
+    /// Idempotent-producer state (format 4+).
+    pub idempotency: Option<Idempotency<'a>>,
+}
+
+impl<'a> Stream<'a> {
+    /// Reads a stream of format revision `format` (1 to 5) at the cursor.
+    pub(crate) fn read(
+        cur: &mut Cursor<'a>,
+        v: u32,
+        format: u8,
+        key: Option<RdbString<'a>>,
+    ) -> Result<Stream<'a>> {
+        // A node is at least two 1-byte strings.
+        let node_count = read_count(cur, v, 2, "stream node count")?;
+        let begin = cur.pos();
+        let nodes_base = cur.offset();
+        for _ in 0..node_count {
+            let at = cur.pos();
+            let key = read_string(cur, v, "stream node ID")?;
+            if key.as_raw().is_none_or(|k| k.len() != 16) {
+                return Err(cur.error_at(ErrorKind::Invalid("stream node ID"), at));
+            }
+            read_string(cur, v, "stream node listpack")?;
+        }
+        let nodes = cur.slice(begin, cur.pos());
+        let length = read_len(cur, v, "stream length")?;
+        let last_id = StreamId::read_lens(cur, v)?;
+        let (mut first_id, mut max_deleted_id, mut entries_added) = (None, None, None);
+        if format >= 2 {
+            first_id = Some(StreamId::read_lens(cur, v)?);
+            max_deleted_id = Some(StreamId::read_lens(cur, v)?);
+            entries_added = Some(read_len(cur, v, "stream entries added")?);
+        }
+        let group_count = read_count(cur, v, 4, "stream group count")?;
+        let mut groups = Vec::new();
+        for _ in 0..group_count {
+            groups.push(read_group(cur, v, format)?);
+        }
+        let idempotency = if format >= 4 {
+            Some(read_idempotency(cur, v)?)
+        } else {
+            None
+        };
+        Ok(Stream {
+            format,
+            nodes,
+            nodes_base,
+            node_count,
+            version: v,
+            key,
+            length,
+            last_id,
+            first_id,
+            max_deleted_id,
+            entries_added,
+            groups,
+            idempotency,
+        })
+    }
+
+    /// The stream format revision (1 for `STREAM_LISTPACKS` up to 5).
+    pub fn format(&self) -> u8 {
+        self.format
+    }
+
+    /// Number of listpack nodes.
+    pub fn node_count(&self) -> u64 {
+        self.node_count
+    }
+
+    /// A cursor over the live (not deleted) entries, in ID order.
+    pub fn entries(&self) -> StreamEntries<'a> {
+        StreamEntries {
+            cur: Cursor::new(self.nodes, self.nodes_base),
+            version: self.version,
+            nodes_left: self.node_count,
+            node: Unpacked::default(),
+            node_offset: 0,
+            master: StreamId::default(),
+            master_fields: 0..0,
+            pairs: Vec::new(),
+            entries_left: 0,
+            key: self.key,
+        }
+    }
+}
+
+fn read_group<'a>(cur: &mut Cursor<'a>, v: u32, format: u8) -> Result<ConsumerGroup<'a>> {
+    let name = read_string(cur, v, "consumer group name")?;
+    let last_id = StreamId::read_lens(cur, v)?;
+    let entries_read = if format >= 2 {
+        Some(read_len(cur, v, "group entries read")?)
+    } else {
+        None
+    };
+    let n = read_count(cur, v, 25, "group pending entries")?;
+    let mut pending = Vec::new();
+    for _ in 0..n {
+        let id = StreamId::read_raw(cur)?;
+        let delivery_time_ms = cur.i64_le("delivery time")?;
+        let delivery_count = read_len(cur, v, "delivery count")?;
+        pending.push(PendingEntry {
+            id,
+            delivery_time_ms,
+            delivery_count,
+        });
+    }
+    let n = read_count(cur, v, 10, "group consumers")?;
+    let mut consumers = Vec::new();
+    for _ in 0..n {
+        let name = read_string(cur, v, "consumer name")?;
+        let seen_time_ms = cur.i64_le("consumer seen time")?;
+        let active_time_ms = if format >= 3 {
+            Some(cur.i64_le("consumer active time")?)
+        } else {
+            None
+        };
+        let n = read_count(cur, v, 16, "consumer pending entries")?;
+        let mut ids = Vec::new();
+        for _ in 0..n {
+            ids.push(StreamId::read_raw(cur)?);
+        }
+        consumers.push(Consumer {
+            name,
+            seen_time_ms,
+            active_time_ms,
+            pending: ids,
+        });
+    }
+    let mut nacked = Vec::new();
+    if format >= 5 {
+        let n = read_count(cur, v, 16, "group nacked entries")?;
+        for _ in 0..n {
+            nacked.push(StreamId::read_raw(cur)?);
+        }
+    }
+    Ok(ConsumerGroup {
+        name,
+        last_id,
+        entries_read,
+        pending,
+        consumers,
+        nacked,
+    })
+}
+
+fn read_idempotency<'a>(cur: &mut Cursor<'a>, v: u32) -> Result<Idempotency<'a>> {
+    let duration = read_len(cur, v, "idempotency duration")?;
+    let max_entries = read_len(cur, v, "idempotency max entries")?;
+    let n = read_count(cur, v, 2, "idempotency producers")?;
+    let mut producers = Vec::new();
+    for _ in 0..n {
+        let pid = read_string(cur, v, "producer id")?;
+        let n = read_count(cur, v, 3, "producer ids")?;
+        let mut iids = Vec::new();
+        for _ in 0..n {
+            let iid = read_string(cur, v, "idempotency id")?;
+            iids.push((iid, StreamId::read_lens(cur, v)?));
+        }
+        producers.push(Producer { pid, iids });
+    }
+    Ok(Idempotency {
+        duration,
+        max_entries,
+        producers,
+        iids_added: read_len(cur, v, "idempotency ids added")?,
+        iids_duplicates: read_len(cur, v, "idempotency duplicates")?,
+    })
+}
+
+/// Cursor over a stream's live entries.
+#[derive(Debug)]
+pub struct StreamEntries<'a> {
+    cur: Cursor<'a>,
+    version: u32,
+    nodes_left: u64,
+    node: Unpacked<'a>,
+    node_offset: u64,
+    master: StreamId,
+    /// Indexes of the master entry's field names in the node.
+    master_fields: std::ops::Range<usize>,
+    /// (field, value) indexes of the entry lent out last.
+    pairs: Vec<(usize, usize)>,
+    /// Entries (live and deleted) left in the current node.
+    entries_left: u64,
+    key: Option<RdbString<'a>>,
+}
+
+/// One stream entry as [`StreamEntries`] lends it.
+#[derive(Debug)]
+pub struct StreamEntry<'s> {
+    /// The entry's ID.
+    pub id: StreamId,
+    node: &'s Unpacked<'s>,
+    pairs: &'s [(usize, usize)],
+}
+
+impl<'s> StreamEntry<'s> {
+    /// Number of (field, value) pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether the entry has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The (field, value) pairs, in order.
+    pub fn fields(&self) -> impl Iterator<Item = (Element<'s>, Element<'s>)> + '_ {
+        self.pairs.iter().map(|&(f, v)| {
+            (
+                self.node.get(f).unwrap_or(Element::Int(0)),
+                self.node.get(v).unwrap_or(Element::Int(0)),
+            )
+        })
+    }
+}
+
+impl<'a> StreamEntries<'a> {
+    fn corrupt(&self, what: &'static str) -> Error {
+        Error::new(ErrorKind::Invalid(what), self.node_offset)
+    }
+
+    fn int(&self, i: usize, what: &'static str) -> Result<i64> {
+        self.node
+            .get(i)
+            .and_then(|e| e.to_i64())
+            .ok_or_else(|| self.corrupt(what))
+    }
+
+    /// Loads the next node and reads its master entry.
+    fn load_node(&mut self) -> Result<()> {
+        let v = self.version;
+        self.nodes_left -= 1;
+        let key = read_string(&mut self.cur, v, "stream node ID")?;
+        self.master = key
+            .as_raw()
+            .and_then(StreamId::from_be)
+            .ok_or_else(|| self.cur.error(ErrorKind::Invalid("stream node ID")))?;
+        self.node_offset = self.cur.offset();
+        let lp = read_string(&mut self.cur, v, "stream node listpack")?;
+        self.node.load(lp, Compact::Listpack, self.node_offset)?;
+        let count = self.int(0, "stream node entry count")?;
+        let deleted = self.int(1, "stream node deleted count")?;
+        let nfields = self.int(2, "stream node field count")?;
+        let (Ok(count), Ok(deleted), Ok(nfields)) = (
+            u64::try_from(count),
+            u64::try_from(deleted),
+            usize::try_from(nfields),
+        ) else {
+            return Err(self.corrupt("stream node master entry"));
+        };
+        let end = nfields
+            .checked_add(3)
+            .filter(|&e| e < self.node.len())
+            .ok_or_else(|| self.corrupt("stream node master entry"))?;
+        if self.int(end, "stream master entry terminator")? != 0 {
+            return Err(self.corrupt("stream master entry terminator"));
+        }
+        self.master_fields = 3..end;
+        self.entries_left = count
+            .checked_add(deleted)
+            .ok_or_else(|| self.corrupt("stream node entry count"))?;
+        self.node.seek(end + 1);
+        Ok(())
+    }
+
+    /// The next live entry, or `None` after the last.
+    ///
+    /// # Errors
+    /// When a node is corrupt.
+    #[allow(clippy::should_implement_trait)] // lending: the entry borrows the cursor
+    pub fn next(&mut self) -> Result<Option<StreamEntry<'_>>> {
+        let key = self.key;
+        self.next_entry().map_err(|e| e.with_rdb_key(key))
+    }
+
+    fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>> {
+        loop {
+            while self.entries_left == 0 {
+                if self.node.position() != self.node.len() {
+                    return Err(self.corrupt("stream node: entries beyond the count"));
+                }
+                if self.nodes_left == 0 {
+                    return Ok(None);
+                }
+                self.load_node()?;
+            }
+            self.entries_left -= 1;
+            let at = self.node.position();
+            let flags = self.int(at, "stream entry flags")?;
+            let ms_diff = self.int(at + 1, "stream entry ID")?;
+            let seq_diff = self.int(at + 2, "stream entry ID")?;
+            let id = StreamId {
+                ms: self.master.ms.wrapping_add(ms_diff as u64),
+                seq: self.master.seq.wrapping_add(seq_diff as u64),
+            };
+            self.pairs.clear();
+            let mut i = at + 3;
+            if flags & FLAG_SAMEFIELDS != 0 {
+                for f in self.master_fields.clone() {
+                    self.pairs.push((f, i));
+                    i += 1;
+                }
+            } else {
+                let n = usize::try_from(self.int(i, "stream entry field count")?)
+                    .map_err(|_| self.corrupt("stream entry field count"))?;
+                i += 1;
+                for _ in 0..n {
+                    self.pairs.push((i, i + 1));
+                    i += 2;
+                }
+            }
+            // The trailing lp-count lets Redis walk backwards; it must be there.
+            if i >= self.node.len() {
+                return Err(self.corrupt("stream entry: truncated"));
+            }
+            self.node.seek(i + 1);
+            if flags & FLAG_DELETED != 0 {
+                continue;
+            }
+            return Ok(Some(StreamEntry {
+                id,
+                node: &self.node,
+                pairs: &self.pairs,
+            }));
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! Values by type byte: what each type byte means and where its value ends.
+//!
+//! Source: redis `src/rdb.h` (`RDB_TYPE_*`), `src/rdb.c` (`rdbLoadObject`);
+//! valkey `src/rdb.h` for `RDB_TYPE_HASH_2`.
+
+use crate::array::Array;
+use crate::collection::{Body, Hash, List, Set, SortedSet};
+use crate::cursor::Cursor;
+use crate::entries::{self, Layout, Shape};
+use crate::error::{ErrorKind, Result};
+use crate::header::Dialect;
+use crate::module::Module;
+use crate::stream::Stream;
+use crate::string::{RdbString, read_string};
+use crate::unpacked::Compact;
+
+/// RDB type bytes (`RDB_TYPE_*`).
+pub(crate) mod code {
+    pub const STRING: u8 = 0;
+    pub const LIST: u8 = 1;
+    pub const SET: u8 = 2;
+    pub const ZSET: u8 = 3;
+    pub const HASH: u8 = 4;
+    pub const ZSET_2: u8 = 5;
+    pub const MODULE_PRE_GA: u8 = 6;
+    pub const MODULE_2: u8 = 7;
+    pub const HASH_ZIPMAP: u8 = 9;
+    pub const LIST_ZIPLIST: u8 = 10;
+    pub const SET_INTSET: u8 = 11;
+    pub const ZSET_ZIPLIST: u8 = 12;
+    pub const HASH_ZIPLIST: u8 = 13;
+    pub const LIST_QUICKLIST: u8 = 14;
+    pub const STREAM_LISTPACKS: u8 = 15;
+    pub const HASH_LISTPACK: u8 = 16;
+    pub const ZSET_LISTPACK: u8 = 17;
+    pub const LIST_QUICKLIST_2: u8 = 18;
+    pub const STREAM_LISTPACKS_2: u8 = 19;
+    pub const SET_LISTPACK: u8 = 20;
+    pub const STREAM_LISTPACKS_3: u8 = 21;
+    /// Redis `HASH_METADATA_PRE_GA`, Valkey `HASH_2`.
+    pub const HASH_22: u8 = 22;
+    pub const HASH_LISTPACK_EX_PRE_GA: u8 = 23;
+    pub const HASH_METADATA: u8 = 24;
+    pub const HASH_LISTPACK_EX: u8 = 25;
+    pub const STREAM_LISTPACKS_4: u8 = 26;
+    pub const STREAM_LISTPACKS_5: u8 = 27;
+    pub const ARRAY: u8 = 28;
+}
+
+/// The data type of a value, as `TYPE` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Type {
+    /// A string.
+    String,
+    /// A list.
+    List,
+    /// A set.
+    Set,
+    /// A sorted set.
+    SortedSet,
+    /// A hash.
+    Hash,
+    /// A stream.
+    Stream,
+    /// A module value.
+    Module,
+    /// An array (Redis 8.8).
+    Array,
+}
+
+impl Type {
+    /// The name `TYPE` gives (`string`, `list`, `set`, `zset`, `hash`, `stream`,
+    /// `module`, `array`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Type::String => "string",
+            Type::List => "list",
+            Type::Set => "set",
+            Type::SortedSet => "zset",
+            Type::Hash => "hash",
+            Type::Stream => "stream",
+            Type::Module => "module",
+            Type::Array => "array",
+        }
+    }
+}
+
+/// How a value is encoded in the RDB (not necessarily how the server holds it in memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// Plain string bytes.
+    Raw,
+    /// An integer-encoded string.
+    Int,
+    /// An LZF-compressed string.
+    Lzf,
+    /// A list saved element by element (Redis <= 3.0).
+    LinkedList,
+    /// A ziplist (lists <= 3.0, sorted sets and hashes <= 6.2).
+    Ziplist,
+    /// A quicklist of ziplists (Redis 3.2-6.2).
+    Quicklist,
+    /// A quicklist of listpacks and plain nodes (Redis 7.0+).
+    Quicklist2,
+    /// A set or hash saved member by member.
+    Hashtable,
+    /// An intset.
+    Intset,
+    /// A listpack (Redis 7.0+).
+    Listpack,
+    /// A listpack of (field, value, ttl) triplets (Redis 7.4+ `HASH_LISTPACK_EX`).
+    ListpackEx,
+    /// The 7.4 release candidates' listpack with field TTLs (type 23).
+    ListpackExPreGa,
+    /// A hash with field TTLs saved field by field (Redis 7.4+ `HASH_METADATA`).
+    HashMetadata,
+    /// The 7.4 release candidates' hash with field TTLs (Redis type 22).
+    HashMetadataPreGa,
+    /// A hash with field TTLs saved field by field (Valkey 9 `HASH_2`).
+    Hash2,
+    /// A sorted set saved member by member (scores as strings before 4.0, binary after).
+    Skiplist,
+    /// A zipmap (hashes, Redis <= 2.4).
+    Zipmap,
+    /// Stream listpacks; the number is the format revision (1 to 5).
+    StreamListpacks(u8),
+    /// A module value (`MODULE_2`).
+    Module,
+    /// An array (Redis 8.8).
+    Array,
+}
+
+impl Encoding {
+    /// A short lowercase name, as the decode program prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Raw => "raw",
+            Encoding::Int => "int",
+            Encoding::Lzf => "lzf",
+            Encoding::LinkedList => "linkedlist",
+            Encoding::Ziplist => "ziplist",
+            Encoding::Quicklist => "quicklist",
+            Encoding::Quicklist2 => "quicklist2",
+            Encoding::Hashtable => "hashtable",
+            Encoding::Intset => "intset",
+            Encoding::Listpack => "listpack",
+            Encoding::ListpackEx => "listpack_ex",
+            Encoding::ListpackExPreGa => "listpack_ex_pre_ga",
+            Encoding::HashMetadata => "hash_metadata",
+            Encoding::HashMetadataPreGa => "hash_metadata_pre_ga",
+            Encoding::Hash2 => "hash2",
+            Encoding::Skiplist => "skiplist",
+            Encoding::Zipmap => "zipmap",
+            Encoding::StreamListpacks(_) => "stream",
+            Encoding::Module => "module",
+            Encoding::Array => "array",
+        }
+    }
+}
+
+/// A value, viewed in place: nothing is decoded until the caller walks it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Value<'a> {
+    /// A string.
+    String(RdbString<'a>),
+    /// A list.
+    List(List<'a>),
+    /// A set.
+    Set(Set<'a>),
+    /// A sorted set.
+    SortedSet(SortedSet<'a>),
+    /// A hash.
+    Hash(Hash<'a>),
+    /// A stream, with its consumer groups.
+    Stream(Box<Stream<'a>>),
+    /// A module value, kept raw.
+    Module(Module<'a>),
+    /// An array (Redis 8.8).
+    Array(Array<'a>),
+}
+
+impl Value<'_> {
+    /// The value's data type.
+    pub fn value_type(&self) -> Type {
+        match self {
+            Value::String(_) => Type::String,
+            Value::List(_) => Type::List,
+            Value::Set(_) => Type::Set,
+            Value::SortedSet(_) => Type::SortedSet,
+            Value::Hash(_) => Type::Hash,
+            Value::Stream(_) => Type::Stream,
+            Value::Module(_) => Type::Module,
+            Value::Array(_) => Type::Array,
+        }
+    }
+
+    /// Decodes the whole value (every element, every LZF block) without keeping
+    /// anything, and returns its number of elements (1 for a string; stream entries;
+    /// module fields; array slots).
+    ///
+    /// # Errors
+    /// The first fault found in the value.
+    pub fn validate(&self) -> Result<u64> {
+        Ok(match self {
+            Value::String(s) => {
+                s.bytes(&mut Vec::new())?;
+                1
+            }
+            Value::List(v) => v.elements()?.count()?,
+            Value::Set(v) => v.members()?.count()?,
+            Value::SortedSet(v) => v.members()?.count()?,
+            Value::Hash(v) => v.fields()?.count()?,
+            Value::Stream(s) => {
+                let mut entries = s.entries();
+                let mut n = 0;
+                while entries.next()?.is_some() {
+                    n += 1;
+                }
+                n
+            }
+            Value::Module(m) => {
+                let mut n = 0;
+                for f in m.fields() {
+                    if let crate::ModuleField::String(s) = f? {
+                        s.bytes(&mut Vec::new())?;
+                    }
+                    n += 1;
+                }
+                n
+            }
+            Value::Array(a) => {
+                let mut n = 0;
+                for slot in a.slots() {
+                    if let (_, crate::ArrayValue::String(s)) = slot? {
+                        s.bytes(&mut Vec::new())?;
+                    }
+                    n += 1;
+                }
+                n
+            }
+        })
+    }
+
+    /// How the value is encoded in the RDB.
+    pub fn encoding(&self) -> Encoding {
+        match self {
+            Value::String(RdbString::Raw(_)) => Encoding::Raw,
+            Value::String(RdbString::Int(_)) => Encoding::Int,
+            Value::String(RdbString::Lzf { .. }) => Encoding::Lzf,
+            Value::List(v) => v.encoding(),
+            Value::Set(v) => v.encoding(),
+            Value::SortedSet(v) => v.encoding(),
+            Value::Hash(v) => v.encoding(),
+            Value::Stream(s) => Encoding::StreamListpacks(s.format()),
+            Value::Module(_) => Encoding::Module,
+            Value::Array(_) => Encoding::Array,
+        }
+    }
+}
+
+/// Reads the value of type `ty` at the cursor, consuming exactly its bytes.
+///
+/// `key` (absent in DUMP payloads) is kept in collection views to name it in errors
+/// found later, while the caller walks the value.
+pub(crate) fn read_value<'a>(
+    cur: &mut Cursor<'a>,
+    ty: u8,
+    version: u32,
+    dialect: Dialect,
+    key: Option<RdbString<'a>>,
+) -> Result<Value<'a>> {
+    use code::*;
+    let start = cur.pos();
+    let collection =
+        |cur: &mut Cursor<'a>, layout: Layout, encoding: Encoding| -> Result<Body<'a>> {
+            let begin = cur.pos();
+            let base = cur.offset();
+            entries::skip(layout, cur, version)?;
+            Ok(Body {
+                layout,
+                encoding,
+                payload: cur.slice(begin, cur.pos()),
+                base,
+                version,
+                key,
+            })
+        };
+    let blob = |kind, shape| Layout::Blob { kind, shape };
+    let single = Shape::Single;
+    Ok(match ty {
+        STRING => Value::String(read_string(cur, version, "string value")?),
+        LIST => Value::List(List {
+            body: collection(cur, Layout::Strings { width: 1 }, Encoding::LinkedList)?,
+        }),
+        LIST_ZIPLIST => Value::List(List {
+            body: collection(cur, blob(Compact::Ziplist, single), Encoding::Ziplist)?,
+        }),
+        LIST_QUICKLIST => Value::List(List {
+            body: collection(cur, Layout::Quicklist, Encoding::Quicklist)?,
+        }),
+        LIST_QUICKLIST_2 => Value::List(List {
+            body: collection(cur, Layout::Quicklist2, Encoding::Quicklist2)?,
+        }),
+        SET => Value::Set(Set {
+            body: collection(cur, Layout::Strings { width: 1 }, Encoding::Hashtable)?,
+        }),
+        SET_INTSET => Value::Set(Set {
+            body: collection(cur, blob(Compact::Intset, single), Encoding::Intset)?,
+        }),
+        SET_LISTPACK => Value::Set(Set {
+            body: collection(cur, blob(Compact::Listpack, single), Encoding::Listpack)?,
+        }),
+        ZSET => Value::SortedSet(SortedSet {
+            body: collection(cur, Layout::ZsetAsciiScore, Encoding::Skiplist)?,
+        }),
+        ZSET_2 => Value::SortedSet(SortedSet {
+            body: collection(cur, Layout::ZsetBinaryScore, Encoding::Skiplist)?,
+        }),
+        ZSET_ZIPLIST => Value::SortedSet(SortedSet {
+            body: collection(
+                cur,
+                blob(Compact::Ziplist, Shape::Scored),
+                Encoding::Ziplist,
+            )?,
+        }),
+        ZSET_LISTPACK => Value::SortedSet(SortedSet {
+            body: collection(
+                cur,
+                blob(Compact::Listpack, Shape::Scored),
+                Encoding::Listpack,
+            )?,
+        }),
+        HASH => Value::Hash(Hash {
+            body: collection(cur, Layout::Strings { width: 2 }, Encoding::Hashtable)?,
+        }),
+        HASH_ZIPMAP => Value::Hash(Hash {
+            body: collection(cur, blob(Compact::Zipmap, Shape::Pair), Encoding::Zipmap)?,
+        }),
+        HASH_ZIPLIST => Value::Hash(Hash {
+            body: collection(cur, blob(Compact::Ziplist, Shape::Pair), Encoding::Ziplist)?,
+        }),
+        HASH_LISTPACK => Value::Hash(Hash {
+            body: collection(
+                cur,
+                blob(Compact::Listpack, Shape::Pair),
+                Encoding::Listpack,
+            )?,
+        }),
+        HASH_22 if dialect == Dialect::Valkey => Value::Hash(Hash {
+            body: collection(cur, Layout::HashTtlLast, Encoding::Hash2)?,
+        }),
+        HASH_22 => Value::Hash(Hash {
+            body: collection(
+                cur,
+                Layout::HashTtlFirst { min_expire: None },
+                Encoding::HashMetadataPreGa,
+            )?,
+        }),
+        HASH_LISTPACK_EX_PRE_GA => Value::Hash(Hash {
+            body: collection(
+                cur,
+                blob(Compact::Listpack, Shape::Expiring),
+                Encoding::ListpackExPreGa,
+            )?,
+        }),
+        HASH_METADATA => {
+            let min = cur.i64_le("hash minimum expiry")?;
+            Value::Hash(Hash {
+                body: collection(
+                    cur,
+                    Layout::HashTtlFirst {
+                        min_expire: Some(min),
+                    },
+                    Encoding::HashMetadata,
+                )?,
+            })
+        }
+        HASH_LISTPACK_EX => {
+            cur.i64_le("hash minimum expiry")?;
+            Value::Hash(Hash {
+                body: collection(
+                    cur,
+                    blob(Compact::Listpack, Shape::Expiring),
+                    Encoding::ListpackEx,
+                )?,
+            })
+        }
+        STREAM_LISTPACKS => Value::Stream(Box::new(Stream::read(cur, version, 1, key)?)),
+        STREAM_LISTPACKS_2 => Value::Stream(Box::new(Stream::read(cur, version, 2, key)?)),
+        STREAM_LISTPACKS_3 => Value::Stream(Box::new(Stream::read(cur, version, 3, key)?)),
+        STREAM_LISTPACKS_4 => Value::Stream(Box::new(Stream::read(cur, version, 4, key)?)),
+        STREAM_LISTPACKS_5 => Value::Stream(Box::new(Stream::read(cur, version, 5, key)?)),
+        MODULE_2 => Value::Module(Module::read(cur, version)?),
+        MODULE_PRE_GA => {
+            return Err(cur.error_at(
+                ErrorKind::Unsupported("pre-GA module value (type 6): only its module can read it"),
+                start,
+            ));
+        }
+        ARRAY => Value::Array(Array::read(cur, version)?),
+        other => return Err(cur.error_at(ErrorKind::UnknownType(other), start.saturating_sub(1))),
+    })
+}
