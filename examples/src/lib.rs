@@ -1,5 +1,12 @@
 //! The workspace's pipelines as runnable programs, one binary each in `src/bin/`.
 //!
 //! Each program is a short `main` that parses its arguments with clap and wires the
-//! library crates together; whatever is worth testing lives in the libraries.
+//! library crates together. What the programs share and what is worth testing on its
+//! own lives here:
+//!
+//! - [`json`]: RDB items as JSON lines (the `decode` program's output).
+//! - [`stats`]: counts per type and encoding (`decode --stats`).
 #![deny(missing_docs)]
+
+pub mod json;
+pub mod stats;

@@ -1,0 +1,154 @@
+//! Counts per type and encoding, from decoding every value fully (`decode --stats`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rdb_parser::{ArrayValue, Item, ModuleField, Value};
+
+/// Totals over an RDB: keys, elements and bytes per type and encoding.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// Keys seen.
+    pub keys: u64,
+    /// Keys with an expiry.
+    pub expiring: u64,
+    /// Aux fields seen.
+    pub aux: u64,
+    /// Function libraries seen.
+    pub functions: u64,
+    /// Per (type, encoding): keys, elements, and decoded bytes of keys and elements.
+    pub by_encoding: BTreeMap<(&'static str, &'static str), Tally>,
+}
+
+/// Counts for one (type, encoding).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Keys.
+    pub keys: u64,
+    /// Elements (list elements, set members, hash fields, stream entries...; 1 for a string).
+    pub elements: u64,
+    /// Decoded bytes of the keys' names and elements.
+    pub bytes: u64,
+}
+
+impl Stats {
+    /// Accounts for one item, decoding its value fully.
+    ///
+    /// # Errors
+    /// When the value is corrupt.
+    pub fn add(&mut self, item: &Item<'_>, scratch: &mut Vec<u8>) -> rdb_parser::Result<()> {
+        match item {
+            Item::Aux { .. } => self.aux += 1,
+            Item::Function(_) => self.functions += 1,
+            Item::Key(k) => {
+                self.keys += 1;
+                if k.expire_ms.is_some() {
+                    self.expiring += 1;
+                }
+                let (elements, bytes) = decode_fully(&k.value, scratch)?;
+                let tally = self
+                    .by_encoding
+                    .entry((k.value.value_type().as_str(), k.value.encoding().as_str()))
+                    .or_default();
+                tally.keys += 1;
+                tally.elements += elements;
+                tally.bytes += bytes + k.key.bytes(scratch)?.len() as u64;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Walks every element of a value; returns (elements, decoded bytes).
+fn decode_fully(value: &Value<'_>, scratch: &mut Vec<u8>) -> rdb_parser::Result<(u64, u64)> {
+    let (mut n, mut bytes) = (0u64, 0u64);
+    let size = |e: rdb_parser::Element<'_>| match e {
+        rdb_parser::Element::Bytes(b) => b.len() as u64,
+        rdb_parser::Element::Int(_) => 8,
+    };
+    match value {
+        Value::String(s) => {
+            n = 1;
+            bytes = s.bytes(scratch)?.len() as u64;
+        }
+        Value::List(l) => {
+            let mut c = l.elements()?;
+            while let Some(e) = c.next()? {
+                n += 1;
+                bytes += size(e);
+            }
+        }
+        Value::Set(s) => {
+            let mut c = s.members()?;
+            while let Some(e) = c.next()? {
+                n += 1;
+                bytes += size(e);
+            }
+        }
+        Value::SortedSet(z) => {
+            let mut c = z.members()?;
+            while let Some((m, _)) = c.next()? {
+                n += 1;
+                bytes += size(m) + 8;
+            }
+        }
+        Value::Hash(h) => {
+            let mut c = h.fields()?;
+            while let Some(f) = c.next()? {
+                n += 1;
+                bytes += size(f.field) + size(f.value);
+            }
+        }
+        Value::Stream(s) => {
+            let mut c = s.entries();
+            while let Some(e) = c.next()? {
+                n += 1;
+                bytes += e.fields().map(|(f, v)| size(f) + size(v)).sum::<u64>();
+            }
+        }
+        Value::Module(m) => {
+            for f in m.fields() {
+                n += 1;
+                bytes += match f? {
+                    ModuleField::String(s) => s.bytes(scratch)?.len() as u64,
+                    _ => 8,
+                };
+            }
+        }
+        Value::Array(a) => {
+            for slot in a.slots() {
+                n += 1;
+                bytes += match slot?.1 {
+                    ArrayValue::String(s) => s.bytes(scratch)?.len() as u64,
+                    _ => 8,
+                };
+            }
+        }
+        _ => {}
+    }
+    Ok((n, bytes))
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "keys {} (expiring {}), aux {}, functions {}",
+            self.keys, self.expiring, self.aux, self.functions
+        )?;
+        writeln!(
+            f,
+            "{:<8} {:<22} {:>12} {:>14} {:>16}",
+            "type", "encoding", "keys", "elements", "bytes"
+        )?;
+        for ((ty, enc), t) in &self.by_encoding {
+            writeln!(
+                f,
+                "{ty:<8} {enc:<22} {:>12} {:>14} {:>16}",
+                t.keys, t.elements, t.bytes
+            )?;
+        }
+        Ok(())
+    }
+}
