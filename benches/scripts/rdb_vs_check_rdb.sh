@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# decode --stats against redis-check-rdb on the same mixed-type Redis 7.0 RDB, in one
+# run, single thread each; prints the median times and their ratio.
+#
+#   benches/scripts/rdb_vs_check_rdb.sh [KEYS] [RUNS]     (defaults: 300000 keys, 5 runs)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+keys=${1:-300000}
+runs=${2:-5}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cargo build --quiet --release -p examples --bin decode -p benches --bin make-bench-rdb
+target/release/make-bench-rdb "$work/mixed.rdb" "$keys"
+check=${REDIS_CHECK_RDB:-/usr/bin/redis-check-rdb}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+time_ms() { # command...
+    local start end
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s%N)
+    echo $(( (end - start) / 1000000 ))
+}
+
+ours=(); theirs=()
+for _ in $(seq "$runs"); do
+    ours+=("$(time_ms taskset -c 0 target/release/decode --stats "$work/mixed.rdb")")
+    theirs+=("$(time_ms taskset -c 0 "$check" "$work/mixed.rdb")")
+done
+o=$(printf '%s\n' "${ours[@]}" | median)
+t=$(printf '%s\n' "${theirs[@]}" | median)
+size=$(stat -c %s "$work/mixed.rdb")
+echo "RDB: $keys keys, $size bytes (Redis 7.0)"
+echo "decode --stats:  ${o} ms (median of $runs)"
+echo "redis-check-rdb: ${t} ms (median of $runs)"
+awk -v o="$o" -v t="$t" 'BEGIN { printf "ratio: decode --stats is %.1fx faster\n", t / (o > 0 ? o : 1) }'
