@@ -16,8 +16,9 @@ pub struct Stats {
     pub aux: u64,
     /// Function libraries seen.
     pub functions: u64,
-    /// Per (type, encoding): keys, elements, and decoded bytes of keys and elements.
-    pub by_encoding: BTreeMap<(&'static str, &'static str), Tally>,
+    /// Per (type, encoding): keys, elements, and decoded bytes of keys and elements,
+    /// in the order first seen (a short list: a linear scan beats a map here).
+    pub by_encoding: Vec<((&'static str, &'static str), Tally)>,
 }
 
 /// Counts for one (type, encoding).
@@ -46,10 +47,15 @@ impl Stats {
                     self.expiring += 1;
                 }
                 let (elements, bytes) = decode_fully(&k.value, scratch)?;
-                let tally = self
-                    .by_encoding
-                    .entry((k.value.value_type().as_str(), k.value.encoding().as_str()))
-                    .or_default();
+                let kind = (k.value.value_type().as_str(), k.value.encoding().as_str());
+                let at = match self.by_encoding.iter().position(|(seen, _)| *seen == kind) {
+                    Some(at) => at,
+                    None => {
+                        self.by_encoding.push((kind, Tally::default()));
+                        self.by_encoding.len() - 1
+                    }
+                };
+                let tally = &mut self.by_encoding[at].1;
                 tally.keys += 1;
                 tally.elements += elements;
                 tally.bytes += bytes + k.key.bytes(scratch)?.len() as u64;
@@ -142,7 +148,8 @@ impl fmt::Display for Stats {
             "{:<8} {:<22} {:>12} {:>14} {:>16}",
             "type", "encoding", "keys", "elements", "bytes"
         )?;
-        for ((ty, enc), t) in &self.by_encoding {
+        let sorted: BTreeMap<_, _> = self.by_encoding.iter().copied().collect();
+        for ((ty, enc), t) in &sorted {
             writeln!(
                 f,
                 "{ty:<8} {enc:<22} {:>12} {:>14} {:>16}",
