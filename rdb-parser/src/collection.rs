@@ -113,6 +113,7 @@ impl Elements<'_> {
     ///
     /// # Errors
     /// When the value is corrupt or truncated.
+    #[inline]
     #[allow(clippy::should_implement_trait)] // lending: the element borrows the cursor
     pub fn next(&mut self) -> Result<Option<Element<'_>>> {
         Ok(self.0.next()?.map(|g: Group<'_>| g.elems[0]))
@@ -136,6 +137,7 @@ impl ScoredMembers<'_> {
     ///
     /// # Errors
     /// When the value is corrupt or truncated.
+    #[inline]
     #[allow(clippy::should_implement_trait)] // lending: the member borrows the cursor
     pub fn next(&mut self) -> Result<Option<(Element<'_>, f64)>> {
         Ok(self.0.next()?.map(|g| (g.elems[0], g.score)))
@@ -171,6 +173,7 @@ impl Fields<'_> {
     ///
     /// # Errors
     /// When the value is corrupt or truncated.
+    #[inline]
     #[allow(clippy::should_implement_trait)] // lending: the field borrows the cursor
     pub fn next(&mut self) -> Result<Option<Field<'_>>> {
         Ok(self.0.next()?.map(|g| Field {

@@ -110,11 +110,13 @@ impl<'a> Walker<'a> {
     }
 
     /// The next entry, or `None` at the end; errors name the key.
+    #[inline]
     pub(crate) fn next(&mut self) -> Result<Option<Group<'_>>> {
         let key = self.key;
         self.next_entry().map_err(|e| e.with_rdb_key(key))
     }
 
+    #[inline]
     fn next_entry(&mut self) -> Result<Option<Group<'_>>> {
         let v = self.version;
         match self.layout {
@@ -182,6 +184,7 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
+    #[inline]
     fn take(&mut self, shape: Shape) -> Result<Option<Group<'_>>> {
         Ok(match shape {
             Shape::Single => self.unpacked.take::<1>().map(|[a]| single(a)),

@@ -108,6 +108,7 @@ impl<'a> Unpacked<'a> {
     }
 
     /// Entry `i` of the blob.
+    #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<Element<'_>> {
         let blob: &[u8] = match self.borrowed {
             Some(b) => b,
@@ -125,6 +126,7 @@ impl<'a> Unpacked<'a> {
     }
 
     /// Takes the next `N` entries, or `None` when fewer are left.
+    #[inline]
     pub(crate) fn take<const N: usize>(&mut self) -> Option<[Element<'_>; N]> {
         if self.remaining() < N {
             return None;
