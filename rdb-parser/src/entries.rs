@@ -246,7 +246,8 @@ impl<'a> Walker<'a> {
                 expire_ms = match (ttl, min_expire) {
                     (0, _) => None,
                     (t, None) => Some(t as i64),
-                    (t, Some(min)) => Some(min.saturating_add(t as i64 - 1)),
+                    // `t >= 1` here; added unsigned, so no ttl can overflow the sum.
+                    (t, Some(min)) => Some(min.saturating_add_unsigned(t - 1)),
                 };
                 strings[0] = Some(read_string(cur, v, "hash field")?);
                 strings[1] = Some(read_string(cur, v, "hash value")?);

@@ -465,10 +465,15 @@ impl<'a> StreamEntries<'a> {
                 let n = usize::try_from(self.int(i, "stream entry field count")?)
                     .map_err(|_| self.corrupt("stream entry field count"))?;
                 i += 1;
-                for _ in 0..n {
-                    self.pairs.push((i, i + 1));
-                    i += 2;
-                }
+                // The pairs and the lp-count after them must be in the node: a count
+                // the node cannot hold is refused before it sizes `pairs`.
+                let end = n
+                    .checked_mul(2)
+                    .and_then(|k| i.checked_add(k))
+                    .filter(|&e| e < self.node.len())
+                    .ok_or_else(|| self.corrupt("stream entry field count"))?;
+                self.pairs.extend((i..end).step_by(2).map(|f| (f, f + 1)));
+                i = end;
             }
             // The trailing lp-count lets Redis walk backwards; it must be there.
             if i >= self.node.len() {
