@@ -22,11 +22,21 @@ pub(crate) struct Body<'a> {
     pub(crate) version: u32,
     /// The key holding the value, named in errors found while walking it.
     pub(crate) key: Option<RdbString<'a>>,
+    /// The number of entries (or quicklist nodes), when `payload` does not start with
+    /// it: a streaming reader's run of entries cut from a larger value.
+    pub(crate) count: Option<u64>,
 }
 
 impl<'a> Body<'a> {
     fn walker(&self) -> Result<Walker<'a>> {
-        Walker::new(self.layout, self.payload, self.base, self.version, self.key)
+        Walker::new(
+            self.layout,
+            self.payload,
+            self.base,
+            self.version,
+            self.key,
+            self.count,
+        )
     }
 }
 

@@ -16,6 +16,9 @@ pub(crate) struct Cursor<'a> {
     pos: usize,
     /// Absolute offset of `input[0]` in the whole source.
     base: u64,
+    /// More input may follow `input` (a streaming buffer): a count too large for the
+    /// remaining bytes then means "incomplete", not "impossible".
+    partial: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -25,7 +28,21 @@ impl<'a> Cursor<'a> {
             input,
             pos: 0,
             base,
+            partial: false,
         }
+    }
+
+    /// A cursor over a buffer that more input may extend later.
+    pub(crate) fn partial(input: &'a [u8], base: u64) -> Self {
+        Cursor {
+            partial: true,
+            ..Cursor::new(input, base)
+        }
+    }
+
+    /// Whether more input may follow this cursor's input.
+    pub(crate) fn is_partial(&self) -> bool {
+        self.partial
     }
 
     /// Position relative to the start of this cursor's input.

@@ -83,17 +83,20 @@ pub(crate) struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     /// A walk over `payload` (the value's bytes after any fixed prefix such as a
-    /// minimum expiry), which starts at absolute `base`.
+    /// minimum expiry), which starts at absolute `base`. With `count`, the payload is
+    /// that many entries without a count prefix.
     pub(crate) fn new(
         layout: Layout,
         payload: &'a [u8],
         base: u64,
         version: u32,
         key: Option<RdbString<'a>>,
+        count: Option<u64>,
     ) -> Result<Self> {
         let mut cur = Cursor::new(payload, base);
-        let left = match layout {
-            Layout::Blob { .. } => 1,
+        let left = match (layout, count) {
+            (Layout::Blob { .. }, _) => 1,
+            (_, Some(n)) => n,
             _ => {
                 read_len(&mut cur, version, "collection length").map_err(|e| e.with_rdb_key(key))?
             }
@@ -322,37 +325,45 @@ pub(crate) fn skip(layout: Layout, cur: &mut Cursor<'_>, v: u32) -> Result<()> {
     }
     let n = read_len(cur, v, "collection length")?;
     for _ in 0..n {
-        match layout {
-            Layout::Strings { width } => {
-                for _ in 0..width {
-                    skip_str(cur)?;
-                }
-            }
-            Layout::ZsetAsciiScore => {
-                skip_str(cur)?;
-                read_ascii_double(cur)?;
-            }
-            Layout::ZsetBinaryScore => {
-                skip_str(cur)?;
-                cur.skip(8, "sorted set score")?;
-            }
-            Layout::HashTtlFirst { .. } => {
-                read_len(cur, v, "hash field expiry")?;
-                skip_str(cur)?;
+        skip_entry(layout, cur, v)?;
+    }
+    Ok(())
+}
+
+/// Skips one entry (or quicklist node) of a collection laid out as `layout`.
+pub(crate) fn skip_entry(layout: Layout, cur: &mut Cursor<'_>, v: u32) -> Result<()> {
+    let what = "collection element";
+    let skip_str = |cur: &mut Cursor<'_>| read_string(cur, v, what).map(|_| ());
+    match layout {
+        Layout::Strings { width } => {
+            for _ in 0..width {
                 skip_str(cur)?;
             }
-            Layout::HashTtlLast => {
-                skip_str(cur)?;
-                skip_str(cur)?;
-                cur.skip(8, "hash field expiry")?;
-            }
-            Layout::Quicklist => skip_str(cur)?,
-            Layout::Quicklist2 => {
-                read_len(cur, v, "quicklist container")?;
-                skip_str(cur)?;
-            }
-            Layout::Blob { .. } => unreachable!("handled above"),
         }
+        Layout::ZsetAsciiScore => {
+            skip_str(cur)?;
+            read_ascii_double(cur)?;
+        }
+        Layout::ZsetBinaryScore => {
+            skip_str(cur)?;
+            cur.skip(8, "sorted set score")?;
+        }
+        Layout::HashTtlFirst { .. } => {
+            read_len(cur, v, "hash field expiry")?;
+            skip_str(cur)?;
+            skip_str(cur)?;
+        }
+        Layout::HashTtlLast => {
+            skip_str(cur)?;
+            skip_str(cur)?;
+            cur.skip(8, "hash field expiry")?;
+        }
+        Layout::Quicklist => skip_str(cur)?,
+        Layout::Quicklist2 => {
+            read_len(cur, v, "quicklist container")?;
+            skip_str(cur)?;
+        }
+        Layout::Blob { .. } => skip_str(cur)?,
     }
     Ok(())
 }

@@ -66,7 +66,12 @@ pub(crate) fn read_count(
     let start = cur.pos();
     let n = read_len(cur, version, what)?;
     if n.saturating_mul(min_item_size) > cur.remaining() as u64 {
-        return Err(cur.error_at(ErrorKind::BadLength { what, len: n }, start));
+        let kind = if cur.is_partial() {
+            ErrorKind::Incomplete { expected: what }
+        } else {
+            ErrorKind::BadLength { what, len: n }
+        };
+        return Err(cur.error_at(kind, start));
     }
     Ok(n)
 }

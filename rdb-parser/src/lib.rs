@@ -64,6 +64,7 @@ mod lzf;
 mod module;
 mod opcode;
 mod rdb;
+mod record;
 mod stream;
 mod string;
 mod unpacked;

@@ -236,6 +236,114 @@ fn push_literals(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
+/// Decompresses an LZF string that arrives in pieces, keeping only the last
+/// [`MAX_DISTANCE`] bytes of output that back-references can reach, so a string of any
+/// size is decoded in bounded memory.
+#[derive(Debug)]
+pub(crate) struct Inflater {
+    /// Recent output (the history back-references may reach), then this step's output.
+    window: Vec<u8>,
+    /// Where this step's output starts in `window`.
+    fresh: usize,
+    /// Output produced so far, and the declared total.
+    produced: u64,
+    expected: u64,
+    /// Compressed bytes consumed so far (error offsets).
+    consumed: u64,
+}
+
+impl Inflater {
+    /// A decoder for a string declared to decompress to `expected` bytes.
+    pub(crate) fn new(expected: u64) -> Self {
+        Inflater {
+            window: Vec::new(),
+            fresh: 0,
+            produced: 0,
+            expected,
+            consumed: 0,
+        }
+    }
+
+    /// Decodes the whole tokens at the start of `input`, producing up to about
+    /// `max_out` bytes; returns how many input bytes were used. The output is
+    /// [`Inflater::output`] until the next call. A token cut by the end of `input`
+    /// is left for the next call.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Lzf`] as for [`decompress_into`]; the offset counts from the start
+    /// of the compressed string.
+    pub(crate) fn step(&mut self, input: &[u8], max_out: usize) -> Result<usize> {
+        // Keep only the reachable history.
+        let keep = self.window.len().min(MAX_DISTANCE);
+        self.window.drain(..self.window.len() - keep);
+        self.fresh = keep;
+        let mut ip = 0;
+        while self.window.len() - self.fresh < max_out {
+            let Some(&ctrl) = input.get(ip) else { break };
+            let at = self.consumed as usize + ip;
+            let (len, next) = if ctrl < 32 {
+                let n = usize::from(ctrl) + 1;
+                let Some(src) = input.get(ip + 1..ip + 1 + n) else {
+                    break;
+                };
+                self.check_room(n, at)?;
+                self.window.extend_from_slice(src);
+                (n, ip + 1 + n)
+            } else {
+                let mut len = usize::from(ctrl >> 5);
+                let mut p = ip + 1;
+                if len == 7 {
+                    let Some(&more) = input.get(p) else { break };
+                    len += usize::from(more);
+                    p += 1;
+                }
+                let Some(&low) = input.get(p) else { break };
+                let distance = ((usize::from(ctrl & 0x1f) << 8) | usize::from(low)) + 1;
+                if distance > self.window.len() {
+                    return Err(fault("back-reference before the start of the output", at));
+                }
+                let n = len + 2;
+                self.check_room(n, at)?;
+                // Byte by byte: the reference may overlap what it produces.
+                let from = self.window.len() - distance;
+                for i in 0..n {
+                    let b = self.window[from + i];
+                    self.window.push(b);
+                }
+                (n, p + 1)
+            };
+            self.produced += len as u64;
+            ip = next;
+        }
+        self.consumed += ip as u64;
+        Ok(ip)
+    }
+
+    fn check_room(&self, n: usize, at: usize) -> Result<()> {
+        if self.produced + n as u64 > self.expected {
+            return Err(fault("output longer than declared", at));
+        }
+        Ok(())
+    }
+
+    /// The output of the last [`Inflater::step`].
+    pub(crate) fn output(&self) -> &[u8] {
+        &self.window[self.fresh..]
+    }
+
+    /// Checks, once all compressed bytes were stepped through, that the output has
+    /// its declared length.
+    pub(crate) fn finish(&self) -> Result<()> {
+        if self.produced != self.expected {
+            return Err(fault(
+                "output shorter than declared",
+                self.consumed as usize,
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +615,36 @@ mod tests {
             if decompress_into(&flipped, data.len(), &mut out).is_ok() {
                 prop_assert_eq!(out.len(), data.len());
             }
+        }
+    }
+
+    proptest! {
+        /// The streaming decoder gives the same bytes as the whole-buffer one, fed in
+        /// pieces of any size.
+        #[test]
+        fn inflater_matches_whole_decoder(
+            data in compressible(),
+            feed in 1usize..300,
+            max_out in 1usize..5000,
+        ) {
+            let Some(compressed) = compress(&data) else { return Ok(()) };
+            let mut inflater = Inflater::new(data.len() as u64);
+            let mut out = Vec::new();
+            let mut at = 0;
+            while at < compressed.len() {
+                let end = (at + feed).min(compressed.len());
+                let used = inflater.step(&compressed[at..end], max_out).unwrap();
+                out.extend_from_slice(inflater.output());
+                at += used;
+                if used == 0 {
+                    // A token cut by the piece end: give it more input.
+                    let used = inflater.step(&compressed[at..(at + 300).min(compressed.len())], max_out).unwrap();
+                    out.extend_from_slice(inflater.output());
+                    at += used;
+                }
+            }
+            inflater.finish().unwrap();
+            prop_assert_eq!(out, data);
         }
     }
 }

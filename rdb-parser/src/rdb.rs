@@ -3,13 +3,9 @@
 use crate::checksum::crc64;
 use crate::cursor::Cursor;
 use crate::error::{Error, ErrorKind, Result};
-use crate::header::{Dialect, Header};
-use crate::item::{Item, Key};
-use crate::length::read_len;
-use crate::module::Module;
-use crate::opcode::{self, Function, KeyMeta, SlotImport};
-use crate::string::read_string;
-use crate::value::read_value;
+use crate::header::Header;
+use crate::item::Item;
+use crate::record::{self, Head};
 
 /// Options for [`Rdb::with_options`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,104 +143,11 @@ impl<'a> Items<'a> {
     }
 
     fn next_item(&mut self) -> Result<Item<'a>> {
-        let v = self.header.version;
-        let redis = self.header.dialect == Dialect::Redis;
         let cur = &mut self.cur;
-        let start = cur.pos();
-        let (mut expire_ms, mut idle, mut freq, mut meta) = (None, None, None, None);
-        loop {
-            let at = cur.pos();
-            let op = cur.u8("a type or opcode")?;
-            let has_key_prefix =
-                expire_ms.is_some() || idle.is_some() || freq.is_some() || meta.is_some();
-            match op {
-                opcode::EXPIRETIME_MS => expire_ms = Some(cur.i64_le("expiry")?),
-                opcode::EXPIRETIME => expire_ms = Some(i64::from(cur.i32_le("expiry")?) * 1000),
-                opcode::IDLE => idle = Some(read_len(cur, v, "idle time")?),
-                opcode::FREQ => freq = Some(cur.u8("LFU frequency")?),
-                opcode::SLOT_IMPORT_OR_KEY_META if redis => meta = Some(KeyMeta::read(cur, v)?),
-                _ if has_key_prefix && op >= opcode::SLOT_IMPORT_OR_KEY_META => {
-                    return Err(cur.error_at(
-                        ErrorKind::Invalid("record between a key's metadata and the key"),
-                        at,
-                    ));
-                }
-                opcode::SLOT_IMPORT_OR_KEY_META => {
-                    return Ok(Item::SlotImport(SlotImport::read(cur, v)?));
-                }
-                opcode::AUX => {
-                    let key = read_string(cur, v, "aux field name")?;
-                    let value = read_string(cur, v, "aux field value")?;
-                    return Ok(Item::Aux { key, value });
-                }
-                opcode::SELECTDB => {
-                    self.db = read_len(cur, v, "database number")?;
-                    return Ok(Item::SelectDb { db: self.db });
-                }
-                opcode::RESIZEDB => {
-                    let db_size = read_len(cur, v, "database size")?;
-                    let expires_size = read_len(cur, v, "expires size")?;
-                    return Ok(Item::ResizeDb {
-                        db_size,
-                        expires_size,
-                    });
-                }
-                opcode::MODULE_AUX => {
-                    // The aux body: module id, then UINT `when`, then the opcode series.
-                    let id = read_len(cur, v, "module id")?;
-                    let when_at = cur.pos();
-                    if read_len(cur, v, "module aux when opcode")? != 2 {
-                        return Err(
-                            cur.error_at(ErrorKind::Invalid("module aux when opcode"), when_at)
-                        );
-                    }
-                    let when = read_len(cur, v, "module aux when")?;
-                    let module = Module::read_body(cur, v, id)?;
-                    return Ok(Item::ModuleAux { when, module });
-                }
-                opcode::FUNCTION2 => {
-                    let code = read_string(cur, v, "function library")?;
-                    return Ok(Item::Function(Function::Library { code }));
-                }
-                opcode::FUNCTION_PRE_GA => {
-                    return Ok(Item::Function(Function::read_pre_ga(cur, v)?));
-                }
-                opcode::SLOT_INFO => {
-                    let slot = read_len(cur, v, "slot")?;
-                    let keys = read_len(cur, v, "slot keys")?;
-                    let expires = read_len(cur, v, "slot expires")?;
-                    return Ok(Item::SlotInfo {
-                        slot,
-                        keys,
-                        expires,
-                    });
-                }
-                opcode::EOF => return self.end(at),
-                ty => {
-                    let key = read_string(cur, v, "key")?;
-                    let value_start = cur.pos();
-                    let value =
-                        read_value(cur, ty, v, self.header.dialect, Some(key)).map_err(|e| {
-                            match key.to_cow() {
-                                Ok(k) => e.with_key(&k),
-                                Err(_) => e,
-                            }
-                        })?;
-                    return Ok(Item::Key(Key {
-                        db: self.db,
-                        key,
-                        expire_ms,
-                        idle,
-                        freq,
-                        meta,
-                        value,
-                        type_byte: ty,
-                        raw_value: cur.slice(value_start, cur.pos()),
-                        header: self.header,
-                        offset: start as u64,
-                    }));
-                }
-            }
+        match record::read_head(cur, self.header, &mut self.db)? {
+            Head::Item(item) => Ok(item),
+            Head::Eof { at } => self.end(at),
+            Head::Key(head) => head.read_value(cur, self.header),
         }
     }
 

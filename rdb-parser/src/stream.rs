@@ -173,14 +173,21 @@ impl<'a> Stream<'a> {
         let begin = cur.pos();
         let nodes_base = cur.offset();
         for _ in 0..node_count {
-            let at = cur.pos();
-            let key = read_string(cur, v, "stream node ID")?;
-            if key.as_raw().is_none_or(|k| k.len() != 16) {
-                return Err(cur.error_at(ErrorKind::Invalid("stream node ID"), at));
-            }
-            read_string(cur, v, "stream node listpack")?;
+            skip_node(cur, v)?;
         }
         let nodes = cur.slice(begin, cur.pos());
+        Self::read_meta(cur, v, format, key, (nodes, nodes_base, node_count))
+    }
+
+    /// Reads what follows the nodes (length, IDs, groups, idempotency state), for a
+    /// stream whose nodes are `(bytes, absolute offset, count)`.
+    pub(crate) fn read_meta(
+        cur: &mut Cursor<'a>,
+        v: u32,
+        format: u8,
+        key: Option<RdbString<'a>>,
+        (nodes, nodes_base, node_count): (&'a [u8], u64, u64),
+    ) -> Result<Stream<'a>> {
         let length = read_len(cur, v, "stream length")?;
         let last_id = StreamId::read_lens(cur, v)?;
         let (mut first_id, mut max_deleted_id, mut entries_added) = (None, None, None);
@@ -228,19 +235,49 @@ impl<'a> Stream<'a> {
 
     /// A cursor over the live (not deleted) entries, in ID order.
     pub fn entries(&self) -> StreamEntries<'a> {
+        StreamEntries::over(
+            self.nodes,
+            self.nodes_base,
+            self.node_count,
+            self.version,
+            self.key,
+        )
+    }
+}
+
+impl<'a> StreamEntries<'a> {
+    /// A cursor over `node_count` nodes stored in `nodes`, at absolute `nodes_base`.
+    pub(crate) fn over(
+        nodes: &'a [u8],
+        nodes_base: u64,
+        node_count: u64,
+        version: u32,
+        key: Option<RdbString<'a>>,
+    ) -> Self {
         StreamEntries {
-            cur: Cursor::new(self.nodes, self.nodes_base),
-            version: self.version,
-            nodes_left: self.node_count,
+            cur: Cursor::new(nodes, nodes_base),
+            version,
+            nodes_left: node_count,
             node: Unpacked::default(),
             node_offset: 0,
             master: StreamId::default(),
             master_fields: 0..0,
             pairs: Vec::new(),
             entries_left: 0,
-            key: self.key,
+            key,
         }
     }
+}
+
+/// Skips one node: its 16-byte master ID and its listpack.
+pub(crate) fn skip_node(cur: &mut Cursor<'_>, v: u32) -> Result<()> {
+    let at = cur.pos();
+    let key = read_string(cur, v, "stream node ID")?;
+    if key.as_raw().is_none_or(|k| k.len() != 16) {
+        return Err(cur.error_at(ErrorKind::Invalid("stream node ID"), at));
+    }
+    read_string(cur, v, "stream node listpack")?;
+    Ok(())
 }
 
 fn read_group<'a>(cur: &mut Cursor<'a>, v: u32, format: u8) -> Result<ConsumerGroup<'a>> {

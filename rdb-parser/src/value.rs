@@ -261,6 +261,135 @@ impl Value<'_> {
     }
 }
 
+/// How a collection type byte is stored.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CollectionKind {
+    pub(crate) layout: Layout,
+    pub(crate) value_type: Type,
+    pub(crate) encoding: Encoding,
+    /// An 8-byte minimum field expiry precedes the layout (Redis 7.4+ hashes).
+    pub(crate) min_expire_prefix: bool,
+}
+
+impl CollectionKind {
+    /// Wraps a body in the view of this kind's type.
+    pub(crate) fn view(self, body: Body<'_>) -> Value<'_> {
+        match self.value_type {
+            Type::List => Value::List(List { body }),
+            Type::Set => Value::Set(Set { body }),
+            Type::SortedSet => Value::SortedSet(SortedSet { body }),
+            _ => Value::Hash(Hash { body }),
+        }
+    }
+
+    /// The layout once the minimum expiry prefix (if any) is known.
+    pub(crate) fn layout_with_min(self, min: i64) -> Layout {
+        match self.layout {
+            Layout::HashTtlFirst { .. } if self.min_expire_prefix => Layout::HashTtlFirst {
+                min_expire: Some(min),
+            },
+            layout => layout,
+        }
+    }
+}
+
+/// The storage of a collection type byte, or `None` for other types.
+pub(crate) fn collection_kind(ty: u8, dialect: Dialect) -> Option<CollectionKind> {
+    use code::*;
+    let blob = |kind, shape| Layout::Blob { kind, shape };
+    let single = Shape::Single;
+    let (layout, value_type, encoding) = match ty {
+        LIST => (
+            Layout::Strings { width: 1 },
+            Type::List,
+            Encoding::LinkedList,
+        ),
+        LIST_ZIPLIST => (
+            blob(Compact::Ziplist, single),
+            Type::List,
+            Encoding::Ziplist,
+        ),
+        LIST_QUICKLIST => (Layout::Quicklist, Type::List, Encoding::Quicklist),
+        LIST_QUICKLIST_2 => (Layout::Quicklist2, Type::List, Encoding::Quicklist2),
+        SET => (Layout::Strings { width: 1 }, Type::Set, Encoding::Hashtable),
+        SET_INTSET => (blob(Compact::Intset, single), Type::Set, Encoding::Intset),
+        SET_LISTPACK => (
+            blob(Compact::Listpack, single),
+            Type::Set,
+            Encoding::Listpack,
+        ),
+        ZSET => (Layout::ZsetAsciiScore, Type::SortedSet, Encoding::Skiplist),
+        ZSET_2 => (Layout::ZsetBinaryScore, Type::SortedSet, Encoding::Skiplist),
+        ZSET_ZIPLIST => (
+            blob(Compact::Ziplist, Shape::Scored),
+            Type::SortedSet,
+            Encoding::Ziplist,
+        ),
+        ZSET_LISTPACK => (
+            blob(Compact::Listpack, Shape::Scored),
+            Type::SortedSet,
+            Encoding::Listpack,
+        ),
+        HASH => (
+            Layout::Strings { width: 2 },
+            Type::Hash,
+            Encoding::Hashtable,
+        ),
+        HASH_ZIPMAP => (
+            blob(Compact::Zipmap, Shape::Pair),
+            Type::Hash,
+            Encoding::Zipmap,
+        ),
+        HASH_ZIPLIST => (
+            blob(Compact::Ziplist, Shape::Pair),
+            Type::Hash,
+            Encoding::Ziplist,
+        ),
+        HASH_LISTPACK => (
+            blob(Compact::Listpack, Shape::Pair),
+            Type::Hash,
+            Encoding::Listpack,
+        ),
+        HASH_22 if dialect == Dialect::Valkey => (Layout::HashTtlLast, Type::Hash, Encoding::Hash2),
+        HASH_22 => (
+            Layout::HashTtlFirst { min_expire: None },
+            Type::Hash,
+            Encoding::HashMetadataPreGa,
+        ),
+        HASH_LISTPACK_EX_PRE_GA => (
+            blob(Compact::Listpack, Shape::Expiring),
+            Type::Hash,
+            Encoding::ListpackExPreGa,
+        ),
+        HASH_METADATA | HASH_LISTPACK_EX => {
+            let (layout, encoding) = if ty == HASH_METADATA {
+                (
+                    Layout::HashTtlFirst { min_expire: None },
+                    Encoding::HashMetadata,
+                )
+            } else {
+                (
+                    blob(Compact::Listpack, Shape::Expiring),
+                    Encoding::ListpackEx,
+                )
+            };
+            return Some(CollectionKind {
+                layout,
+                value_type: Type::Hash,
+                encoding,
+                min_expire_prefix: true,
+            });
+        }
+        _ => return None,
+    };
+    Some(CollectionKind {
+        layout,
+        value_type,
+        encoding,
+        min_expire_prefix: false,
+    })
+}
+
 /// Reads the value of type `ty` at the cursor, consuming exactly its bytes.
 ///
 /// `key` (absent in DUMP payloads) is kept in collection views to name it in errors
@@ -274,120 +403,28 @@ pub(crate) fn read_value<'a>(
 ) -> Result<Value<'a>> {
     use code::*;
     let start = cur.pos();
-    let collection =
-        |cur: &mut Cursor<'a>, layout: Layout, encoding: Encoding| -> Result<Body<'a>> {
-            let begin = cur.pos();
-            let base = cur.offset();
-            entries::skip(layout, cur, version)?;
-            Ok(Body {
-                layout,
-                encoding,
-                payload: cur.slice(begin, cur.pos()),
-                base,
-                version,
-                key,
-            })
+    if let Some(kind) = collection_kind(ty, dialect) {
+        let min = if kind.min_expire_prefix {
+            cur.i64_le("hash minimum expiry")?
+        } else {
+            0
         };
-    let blob = |kind, shape| Layout::Blob { kind, shape };
-    let single = Shape::Single;
+        let layout = kind.layout_with_min(min);
+        let begin = cur.pos();
+        let base = cur.offset();
+        entries::skip(layout, cur, version)?;
+        return Ok(kind.view(Body {
+            layout,
+            encoding: kind.encoding,
+            payload: cur.slice(begin, cur.pos()),
+            base,
+            version,
+            key,
+            count: None,
+        }));
+    }
     Ok(match ty {
         STRING => Value::String(read_string(cur, version, "string value")?),
-        LIST => Value::List(List {
-            body: collection(cur, Layout::Strings { width: 1 }, Encoding::LinkedList)?,
-        }),
-        LIST_ZIPLIST => Value::List(List {
-            body: collection(cur, blob(Compact::Ziplist, single), Encoding::Ziplist)?,
-        }),
-        LIST_QUICKLIST => Value::List(List {
-            body: collection(cur, Layout::Quicklist, Encoding::Quicklist)?,
-        }),
-        LIST_QUICKLIST_2 => Value::List(List {
-            body: collection(cur, Layout::Quicklist2, Encoding::Quicklist2)?,
-        }),
-        SET => Value::Set(Set {
-            body: collection(cur, Layout::Strings { width: 1 }, Encoding::Hashtable)?,
-        }),
-        SET_INTSET => Value::Set(Set {
-            body: collection(cur, blob(Compact::Intset, single), Encoding::Intset)?,
-        }),
-        SET_LISTPACK => Value::Set(Set {
-            body: collection(cur, blob(Compact::Listpack, single), Encoding::Listpack)?,
-        }),
-        ZSET => Value::SortedSet(SortedSet {
-            body: collection(cur, Layout::ZsetAsciiScore, Encoding::Skiplist)?,
-        }),
-        ZSET_2 => Value::SortedSet(SortedSet {
-            body: collection(cur, Layout::ZsetBinaryScore, Encoding::Skiplist)?,
-        }),
-        ZSET_ZIPLIST => Value::SortedSet(SortedSet {
-            body: collection(
-                cur,
-                blob(Compact::Ziplist, Shape::Scored),
-                Encoding::Ziplist,
-            )?,
-        }),
-        ZSET_LISTPACK => Value::SortedSet(SortedSet {
-            body: collection(
-                cur,
-                blob(Compact::Listpack, Shape::Scored),
-                Encoding::Listpack,
-            )?,
-        }),
-        HASH => Value::Hash(Hash {
-            body: collection(cur, Layout::Strings { width: 2 }, Encoding::Hashtable)?,
-        }),
-        HASH_ZIPMAP => Value::Hash(Hash {
-            body: collection(cur, blob(Compact::Zipmap, Shape::Pair), Encoding::Zipmap)?,
-        }),
-        HASH_ZIPLIST => Value::Hash(Hash {
-            body: collection(cur, blob(Compact::Ziplist, Shape::Pair), Encoding::Ziplist)?,
-        }),
-        HASH_LISTPACK => Value::Hash(Hash {
-            body: collection(
-                cur,
-                blob(Compact::Listpack, Shape::Pair),
-                Encoding::Listpack,
-            )?,
-        }),
-        HASH_22 if dialect == Dialect::Valkey => Value::Hash(Hash {
-            body: collection(cur, Layout::HashTtlLast, Encoding::Hash2)?,
-        }),
-        HASH_22 => Value::Hash(Hash {
-            body: collection(
-                cur,
-                Layout::HashTtlFirst { min_expire: None },
-                Encoding::HashMetadataPreGa,
-            )?,
-        }),
-        HASH_LISTPACK_EX_PRE_GA => Value::Hash(Hash {
-            body: collection(
-                cur,
-                blob(Compact::Listpack, Shape::Expiring),
-                Encoding::ListpackExPreGa,
-            )?,
-        }),
-        HASH_METADATA => {
-            let min = cur.i64_le("hash minimum expiry")?;
-            Value::Hash(Hash {
-                body: collection(
-                    cur,
-                    Layout::HashTtlFirst {
-                        min_expire: Some(min),
-                    },
-                    Encoding::HashMetadata,
-                )?,
-            })
-        }
-        HASH_LISTPACK_EX => {
-            cur.i64_le("hash minimum expiry")?;
-            Value::Hash(Hash {
-                body: collection(
-                    cur,
-                    blob(Compact::Listpack, Shape::Expiring),
-                    Encoding::ListpackEx,
-                )?,
-            })
-        }
         STREAM_LISTPACKS => Value::Stream(Box::new(Stream::read(cur, version, 1, key)?)),
         STREAM_LISTPACKS_2 => Value::Stream(Box::new(Stream::read(cur, version, 2, key)?)),
         STREAM_LISTPACKS_3 => Value::Stream(Box::new(Stream::read(cur, version, 3, key)?)),
