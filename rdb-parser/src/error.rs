@@ -12,7 +12,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// inside a compact encoding (a ziplist, listpack, intset, zipmap or an LZF block),
 /// `offset` is where that encoded value starts and [`Error::inner_offset`] locates
 /// the fault inside the (decompressed) value.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Error {
     kind: ErrorKind,
     offset: u64,
@@ -70,6 +70,23 @@ pub enum ErrorKind {
     /// Bytes follow the end of the RDB where none are allowed.
     #[error("bytes after the end of the RDB")]
     TrailingBytes,
+    /// Something the streaming [`Reader`](crate::Reader) cannot split is larger than
+    /// its buffer limit ([`Reader::max_record`](crate::Reader::max_record)).
+    #[error("{what} larger than the streaming reader's {limit}-byte limit")]
+    TooLarge {
+        /// What is too large.
+        what: &'static str,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// Reading the input failed (async adapters).
+    #[error("read failed: {message}")]
+    Io {
+        /// The I/O error's kind.
+        kind: std::io::ErrorKind,
+        /// The I/O error's message.
+        message: String,
+    },
 }
 
 impl Error {

@@ -48,6 +48,8 @@
 #![forbid(unsafe_code)]
 
 mod array;
+#[cfg(feature = "tokio")]
+mod async_reader;
 mod checksum;
 mod collection;
 mod cursor;
@@ -64,6 +66,7 @@ mod lzf;
 mod module;
 mod opcode;
 mod rdb;
+mod reader;
 mod record;
 mod stream;
 mod string;
@@ -73,6 +76,8 @@ mod ziplist;
 mod zipmap;
 
 pub use array::{Array, ArrayValue, Slots};
+#[cfg(feature = "tokio")]
+pub use async_reader::AsyncReader;
 pub use checksum::crc64;
 pub use collection::{Elements, Field, Fields, Hash, List, ScoredMembers, Set, SortedSet};
 pub use dump::{Dump, parse_dump};
@@ -83,6 +88,7 @@ pub use item::{Item, Key};
 pub use module::{Module, ModuleField, module_name};
 pub use opcode::{Function, KeyMeta, SlotImport};
 pub use rdb::{Items, ParseOptions, Rdb, measure};
+pub use reader::{DEFAULT_MAX_RECORD, DEFAULT_PIECE_SIZE, Event, Piece, Reader, ValueStart};
 pub use stream::{
     Consumer, ConsumerGroup, Idempotency, PendingEntry, Producer, Stream, StreamEntries,
     StreamEntry, StreamId,

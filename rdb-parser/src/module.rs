@@ -101,6 +101,18 @@ pub(crate) fn skip_fields(cur: &mut Cursor<'_>, version: u32) -> Result<()> {
     Ok(())
 }
 
+/// Skips one field of an opcode series; `Ok(false)` when it was the EOF opcode.
+pub(crate) fn skip_field(cur: &mut Cursor<'_>, version: u32) -> Result<bool> {
+    let mut fields = Fields {
+        cur: cur.clone(),
+        version,
+        done: false,
+    };
+    let more = fields.next_field()?.is_some();
+    *cur = fields.cur;
+    Ok(more)
+}
+
 /// Decodes a module type id into its 9-character name.
 pub fn module_name(id: u64) -> String {
     let mut v = id >> 10;

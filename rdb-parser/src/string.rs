@@ -20,7 +20,7 @@ use crate::lzf;
 /// The most an LZF stream can expand: a 3-byte back-reference yields at most 264
 /// bytes. Declared lengths beyond this are corrupt, and are refused before any
 /// buffer is sized by them.
-const MAX_LZF_RATIO: u64 = 90;
+pub(crate) const MAX_LZF_RATIO: u64 = 90;
 
 /// A string as stored in the RDB, borrowed from the input and not yet decoded.
 ///

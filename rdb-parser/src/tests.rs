@@ -4,6 +4,7 @@
 
 use crate::element::Element;
 use crate::length::write_len;
+use crate::module::module_name;
 use crate::string::write_string;
 use crate::value::code;
 use crate::*;
@@ -156,18 +157,44 @@ fn owned(v: &Value<'_>) -> Result<Owned> {
 }
 
 /// Parses a whole file; returns its keys as (db, key, encoding, expire, owned value).
+///
+/// Every file is also read with the streaming [`Reader`], fed in small chunks with
+/// a small record limit so that long values come in pieces: it must find the same
+/// keys with the same stored bytes, or fail where the slice API fails.
 fn keys(file: &[u8]) -> Result<Vec<ParsedKey>> {
+    let sliced = slice_keys(file);
+    let streamed = streamed_keys(file, MIN_RECORD, 7, 13);
+    match (&sliced, &streamed) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "the streaming reader disagrees");
+            let whole = streamed_keys(file, DEFAULT_MAX_RECORD, DEFAULT_PIECE_SIZE, file.len());
+            assert_eq!(a, &whole.unwrap(), "the streaming reader disagrees");
+        }
+        (Err(_), Err(_)) => {}
+        _ => panic!("slice API: {sliced:?}, streaming reader: {streamed:?}"),
+    }
+    sliced.map(|keys| keys.into_iter().map(|(k, _)| k).collect())
+}
+
+/// The streaming reader's smallest record limit.
+const MIN_RECORD: usize = 1024;
+
+/// The keys of a file read with the slice API, with their stored value bytes.
+fn slice_keys(file: &[u8]) -> Result<Vec<(ParsedKey, Vec<u8>)>> {
     let rdb = Rdb::new(file)?;
     let mut out = Vec::new();
     let mut ended = false;
     for item in rdb.items() {
         match item? {
             Item::Key(k) => out.push((
-                k.db,
-                k.key.to_vec()?,
-                k.value.encoding(),
-                k.expire_ms,
-                owned(&k.value)?,
+                (
+                    k.db,
+                    k.key.to_vec()?,
+                    k.value.encoding(),
+                    k.expire_ms,
+                    owned(&k.value)?,
+                ),
+                k.raw_value.to_vec(),
             )),
             Item::End { len, .. } => {
                 assert_eq!(len as usize, file.len());
@@ -177,6 +204,93 @@ fn keys(file: &[u8]) -> Result<Vec<ParsedKey>> {
         }
     }
     assert!(ended, "no End item");
+    Ok(out)
+}
+
+/// The keys of a file read with the streaming reader, fed `chunk` bytes at a time,
+/// values above `max_record` assembled from their pieces.
+fn streamed_keys(
+    file: &[u8],
+    max_record: usize,
+    piece: usize,
+    chunk: usize,
+) -> Result<Vec<(ParsedKey, Vec<u8>)>> {
+    let mut reader = Reader::new().max_record(max_record).piece_size(piece);
+    let mut chunks = file.chunks(chunk.max(1));
+    let mut out = Vec::new();
+    let mut big: Option<(ParsedKey, Vec<u8>)> = None;
+    let mut ended = false;
+    loop {
+        while let Some(event) = reader.next_event()? {
+            match event {
+                Event::Item(Item::Key(k)) => out.push((
+                    (
+                        k.db,
+                        k.key.to_vec()?,
+                        k.value.encoding(),
+                        k.expire_ms,
+                        owned(&k.value)?,
+                    ),
+                    k.raw_value.to_vec(),
+                )),
+                // Trailing bytes are an error on the next call: check the length then.
+                Event::Item(Item::End { len, .. }) => ended = len as usize == file.len(),
+                Event::Item(_) => {}
+                Event::ValueStart(s) => {
+                    let empty = match s.value_type {
+                        Type::String => Owned::Str(Vec::new()),
+                        Type::List => Owned::List(Vec::new()),
+                        Type::Set => Owned::Set(Vec::new()),
+                        Type::SortedSet => Owned::Zset(Vec::new()),
+                        Type::Hash => Owned::Hash(Vec::new()),
+                        Type::Stream => Owned::Stream(Vec::new()),
+                        Type::Module => {
+                            let id = s.module_id.unwrap();
+                            Owned::Module(module_name(id), (id & 1023) as u16, 0)
+                        }
+                        other => panic!("{other:?} in pieces"),
+                    };
+                    let key = (s.db, s.key.to_vec()?, s.encoding, s.expire_ms, empty);
+                    assert!(big.replace((key, s.raw.to_vec())).is_none());
+                }
+                Event::Piece { piece, raw } => {
+                    let (key, stored) = big.as_mut().expect("a piece outside a value");
+                    stored.extend_from_slice(raw);
+                    match (&mut key.4, piece) {
+                        (Owned::Str(v), Piece::Bytes(b)) => v.extend_from_slice(b),
+                        (Owned::Module(_, _, n), Piece::ModuleBytes(b)) => *n += b.len(),
+                        (Owned::Stream(v), Piece::StreamEntries(mut entries)) => {
+                            while let Some(e) = entries.next()? {
+                                v.push((
+                                    e.id.to_string(),
+                                    e.fields().map(|(f, v)| (f.to_vec(), v.to_vec())).collect(),
+                                ));
+                            }
+                        }
+                        (Owned::Stream(_), Piece::StreamMeta(meta)) => {
+                            assert!(meta.entries().next()?.is_none());
+                        }
+                        (all, Piece::Entries(value)) => match (all, owned(&value)?) {
+                            (Owned::List(a), Owned::List(b)) | (Owned::Set(a), Owned::Set(b)) => {
+                                a.extend(b)
+                            }
+                            (Owned::Zset(a), Owned::Zset(b)) => a.extend(b),
+                            (Owned::Hash(a), Owned::Hash(b)) => a.extend(b),
+                            (a, b) => panic!("entries {b:?} in {a:?}"),
+                        },
+                        (a, b) => panic!("piece {b:?} in {a:?}"),
+                    }
+                }
+                Event::ValueEnd => out.push(big.take().expect("an end outside a value")),
+            }
+        }
+        match chunks.next() {
+            Some(c) => reader.feed(c),
+            None if !reader.is_input_ended() => reader.end_input(),
+            None => break,
+        }
+    }
+    assert!(ended && reader.is_finished(), "no End item");
     Ok(out)
 }
 
@@ -1019,4 +1133,250 @@ fn hostile_lengths_are_refused_before_allocation() {
         walk(&file).unwrap_err().kind(),
         ErrorKind::BadLength { .. }
     ));
+}
+
+/// A file with one long value of every kind that can come in pieces.
+fn long_values_file() -> Vec<u8> {
+    let words: Vec<u8> = (0..6000)
+        .flat_map(|i| format!("word{} ", i * 7919 % 1000).into_bytes())
+        .collect();
+    let noise: Vec<u8> = (0u32..5000)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let member = |i: usize| format!("member-{i:05}").into_bytes();
+    let entries = |n: usize, per: &dyn Fn(usize) -> Vec<u8>| {
+        let mut v = len(n as u64);
+        for i in 0..n {
+            v.extend(per(i));
+        }
+        v
+    };
+    let compressed = lzf::compress(&words).unwrap();
+    let lzf_string = cat(&[
+        &[0xc3],
+        &len(compressed.len() as u64),
+        &len(words.len() as u64),
+        &compressed,
+    ]);
+    let node = stream_value(3);
+    let mut id = Vec::new();
+    id.extend(1000u64.to_be_bytes());
+    id.extend(0u64.to_be_bytes());
+    let one_node = cat(&[&string(&id), &string(&stream_node())]);
+    let rest = &node[len(1).len() + one_node.len()..];
+    let stream = cat(&[&entries(200, &|_| one_node.clone()), rest]);
+    let module = cat(&[
+        &len(module_id("MBbloom--", 2)),
+        &[2, 7, 5],
+        &string(&noise),
+        &[4],
+        &2.5f64.to_le_bytes(),
+        &[5],
+        &string(&noise[..3000]),
+        &[0],
+    ]);
+    Builder::new("REDIS0011")
+        .aux("redis-ver", "7.2.0")
+        .select(0)
+        .key(code::STRING, "raw", &string(&noise))
+        .key(code::STRING, "lzf", &lzf_string)
+        .key(code::LIST, "linked", &entries(400, &|i| string(&member(i))))
+        .key(code::SET, "set", &entries(400, &|i| string(&member(i))))
+        .key(
+            code::ZSET,
+            "zset-ascii",
+            &entries(300, &|i| cat(&[&string(&member(i)), &[3], b"1.5"])),
+        )
+        .key(
+            code::ZSET_2,
+            "zset-binary",
+            &entries(300, &|i| {
+                cat(&[&string(&member(i)), &(i as f64).to_le_bytes()])
+            }),
+        )
+        .key(
+            code::HASH,
+            "hash",
+            &entries(300, &|i| cat(&[&string(&member(i)), &string(b"value")])),
+        )
+        .key(
+            code::HASH_METADATA,
+            "hash-ttl",
+            &cat(&[
+                &1_900_000_000_000i64.to_le_bytes(),
+                &entries(300, &|i| {
+                    cat(&[&len(i as u64 % 3), &string(&member(i)), &string(b"v")])
+                }),
+            ]),
+        )
+        .key(
+            code::LIST_QUICKLIST,
+            "quicklist",
+            &entries(60, &|i| {
+                let els: Vec<Vec<u8>> = (0..20).map(|j| member(i * 20 + j)).collect();
+                let refs: Vec<Element<'_>> = els.iter().map(|e| Element::Bytes(e)).collect();
+                string(&ziplist::encode(&refs))
+            }),
+        )
+        .key(
+            code::LIST_QUICKLIST_2,
+            "quicklist2",
+            &entries(60, &|i| {
+                let els: Vec<Vec<u8>> = (0..20).map(|j| member(i * 20 + j)).collect();
+                let refs: Vec<Element<'_>> = els.iter().map(|e| Element::Bytes(e)).collect();
+                cat(&[&len(2), &string(&listpack::encode(&refs))])
+            }),
+        )
+        .key(code::STREAM_LISTPACKS_3, "stream", &stream)
+        .key(code::MODULE_2, "module", &module)
+        .finish(Some(true))
+}
+
+/// How many keys a streaming read with the smallest record limit splits.
+fn split_keys(file: &[u8]) -> Result<usize> {
+    let mut reader = Reader::new().max_record(MIN_RECORD).piece_size(100);
+    reader.feed(file);
+    reader.end_input();
+    let mut splits = 0;
+    while let Some(event) = reader.next_event()? {
+        splits += usize::from(matches!(event, Event::ValueStart(_)));
+    }
+    Ok(splits)
+}
+
+#[test]
+fn streaming_reader_delivers_long_values_in_pieces() {
+    let file = long_values_file();
+    // `keys` compares the streamed keys, their pieces and stored bytes with the
+    // slice API's.
+    assert_eq!(keys(&file).unwrap().len(), 12);
+    assert_eq!(split_keys(&file).unwrap(), 12, "every key comes in pieces");
+    let valkey = Builder::new("VALKEY080")
+        .key(
+            22,
+            "hash2",
+            &cat(&[&len(300), &{
+                let mut v = Vec::new();
+                for i in 0..300i64 {
+                    v.extend(string(format!("field-{i:04}").as_bytes()));
+                    v.extend(string(b"value"));
+                    v.extend(
+                        (if i % 2 == 0 {
+                            -1
+                        } else {
+                            1_900_000_000_000 + i
+                        })
+                        .to_le_bytes(),
+                    );
+                }
+                v
+            }]),
+        )
+        .finish(Some(true));
+    assert_eq!(keys(&valkey).unwrap().len(), 1);
+    assert_eq!(split_keys(&valkey).unwrap(), 1);
+}
+
+#[test]
+fn streaming_reader_refuses_what_it_cannot_split() {
+    let big: Vec<Vec<u8>> = (0..200)
+        .map(|i| format!("member-{i:05}").into_bytes())
+        .collect();
+    let refs: Vec<Element<'_>> = big.iter().map(|e| Element::Bytes(e)).collect();
+    let file = Builder::new("REDIS0011")
+        .key(
+            code::SET_LISTPACK,
+            "packed",
+            &string(&listpack::encode(&refs)),
+        )
+        .finish(Some(true));
+    let e = split_keys(&file).unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::TooLarge {
+                what: "compact encoded value",
+                limit: 1024
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(e.key(), Some(&b"packed"[..]));
+    // A long element inside a collection.
+    let file = Builder::new("REDIS0011")
+        .key(code::LIST, "l", &cat(&[&len(1), &string(&[7; 5000])]))
+        .finish(Some(true));
+    let e = split_keys(&file).unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::TooLarge {
+                what: "collection entry",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(e.key(), Some(&b"l"[..]));
+    // Both read whole with a larger limit.
+    let mut reader = Reader::new().max_record(1 << 20);
+    reader.feed(&file);
+    reader.end_input();
+    while reader.next_event().unwrap().is_some() {}
+    assert!(reader.is_finished());
+}
+
+#[test]
+fn streaming_reader_reports_bad_checksum_truncation_and_trailing_bytes() {
+    let file = mixed_file();
+    // Cut anywhere: an error once the input ends, never an early one.
+    for cut in 0..file.len() {
+        let mut reader = Reader::new().max_record(MIN_RECORD).piece_size(3);
+        reader.feed(&file[..cut]);
+        while reader.next_event().unwrap().is_some() {}
+        reader.end_input();
+        let e = loop {
+            match reader.next_event() {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("cut at {cut}: no error"),
+                Err(e) => break e,
+            }
+        };
+        assert!(e.offset() <= cut as u64, "cut at {cut}: {e}");
+    }
+    let mut bad = file.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    let mut reader = Reader::new();
+    reader.feed(&bad);
+    let e = loop {
+        match reader.next_event() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("no checksum error"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(e.kind(), ErrorKind::ChecksumMismatch { .. }),
+        "{e}"
+    );
+    // The error sticks.
+    assert!(reader.next_event().is_err());
+    // Trailing bytes: an error by default, kept for the caller when allowed.
+    let mut extra = file.clone();
+    extra.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    let mut reader = Reader::with_options(ParseOptions::default().allow_trailing_bytes(true));
+    reader.feed(&extra);
+    while reader.next_event().unwrap().is_some() {}
+    assert!(reader.is_finished());
+    assert_eq!(reader.remaining(), b"*1\r\n$4\r\nPING\r\n");
+    let mut reader = Reader::new();
+    reader.feed(&extra);
+    let e = loop {
+        match reader.next_event() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("no trailing bytes error"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.kind(), &ErrorKind::TrailingBytes);
 }
