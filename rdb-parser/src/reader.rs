@@ -351,6 +351,12 @@ impl Reader {
         self.core.buf.len() - self.core.start - self.core.pending
     }
 
+    /// Bytes of memory the input buffer holds (its capacity), to watch the bound the
+    /// [module documentation](self) states.
+    pub fn buffer_capacity(&self) -> usize {
+        self.core.buf.capacity()
+    }
+
     /// After the end, the input that followed the RDB (e.g. an AOF's commands after
     /// its RDB preamble), when [`ParseOptions::allow_trailing_bytes`] is on.
     pub fn remaining(&self) -> &[u8] {

@@ -1,4 +1,5 @@
 //! A canonical, owned form of a value that both sides of a comparison can produce:
+#![allow(dead_code)] // Shared by several test files, each using a part.
 //! the parser (from a [`Value`] in an RDB or a DUMP payload) and a real server (from
 //! the replies of `GET`, `LRANGE`, `SMEMBERS`, `ZRANGE`, `HGETALL`, `XRANGE`,
 //! `XINFO STREAM FULL`...). Equal canonical forms mean equal values, whatever the
@@ -48,7 +49,7 @@ pub enum Canon {
 
 /// A stream in canonical form. The `Option` fields are `None` where the format (or
 /// the server's `XINFO`) has no such field: both sides must agree on that too.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CanonStream {
     /// Live entries in ID order, with their (field, value) pairs in order.
     pub entries: Vec<(StreamId, Vec<(Bytes, Bytes)>)>,
