@@ -154,10 +154,7 @@ async fn stream_file(path: &std::path::Path) -> BTreeMap<(u64, Vec<u8>), Streame
     let mut ended = false;
     let mut largest_buffer = 0;
     while rdb.fill().await.unwrap() {
-        loop {
-            let Some(event) = rdb.next_event().unwrap() else {
-                break;
-            };
+        while let Some(event) = rdb.next_event().unwrap() {
             match event {
                 Event::Item(Item::Key(k)) => {
                     let streamed = Streamed {
