@@ -16,6 +16,12 @@
 //!   without the module.
 //! - [`Key::dump_payload`] turns a key's stored bytes into a `RESTORE` payload without
 //!   re-encoding; [`parse_dump`] reads a `DUMP` payload.
+//! - [`Reader`] reads an RDB that arrives in pieces (a socket, a replication stream),
+//!   sans-IO and in bounded memory: records up to [`Reader::max_record`] bytes come
+//!   whole as the same [`Item`]s; longer keys come as [`Event::ValueStart`], then
+//!   [`Piece`]s (string bytes, runs of entries viewed like values, stream nodes, raw
+//!   module bytes), then [`Event::ValueEnd`]. Its docs state the memory bound.
+//!   `AsyncReader`, with the `tokio` feature, fills a reader from an `AsyncRead`.
 //! - Errors are one type, [`Error`], with the byte offset, the key being decoded and
 //!   what was expected. No input makes the parser panic, and no length read from the
 //!   input sizes an allocation beyond what the remaining input can hold.
@@ -41,6 +47,9 @@
 //! }
 //! # Ok::<(), rdb_parser::Error>(())
 //! ```
+//!
+//! # Features
+//! - `tokio`: `AsyncReader`, the streaming reader over a tokio `AsyncRead`.
 //!
 //! The `decode` program in the workspace's `examples` package prints an RDB as JSON
 //! lines with this crate.

@@ -9,20 +9,7 @@
 //! (string bytes, runs of collection entries, stream nodes, module bytes), then
 //! [`Event::ValueEnd`]. Nothing is buffered whole beyond the limit.
 //!
-//! # Memory bound
-//! The reader holds at most `max(max_record, piece_size)` bytes of input it has not
-//! delivered yet, plus the bytes of the caller's last [`Reader::feed`], plus, while an
-//! LZF string is streamed, an 8 KiB history window and one piece of output. What
-//! cannot be split is refused with [`ErrorKind::TooLarge`] rather than buffered: a
-//! key name, a non-key record, one entry of a collection (a member, a field and its
-//! value, a quicklist node), a compact (ziplist, listpack, intset, zipmap) value, the
-//! consumer groups of a stream, and an `ARRAY` value, when larger than the limit.
-//! Raise the limit to read such files.
-//!
-//! # Raw bytes
-//! A piecewise value's stored bytes are [`ValueStart::raw`] followed by every piece's
-//! `raw`, in order: a caller can pass the value on byte for byte (e.g. spool a
-//! `RESTORE` payload) without re-encoding.
+//! The memory bound is stated on [`Reader`].
 
 use std::fmt;
 
@@ -135,8 +122,31 @@ pub enum Piece<'a> {
     ModuleBytes(&'a [u8]),
 }
 
-/// Reads an RDB fed in pieces; see the [module documentation](self).
+/// Reads an RDB fed in pieces, in bounded memory: records up to
+/// [`Reader::max_record`] bytes come whole, longer keys in pieces.
 ///
+/// # Memory bound
+/// The reader holds at most `max(max_record, piece_size)` bytes of input it has not
+/// delivered yet, plus the bytes of the caller's last [`Reader::feed`], plus, while an
+/// LZF string is streamed, an 8 KiB history window and one piece of output. What
+/// cannot be split is refused with [`ErrorKind::TooLarge`] rather than buffered: a
+/// key name, a non-key record, one entry of a collection (a member, a field and its
+/// value, a quicklist node), a compact (ziplist, listpack, intset, zipmap) value, the
+/// consumer groups of a stream, and an `ARRAY` value, when larger than the limit.
+/// Raise the limit to read such files. Consumed input is dropped as the buffer is
+/// refilled, so the buffer's capacity ([`Reader::buffer_capacity`]) stays within a
+/// small multiple of that (vector growth), whatever the size of the RDB.
+///
+/// The rule is the same however the input is cut: a key whose record is longer than
+/// the limit comes in pieces, and what cannot be split is refused, even when all of
+/// it was fed at once.
+///
+/// # Raw bytes
+/// A piecewise value's stored bytes are [`ValueStart::raw`] followed by every piece's
+/// `raw`, in order: a caller can pass the value on byte for byte (e.g. spool a
+/// `RESTORE` payload) without re-encoding.
+///
+/// # Example
 /// ```
 /// use rdb_parser::{Event, Item, Reader};
 ///
@@ -352,7 +362,7 @@ impl Reader {
     }
 
     /// Bytes of memory the input buffer holds (its capacity), to watch the bound the
-    /// [module documentation](self) states.
+    /// [type documentation](Reader) states.
     pub fn buffer_capacity(&self) -> usize {
         self.core.buf.capacity()
     }

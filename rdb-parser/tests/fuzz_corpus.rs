@@ -75,3 +75,52 @@ fn rdb_blob_corpus() {
         }
     }
 }
+
+/// As the `rdb_reader` target: the first byte picks the chunk size.
+fn read_streamed(data: &[u8]) {
+    use rdb_parser::{Event, Piece, Reader};
+    let Some((&pick, file)) = data.split_first() else {
+        return;
+    };
+    let options = ParseOptions::default().verify_checksum(false);
+    let mut reader = Reader::with_options(options).max_record(1024).piece_size(64);
+    let mut chunks = file.chunks(usize::from(pick) + 1);
+    loop {
+        loop {
+            match reader.next_event() {
+                Ok(Some(Event::Item(Item::Key(k)))) => {
+                    let _ = k.value.validate();
+                }
+                Ok(Some(Event::Piece {
+                    piece: Piece::Entries(v),
+                    ..
+                })) => {
+                    let _ = v.validate();
+                }
+                Ok(Some(Event::Piece {
+                    piece: Piece::StreamEntries(mut e),
+                    ..
+                })) => while let Ok(Some(_)) = e.next() {},
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+        match chunks.next() {
+            Some(c) => reader.feed(c),
+            None if !reader.is_input_ended() => reader.end_input(),
+            None => return,
+        }
+    }
+}
+
+#[test]
+fn rdb_reader_corpus() {
+    for data in corpus("rdb_reader") {
+        read_streamed(&data);
+    }
+    // The whole-file corpus too, fed a byte at a time.
+    for data in corpus("rdb_parse") {
+        read_streamed(&[&[0], &data[..]].concat());
+    }
+}
