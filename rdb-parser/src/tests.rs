@@ -1380,3 +1380,73 @@ fn streaming_reader_reports_bad_checksum_truncation_and_trailing_bytes() {
     };
     assert_eq!(e.kind(), &ErrorKind::TrailingBytes);
 }
+
+/// Feeds a generated RDB to a reader in 64 KiB chunks without ever holding it whole;
+/// returns the reader's largest buffer and the bytes of string pieces seen.
+fn feed_generated(parts: &mut dyn Iterator<Item = Vec<u8>>, reader: &mut Reader) -> (usize, u64, u64) {
+    let (mut largest, mut bytes, mut entries) = (0, 0u64, 0u64);
+    for part in parts {
+        for chunk in part.chunks(64 << 10) {
+            reader.feed(chunk);
+            while let Some(event) = reader.next_event().unwrap() {
+                match event {
+                    Event::Piece {
+                        piece: Piece::Bytes(b),
+                        ..
+                    } => bytes += b.len() as u64,
+                    Event::Piece {
+                        piece: Piece::Entries(v),
+                        ..
+                    } => entries += v.validate().unwrap(),
+                    _ => {}
+                }
+            }
+            largest = largest.max(reader.buffer_capacity());
+        }
+    }
+    reader.end_input();
+    while reader.next_event().unwrap().is_some() {}
+    assert!(reader.is_finished());
+    (largest, bytes, entries)
+}
+
+#[test]
+fn streaming_reader_memory_stays_bounded_for_huge_values() {
+    const STRING: usize = 300 << 20;
+    const MEMBERS: u64 = 1_000_000;
+    let head = Builder::new("REDIS0011").out;
+    let block: Vec<u8> = (0..1u32 << 20).map(|i| (i * 31 + i / 7) as u8).collect();
+    let mut string_key = vec![code::STRING];
+    string_key.extend(string(b"huge-string"));
+    // A 32-bit length prefix.
+    string_key.push(0x80);
+    string_key.extend((STRING as u32).to_be_bytes());
+    let mut set_key = vec![code::SET];
+    set_key.extend(string(b"huge-set"));
+    set_key.extend(len(MEMBERS));
+    let mut parts = std::iter::once(head)
+        .chain(std::iter::once(string_key))
+        .chain((0..STRING >> 20).map(|_| block.clone()))
+        .chain(std::iter::once(set_key))
+        .chain((0..MEMBERS / 10_000).map(|batch| {
+            (batch * 10_000..(batch + 1) * 10_000)
+                .flat_map(|i| string(format!("member:{i}").as_bytes()))
+                .collect()
+        }))
+        .chain(std::iter::once(vec![0xff]));
+    // Generated as it is fed: the checksum follows the last part.
+    let mut digest = Some(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Redis));
+    let mut all = std::iter::from_fn(move || match parts.next() {
+        Some(part) => {
+            digest.as_mut()?.update(&part);
+            Some(part)
+        }
+        None => digest.take().map(|d| d.finalize().to_le_bytes().to_vec()),
+    });
+    let limit = 1 << 20;
+    let mut reader = Reader::new().max_record(limit);
+    let (largest, bytes, entries) = feed_generated(&mut all, &mut reader);
+    assert_eq!(bytes, STRING as u64);
+    assert_eq!(entries, MEMBERS);
+    assert!(largest <= 4 * (limit + (64 << 10)), "buffer grew to {largest}");
+}
