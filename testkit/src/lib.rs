@@ -12,6 +12,10 @@
 //! - [`write_mixed`]: many keys of every type, for benchmarks.
 //! - [`write_sample`]: a small dataset with one key of each type, for sample files
 //!   (`cargo run -p testkit --bin make-fixtures` regenerates the committed ones).
+//! - [`Load`]: a background write load of every type, with non-idempotent commands,
+//!   transactions, scripts, expiring keys and deletes, on a server or a cluster.
+//! - [`Snapshot`]: every key of a server or cluster read back through commands, and
+//!   [`Snapshot::diff`] to prove two deployments hold the same data.
 //!
 //! Binaries are found where `scripts/test.sh` installs them (see [`Version`]), or
 //! through environment variables. A missing binary fails the test with a message
@@ -31,16 +35,20 @@
 #![deny(missing_docs)]
 
 mod cluster;
+mod load;
 mod mixed;
 mod port;
 mod sample;
 mod server;
+mod snapshot;
 mod version;
 
 pub use cluster::{Cluster, ClusterBuilder};
+pub use load::{Load, LoadOptions};
 pub use mixed::write_mixed;
 pub use sample::{SAMPLE_EXPIRE_MS, write_sample};
 pub use server::{AclUser, Server, ServerBuilder};
+pub use snapshot::{Data, Entry, Snapshot};
 pub use version::Version;
 
 /// The sync Redis client the kit hands out, re-exported so tests need no extra dependency.
