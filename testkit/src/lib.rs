@@ -41,6 +41,7 @@ mod port;
 mod sample;
 mod server;
 mod snapshot;
+mod tls;
 mod version;
 
 pub use cluster::{Cluster, ClusterBuilder};

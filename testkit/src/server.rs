@@ -46,6 +46,8 @@ pub struct ServerBuilder {
     users: Vec<AclUser>,
     config: Vec<(String, String)>,
     cluster: bool,
+    /// TLS on a second port; `Some(true)` also requires client certificates.
+    tls: Option<bool>,
 }
 
 impl ServerBuilder {
@@ -57,6 +59,7 @@ impl ServerBuilder {
             users: Vec::new(),
             config: Vec::new(),
             cluster: false,
+            tls: None,
         }
     }
 
@@ -86,6 +89,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Also listens with TLS on [`Server::tls_port`], with a throwaway CA and server
+    /// certificate ([`Server::tls_file`]); with `require_client_cert`, clients must
+    /// present a certificate signed by that CA (`tls-auth-clients yes`). The plain
+    /// port stays open for the kit's own checks.
+    pub fn tls(mut self, require_client_cert: bool) -> Self {
+        self.tls = Some(require_client_cert);
+        self
+    }
+
     /// Makes the server a cluster node (`cluster-enabled yes`), keeping port + 10000 free.
     pub(crate) fn cluster_node(mut self) -> Self {
         self.cluster = true;
@@ -108,10 +120,17 @@ impl ServerBuilder {
             binary,
             dir,
             port: 0,
+            tls_port: None,
             child: None,
         };
+        if server.builder.tls.is_some() {
+            crate::tls::write_files(server.dir.path());
+        }
         for attempt in 1..=PORT_ATTEMPTS {
             server.port = free_port(server.builder.cluster);
+            if server.builder.tls.is_some() {
+                server.tls_port = Some(free_port(false));
+            }
             server.write_config();
             match server.spawn_and_wait() {
                 Ok(()) => {
@@ -145,6 +164,7 @@ pub struct Server {
     binary: PathBuf,
     dir: TempDir,
     port: u16,
+    tls_port: Option<u16>,
     child: Option<Child>,
 }
 
@@ -185,6 +205,26 @@ impl Server {
     /// The TCP port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The TLS port, for a server built with [`ServerBuilder::tls`].
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls_port
+    }
+
+    /// A TLS file of a server built with [`ServerBuilder::tls`]: `"ca"`, `"client-cert"`
+    /// or `"client-key"` (PEM).
+    ///
+    /// # Panics
+    /// For another name.
+    pub fn tls_file(&self, name: &str) -> PathBuf {
+        let file = match name {
+            "ca" => crate::tls::CA,
+            "client-cert" => crate::tls::CLIENT_CERT,
+            "client-key" => crate::tls::CLIENT_KEY,
+            other => panic!("no TLS file {other:?}"),
+        };
+        self.dir.path().join(file)
     }
 
     /// `127.0.0.1:<port>`.
@@ -332,6 +372,18 @@ impl Server {
             if b.cluster {
                 let _ = writeln!(conf, "masterauth {pw}");
             }
+        }
+        if let (Some(require), Some(port)) = (b.tls, self.tls_port) {
+            let file = |name: &str| dir.join(name).display().to_string();
+            let _ = writeln!(conf, "tls-port {port}");
+            let _ = writeln!(conf, "tls-cert-file {}", file(crate::tls::SERVER_CERT));
+            let _ = writeln!(conf, "tls-key-file {}", file(crate::tls::SERVER_KEY));
+            let _ = writeln!(conf, "tls-ca-cert-file {}", file(crate::tls::CA));
+            let _ = writeln!(
+                conf,
+                "tls-auth-clients {}",
+                if require { "yes" } else { "no" }
+            );
         }
         for u in &b.users {
             let _ = writeln!(conf, "user {} on >{} {}", u.name, u.password, u.rules);

@@ -1,0 +1,111 @@
+//! What a server says about itself (`INFO`, `CONFIG GET`): version, flavour, role,
+//! cluster mode and limits, read once at connect by those who need them.
+
+/// Which server software answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Flavor {
+    /// Redis.
+    Redis,
+    /// Valkey.
+    Valkey,
+}
+
+/// A server's description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerInfo {
+    /// The release, e.g. (7, 0, 15); for Valkey its own version, not the Redis
+    /// compatibility version it also reports.
+    pub version: (u32, u32, u32),
+    /// Redis or Valkey.
+    pub flavor: Flavor,
+    /// `cluster_enabled:1`.
+    pub cluster_enabled: bool,
+    /// `master` or `slave`.
+    pub role: String,
+    /// `proto-max-bulk-len`, when `CONFIG GET` is allowed (managed services often
+    /// forbid it).
+    pub proto_max_bulk_len: Option<u64>,
+}
+
+impl ServerInfo {
+    /// Reads the fields from the text of `INFO` (any sections).
+    pub fn from_info(text: &str) -> ServerInfo {
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+        };
+        let parse_version = |v: &str| {
+            let mut parts = v.split('.').map(|p| p.parse().unwrap_or(0));
+            (
+                parts.next().unwrap_or(0),
+                parts.next().unwrap_or(0),
+                parts.next().unwrap_or(0),
+            )
+        };
+        let (flavor, version) = match field("valkey_version") {
+            Some(v) => (Flavor::Valkey, parse_version(v)),
+            None => (
+                Flavor::Redis,
+                parse_version(field("redis_version").unwrap_or("0")),
+            ),
+        };
+        ServerInfo {
+            version,
+            flavor,
+            cluster_enabled: field("cluster_enabled") == Some("1"),
+            role: field("role").unwrap_or("master").to_owned(),
+            proto_max_bulk_len: None,
+        }
+    }
+
+    /// The highest RDB version this server reads (and writes in `DUMP`).
+    ///
+    /// Source: `RDB_VERSION` in each release's `src/rdb.h`.
+    pub fn rdb_version(&self) -> u16 {
+        let (major, minor, _) = self.version;
+        match self.flavor {
+            // Valkey 9 writes 80 (`VALKEY080`); 7.2 to 8.1 write 11.
+            Flavor::Valkey if major >= 9 => 80,
+            Flavor::Valkey => 11,
+            Flavor::Redis => match (major, minor) {
+                (0..=3, _) => 7,
+                (4, _) => 8,
+                (5..=6, _) => 9,
+                (7, 0) => 10,
+                (7, 2) => 11,
+                (7, _) | (8, 0..=4) => 12,
+                (8, 5..=6) => 13,
+                _ => 14,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_redis_and_valkey_info() {
+        let redis = ServerInfo::from_info(
+            "# Server\r\nredis_version:7.0.15\r\nrole:master\r\ncluster_enabled:0\r\n",
+        );
+        assert_eq!(
+            (redis.version, redis.flavor, redis.rdb_version()),
+            ((7, 0, 15), Flavor::Redis, 10)
+        );
+        let valkey = ServerInfo::from_info(
+            "redis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:9.1.2\r\ncluster_enabled:1\r\nrole:slave\r\n",
+        );
+        assert_eq!((valkey.version, valkey.flavor), ((9, 1, 2), Flavor::Valkey));
+        assert!(valkey.cluster_enabled);
+        assert_eq!(valkey.role, "slave");
+        assert_eq!(
+            ServerInfo::from_info("redis_version:6.2.14").rdb_version(),
+            9
+        );
+    }
+}
