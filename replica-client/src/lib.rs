@@ -1,8 +1,56 @@
 //! Acts as a replica of a Redis or Valkey server, so a program can consume the
-//! server's data and then its change stream.
+//! server's data (the RDB of a full resync) and then its change stream (the
+//! commands), with offsets tracked exactly and resumption after disconnects.
 //!
-//! Status: the crate is laid out in the workspace; the replica itself (handshake,
-//! PSYNC, full and partial resync, offsets and ACKs) is not written yet and
-//! exposes no API.
+//! # Overview
+//! - [`Replica::start`] connects (TCP or TLS, password or ACL user, through the
+//!   `endpoint` crate), runs the handshake (`PING`, `REPLCONF listening-port`,
+//!   `REPLCONF capa eof capa psync2`, `PSYNC`) and spawns a task that reads the
+//!   stream. [`Replica::next_event`] yields [`Event`]s: [`Event::FullResync`] or
+//!   [`Event::Continue`], the RDB as [`Event::RdbChunk`]s (disk-based `$len` and
+//!   diskless `$EOF:` framing, never buffered whole: feed them to
+//!   `rdb_parser::Reader`), then [`Event::Command`]s, each with its database and the
+//!   replication offset after it.
+//! - [`Replica::ack`] confirms what the consumer applied; `REPLCONF ACK` reports it
+//!   every second, and `REPLCONF GETACK` is answered at once. The task acknowledges
+//!   even while the consumer is busy, so the master does not time the link out.
+//! - A dropped link is resumed with `PSYNC <replid> <offset+1>` (backoff, give-up time
+//!   in [`ReplicaOptions`]); the consumer sees [`Event::Continue`] or, when the
+//!   master's backlog no longer has the bytes, [`Event::FullResync`]. A restarted
+//!   program resumes with [`ReplicaOptions::resume`].
+//! - [`ReplicaOptions::rdb_only`] fetches just the RDB (a dump); [`masters`] finds the
+//!   masters of a cluster to run one replica per shard.
+//! - [`Error`] tells authentication failures, a forbidden `PSYNC`, a loading master,
+//!   link timeouts and protocol errors (with their offset) apart.
+//!
+//! # Example
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use replica_client::{Event, Replica, ReplicaOptions};
+//!
+//! let master: endpoint::Endpoint = "redis://:secret@127.0.0.1:6379".parse()?;
+//! let mut replica = Replica::start(&master, ReplicaOptions::new()).await?;
+//! while let Some(event) = replica.next_event().await {
+//!     if let Event::Command(command) = event? {
+//!         println!("db {} {} (offset {})", command.db, command.name(), command.offset);
+//!         replica.ack(command.offset);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The `dump` program in the workspace's `examples` package writes a server's RDB
+//! to a file with this crate.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+mod cluster;
+mod error;
+mod psync;
+mod replica;
+mod stream;
+
+pub use cluster::{Shard, masters};
+pub use error::{Error, Result};
+pub use replica::{Event, Replica, ReplicaOptions};
+pub use stream::Command;

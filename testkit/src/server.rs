@@ -282,16 +282,23 @@ impl Server {
         self.connect(Some(user), Some(password))
     }
 
-    /// Runs `SAVE` and returns the path of the RDB it wrote.
+    /// Runs `SAVE` and returns the path of the RDB it wrote, waiting for a
+    /// background save in progress (e.g. for a replica) to finish first.
     ///
     /// # Panics
     /// When `SAVE` fails.
     pub fn save(&self) -> PathBuf {
         let mut con = self.client();
-        let _: () = redis::cmd("SAVE")
-            .query(&mut con)
-            .unwrap_or_else(|e| panic!("SAVE on {self:?}: {e}"));
-        self.rdb_path()
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            match redis::cmd("SAVE").query::<()>(&mut con) {
+                Ok(()) => return self.rdb_path(),
+                Err(e) if e.to_string().contains("in progress") && Instant::now() < deadline => {
+                    sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("SAVE on {self:?}: {e}"),
+            }
+        }
     }
 
     /// Kills the server with SIGKILL (nothing is saved) and waits for it to exit.

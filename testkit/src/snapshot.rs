@@ -34,13 +34,13 @@ pub enum Data {
     Other(String),
 }
 
-/// One key: its value and remaining time to live (`PTTL`, -1 for none).
+/// One key: its value and expiry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     /// The value.
     pub data: Data,
-    /// Milliseconds to live, or -1.
-    pub ttl_ms: i64,
+    /// When it expires (unix ms, from `PTTL` at the time it was read), or `None`.
+    pub expire_at_ms: Option<i64>,
 }
 
 /// Every key of a deployment, by (db, key).
@@ -101,11 +101,12 @@ impl Snapshot {
         }
     }
 
-    /// Where `self` and `other` differ, ignoring keys that either side says expire
-    /// within `ttl_slack_ms` (they may expire between the two reads) and TTLs that
-    /// differ by less than `ttl_slack_ms`.
+    /// Where `self` and `other` differ, ignoring keys that expire within
+    /// `ttl_slack_ms` of now (they may expire between the two reads) and expiry
+    /// times that differ by less than `ttl_slack_ms`.
     pub fn diff(&self, other: &Snapshot, ttl_slack_ms: i64) -> Vec<String> {
-        let expiring = |e: &Entry| e.ttl_ms >= 0 && e.ttl_ms < ttl_slack_ms;
+        let now = now_ms();
+        let expiring = |e: &Entry| e.expire_at_ms.is_some_and(|at| at - now < ttl_slack_ms);
         let mut out = Vec::new();
         for (key, a) in &self.keys {
             match other.keys.get(key) {
@@ -119,10 +120,17 @@ impl Snapshot {
                     Short(&b.data)
                 )),
                 Some(b)
-                    if (a.ttl_ms < 0) != (b.ttl_ms < 0)
-                        || (a.ttl_ms - b.ttl_ms).abs() > ttl_slack_ms =>
+                    if match (a.expire_at_ms, b.expire_at_ms) {
+                        (Some(x), Some(y)) => (x - y).abs() > ttl_slack_ms,
+                        (x, y) => x.is_some() != y.is_some(),
+                    } =>
                 {
-                    out.push(format!("{}: ttl {} vs {}", Shown(key), a.ttl_ms, b.ttl_ms))
+                    out.push(format!(
+                        "{}: expiry {:?} vs {:?}",
+                        Shown(key),
+                        a.expire_at_ms,
+                        b.expire_at_ms
+                    ))
                 }
                 Some(_) => {}
             }
@@ -271,8 +279,17 @@ fn read_key(con: &mut Connection, key: &[u8]) -> Option<Entry> {
         other => Data::Other(other.to_owned()),
     };
     let ttl_ms: i64 = redis::cmd("PTTL").arg(key).query(con).expect("PTTL");
-    if ttl_ms == -2 {
-        return None;
-    }
-    Some(Entry { data, ttl_ms })
+    let expire_at_ms = match ttl_ms {
+        -2 => return None,
+        -1 => None,
+        ttl => Some(now_ms() + ttl),
+    };
+    Some(Entry { data, expire_at_ms })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

@@ -1,0 +1,170 @@
+//! Finding the masters of a Redis Cluster, to run one replica per shard.
+//!
+//! `CLUSTER SHARDS` (Redis 7.0+, Valkey) is asked first; older servers answer
+//! `CLUSTER SLOTS`. Source: `cluster.c` (`clusterCommandShards`, `clusterReplyMultiBulkSlots`).
+
+use std::collections::BTreeMap;
+
+use endpoint::{ConnectOptions, Connection, Endpoint};
+use resp_codec::Frame;
+
+use crate::error::{Error, Result};
+
+/// One shard: its master and the slots it serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// The master, with the credentials and TLS setting of the endpoint asked.
+    pub master: Endpoint,
+    /// The master's node id.
+    pub id: String,
+    /// Inclusive slot ranges.
+    pub slots: Vec<(u16, u16)>,
+}
+
+/// The masters of the cluster `node` belongs to, each with its slots, sorted by
+/// their first slot. Masters without slots are left out.
+///
+/// # Errors
+/// When the node cannot be reached or is not a cluster node.
+pub async fn masters(node: &Endpoint, options: &ConnectOptions) -> Result<Vec<Shard>> {
+    let mut con = Connection::connect(node, options)
+        .await
+        .map_err(|e| Error::from_handshake("AUTH", e))?;
+    let mut shards = match con.request(&["CLUSTER", "SHARDS"]).await {
+        Ok(reply) => from_shards(node, &reply)?,
+        Err(endpoint::Error::Server { message, .. }) if message.contains("unknown") => {
+            let reply = con
+                .request(&["CLUSTER", "SLOTS"])
+                .await
+                .map_err(|e| Error::from_handshake("CLUSTER", e))?;
+            from_slots(node, &reply)?
+        }
+        Err(e) => return Err(Error::from_handshake("CLUSTER", e)),
+    };
+    shards.retain(|s| !s.slots.is_empty());
+    shards.sort_by_key(|s| s.slots[0]);
+    Ok(shards)
+}
+
+fn bad(what: &str) -> Error {
+    Error::Protocol {
+        offset: 0,
+        what: format!("CLUSTER reply: {what}"),
+    }
+}
+
+fn text(f: &Frame) -> Option<String> {
+    match f {
+        Frame::Integer(i) => Some(i.to_string()),
+        other => other
+            .as_bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+fn int(f: &Frame) -> Option<i64> {
+    match f {
+        Frame::Integer(i) => Some(*i),
+        other => text(other)?.parse().ok(),
+    }
+}
+
+/// Key/value pairs of a RESP2 flat array or a RESP3 map.
+fn pairs(f: &Frame) -> Option<BTreeMap<String, &Frame>> {
+    match f {
+        Frame::Array(items) => items
+            .chunks(2)
+            .map(|kv| Some((text(&kv[0])?, kv.get(1)?)))
+            .collect(),
+        Frame::Map(items) => items.iter().map(|(k, v)| Some((text(k)?, v))).collect(),
+        _ => None,
+    }
+}
+
+fn items(f: &Frame) -> Option<&[Frame]> {
+    match f {
+        Frame::Array(v) | Frame::Set(v) => Some(v),
+        _ => None,
+    }
+}
+
+fn from_shards(node: &Endpoint, reply: &Frame) -> Result<Vec<Shard>> {
+    let mut out = Vec::new();
+    for shard in items(reply).ok_or_else(|| bad("not an array"))? {
+        let shard = pairs(shard).ok_or_else(|| bad("a shard that is not a map"))?;
+        let ranges = shard
+            .get("slots")
+            .and_then(|s| items(s))
+            .ok_or_else(|| bad("a shard without slots"))?;
+        let slots = ranges
+            .chunks(2)
+            .map(|r| Some((int(&r[0])? as u16, int(r.get(1)?)? as u16)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| bad("a malformed slot range"))?;
+        let nodes = shard
+            .get("nodes")
+            .and_then(|n| items(n))
+            .ok_or_else(|| bad("a shard without nodes"))?;
+        for n in nodes {
+            let n = pairs(n).ok_or_else(|| bad("a node that is not a map"))?;
+            let field = |k: &str| n.get(k).and_then(|v| text(v));
+            if field("role").as_deref() != Some("master") {
+                continue;
+            }
+            let port_field = if node.tls() && n.contains_key("tls-port") {
+                "tls-port"
+            } else {
+                "port"
+            };
+            let port = n
+                .get(port_field)
+                .and_then(|p| int(p))
+                .ok_or_else(|| bad("a master without a port"))?;
+            let host = field("endpoint")
+                .filter(|h| !h.is_empty() && h != "?")
+                .or_else(|| field("ip"))
+                .ok_or_else(|| bad("a master without an address"))?;
+            out.push(Shard {
+                master: node.with_addr(&host, port as u16),
+                id: field("id").unwrap_or_default(),
+                slots: slots.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn from_slots(node: &Endpoint, reply: &Frame) -> Result<Vec<Shard>> {
+    let mut by_id: BTreeMap<String, Shard> = BTreeMap::new();
+    for range in items(reply).ok_or_else(|| bad("not an array"))? {
+        let range = items(range).ok_or_else(|| bad("a range that is not an array"))?;
+        let (Some(start), Some(end), Some(master)) = (
+            range.first().and_then(int),
+            range.get(1).and_then(int),
+            range.get(2).and_then(items),
+        ) else {
+            return Err(bad("a malformed slot range"));
+        };
+        let host = master
+            .first()
+            .and_then(text)
+            .ok_or_else(|| bad("no host"))?;
+        let port = master.get(1).and_then(int).ok_or_else(|| bad("no port"))?;
+        let id = master
+            .get(2)
+            .and_then(text)
+            .unwrap_or_else(|| format!("{host}:{port}"));
+        by_id
+            .entry(id.clone())
+            .or_insert_with(|| Shard {
+                master: node.with_addr(&host, port as u16),
+                id,
+                slots: Vec::new(),
+            })
+            .slots
+            .push((start as u16, end as u16));
+    }
+    let mut shards: Vec<Shard> = by_id.into_values().collect();
+    shards.iter_mut().for_each(|s| s.slots.sort());
+    Ok(shards)
+}

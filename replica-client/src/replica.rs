@@ -1,0 +1,555 @@
+//! The replica: connects, runs the handshake, and streams what the master sends
+//! through a background task that also keeps the link alive and acknowledges
+//! offsets, reconnecting with a partial resync when the link drops.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use endpoint::{ConnectOptions, Connection, Endpoint, Flavor, Stream};
+use resp_codec::encode_command;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep, sleep_until};
+
+use crate::error::{Error, Result};
+use crate::psync::{self, PsyncReply};
+use crate::stream::{Command, Item, ReplicationStream};
+
+/// Bytes asked of the socket per read.
+const READ_SIZE: usize = 64 << 10;
+
+/// What the replica delivers, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The master starts a full resync: an RDB follows, then commands from `offset`.
+    /// After a reconnection this means the partial resync was refused (the backlog
+    /// no longer holds the missing bytes): discard what was built from the stream
+    /// before and load the new RDB.
+    FullResync {
+        /// The master's replication id.
+        replid: String,
+        /// The offset the RDB corresponds to.
+        offset: u64,
+    },
+    /// A partial resync: commands continue right after `offset`, nothing missing or
+    /// repeated. `replid` changes after a failover of the master.
+    Continue {
+        /// The replication id to resume with next time.
+        replid: String,
+        /// The offset the stream continues after.
+        offset: u64,
+    },
+    /// The RDB payload starts; `len` is `None` for a diskless transfer.
+    RdbStart {
+        /// The payload's length, when the master sent it.
+        len: Option<u64>,
+    },
+    /// The next bytes of the RDB (feed them to `rdb_parser::Reader`).
+    RdbChunk(Bytes),
+    /// The RDB is complete; commands follow (none in RDB-only mode).
+    RdbEnd,
+    /// A command of the stream.
+    Command(Command),
+}
+
+/// How to replicate; see [`Replica::start`].
+#[derive(Clone, Debug)]
+pub struct ReplicaOptions {
+    connect: ConnectOptions,
+    resume: Option<(String, u64, u64)>,
+    rdb_only: bool,
+    give_up_after: Duration,
+    link_timeout: Duration,
+    ack_interval: Duration,
+    queue: usize,
+    listening_port: u16,
+}
+
+impl Default for ReplicaOptions {
+    fn default() -> Self {
+        ReplicaOptions {
+            connect: ConnectOptions::default(),
+            resume: None,
+            rdb_only: false,
+            give_up_after: Duration::from_secs(60),
+            link_timeout: Duration::from_secs(60),
+            ack_interval: Duration::from_secs(1),
+            queue: 64,
+            listening_port: 0,
+        }
+    }
+}
+
+impl ReplicaOptions {
+    /// Defaults: full resync, reconnect for up to 60 s, ACK every second.
+    pub fn new() -> Self {
+        ReplicaOptions::default()
+    }
+
+    /// Connection settings (TLS, timeouts, credentials).
+    pub fn connect(mut self, options: ConnectOptions) -> Self {
+        self.connect = options;
+        self
+    }
+
+    /// Resumes a stream the caller stopped at `offset` (the [`Command::offset`] of the
+    /// last command it applied) in database `db` (that command's [`Command::db`], or
+    /// the RDB's `repl-stream-db` aux field): asks for `PSYNC replid offset+1`.
+    /// [`Event::Continue`] or [`Event::FullResync`] says whether the master agreed.
+    pub fn resume(mut self, replid: impl Into<String>, offset: u64, db: u64) -> Self {
+        self.resume = Some((replid.into(), offset, db));
+        self
+    }
+
+    /// Asks only for the RDB (`REPLCONF rdb-only 1` where the master knows it) and
+    /// ends after it: a dump.
+    pub fn rdb_only(mut self, yes: bool) -> Self {
+        self.rdb_only = yes;
+        self
+    }
+
+    /// How long to keep trying to reconnect after the link drops (default 60 s).
+    pub fn give_up_after(mut self, after: Duration) -> Self {
+        self.give_up_after = after;
+        self
+    }
+
+    /// How long the master may stay silent before the link is deemed lost (default
+    /// 60 s; masters ping every 10 s).
+    pub fn link_timeout(mut self, after: Duration) -> Self {
+        self.link_timeout = after;
+        self
+    }
+
+    /// How often `REPLCONF ACK` is sent (default 1 s).
+    pub fn ack_interval(mut self, every: Duration) -> Self {
+        self.ack_interval = every;
+        self
+    }
+
+    /// Events decoded ahead of the consumer (default 64; an RDB chunk is at most
+    /// 64 KiB). When they are all waiting, the replica stops reading the socket.
+    pub fn queue(mut self, events: usize) -> Self {
+        self.queue = events.max(1);
+        self
+    }
+
+    /// The port announced with `REPLCONF listening-port` (default 0: none).
+    pub fn listening_port(mut self, port: u16) -> Self {
+        self.listening_port = port;
+        self
+    }
+}
+
+/// A replica of one master.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use replica_client::{Event, Replica, ReplicaOptions};
+///
+/// let master: endpoint::Endpoint = "redis://127.0.0.1:6379".parse()?;
+/// let mut replica = Replica::start(&master, ReplicaOptions::new()).await?;
+/// let mut rdb = rdb_parser::Reader::new();
+/// while let Some(event) = replica.next_event().await {
+///     match event? {
+///         Event::RdbChunk(bytes) => {
+///             rdb.feed(&bytes);
+///             while let Some(_item) = rdb.next_event()? { /* load it */ }
+///         }
+///         Event::Command(command) => {
+///             /* apply it, then: */
+///             replica.ack(command.offset);
+///         }
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Replica {
+    events: mpsc::Receiver<Result<Event>>,
+    confirmed: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Replica {
+    /// Connects to `master` and starts replicating. The first handshake happens
+    /// here, so bad credentials or a refused `PSYNC` fail at once; later
+    /// disconnections are retried in the background.
+    ///
+    /// # Errors
+    /// [`Error::AuthFailed`], [`Error::PsyncNotPermitted`], [`Error::Connect`],
+    /// [`Error::MasterNotReady`] and the other handshake failures.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: a cancelled start may leave a half-made link on the master
+    /// until it times out.
+    pub async fn start(master: &Endpoint, options: ReplicaOptions) -> Result<Replica> {
+        let (link, first) = handshake(master, &options, options.resume.clone()).await?;
+        let confirmed = Arc::new(AtomicU64::new(match &first {
+            Event::FullResync { offset, .. } | Event::Continue { offset, .. } => *offset,
+            _ => 0,
+        }));
+        let (tx, events) = mpsc::channel(options.queue);
+        let task = tokio::spawn(
+            Driver {
+                master: master.clone(),
+                options,
+                tx,
+                confirmed: confirmed.clone(),
+                pending: VecDeque::from([first]),
+                last_command: 0,
+                synced: false,
+                rdb_done: false,
+            }
+            .run(link),
+        );
+        Ok(Replica {
+            events,
+            confirmed,
+            task,
+        })
+    }
+
+    /// The next event; `None` once the replica has ended (after an RDB-only dump,
+    /// or after an error was delivered).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: no event is lost when the future is dropped.
+    pub async fn next_event(&mut self) -> Option<Result<Event>> {
+        self.events.recv().await
+    }
+
+    /// Confirms that everything up to `offset` (a [`Command::offset`]) is applied:
+    /// the next `REPLCONF ACK` reports it. Until then the master sees the offset
+    /// confirmed before.
+    pub fn ack(&self, offset: u64) {
+        self.confirmed.fetch_max(offset, Ordering::Relaxed);
+    }
+}
+
+/// One connection's stream, split for reading and writing.
+struct Link {
+    reader: ReadHalf<Stream>,
+    writer: WriteHalf<Stream>,
+    buf: BytesMut,
+    stream: ReplicationStream,
+    replid: String,
+}
+
+/// Connects and runs the handshake up to the start of the stream.
+async fn handshake(
+    master: &Endpoint,
+    options: &ReplicaOptions,
+    resume: Option<(String, u64, u64)>,
+) -> Result<(Link, Event)> {
+    // The stream selects its own databases.
+    let endpoint = Endpoint::parse(&format!(
+        "{}://{}",
+        if master.tls() { "rediss" } else { "redis" },
+        master.addr()
+    ))
+    .map_err(Error::Connect)?
+    .with_credentials(master.username(), master.password().cloned());
+    let mut con = Connection::connect(&endpoint, &options.connect)
+        .await
+        .map_err(|e| Error::from_handshake("AUTH", e))?;
+    let step = |command: &'static str| move |e| Error::from_handshake(command, e);
+    con.request(&["PING"]).await.map_err(step("PING"))?;
+    let port = options.listening_port.to_string();
+    con.request(&["REPLCONF", "listening-port", &port])
+        .await
+        .map_err(step("REPLCONF"))?;
+    con.request(&["REPLCONF", "capa", "eof", "capa", "psync2"])
+        .await
+        .map_err(step("REPLCONF"))?;
+    // Valkey 9 sends its own RDB format (`VALKEY080`, which rdb-parser reads) only to
+    // replicas that say their version; otherwise it falls back to RDB 11.
+    if let Ok(info) = con.server_info().await
+        && info.flavor == Flavor::Valkey
+    {
+        let (a, b, c) = info.version;
+        let _ = con
+            .request(&["REPLCONF", "version", &format!("{a}.{b}.{c}")])
+            .await;
+    }
+    if options.rdb_only {
+        // Older masters do not know it; the replica then ends after the RDB anyway.
+        if let Err(e) = con.request(&["REPLCONF", "rdb-only", "1"]).await {
+            tracing::debug!(master = %master, error = %e, "REPLCONF rdb-only refused");
+        }
+    }
+    match &resume {
+        Some((replid, offset, _)) => con.send(&["PSYNC", replid, &(offset + 1).to_string()]),
+        None => con.send(&["PSYNC", "?", "-1"]),
+    }
+    con.flush().await.map_err(step("PSYNC"))?;
+    let (stream, mut buf) = con.into_parts();
+    let (mut reader, writer) = tokio::io::split(stream);
+    let reply = loop {
+        if let Some(reply) = psync::read_reply(&mut buf)? {
+            break reply;
+        }
+        let read = tokio::time::timeout(options.link_timeout, reader.read_buf(&mut buf)).await;
+        match read {
+            Err(_) => {
+                return Err(Error::LinkTimeout {
+                    after: options.link_timeout,
+                });
+            }
+            Ok(Ok(0)) => return Err(Error::Link("the master closed the connection".into())),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(Error::Link(e.to_string())),
+        }
+    };
+    let (stream, replid, first) = match reply {
+        PsyncReply::Full { replid, offset } => {
+            tracing::info!(master = %master, %replid, offset, "full resync");
+            let first = Event::FullResync {
+                replid: replid.clone(),
+                offset,
+            };
+            (ReplicationStream::full(offset), replid, first)
+        }
+        PsyncReply::Continue { replid: new } => {
+            let (old, offset, db) = resume.expect("CONTINUE answers a resume");
+            let replid = new.unwrap_or(old);
+            tracing::info!(master = %master, %replid, offset, "partial resync");
+            let first = Event::Continue {
+                replid: replid.clone(),
+                offset,
+            };
+            (ReplicationStream::commands(offset, db), replid, first)
+        }
+    };
+    Ok((
+        Link {
+            reader,
+            writer,
+            buf,
+            stream,
+            replid,
+        },
+        first,
+    ))
+}
+
+/// The background task: reads, decodes, delivers, acknowledges, reconnects.
+struct Driver {
+    master: Endpoint,
+    options: ReplicaOptions,
+    tx: mpsc::Sender<Result<Event>>,
+    confirmed: Arc<AtomicU64>,
+    pending: VecDeque<Event>,
+    /// Offset after the last command decoded.
+    last_command: u64,
+    /// The RDB (if any) of this link has been received: ACKs may flow.
+    synced: bool,
+    /// An RDB-only dump has its RDB.
+    rdb_done: bool,
+}
+
+/// Why a link ended.
+enum End {
+    /// The consumer is gone, or an RDB-only dump is complete.
+    Done,
+    /// The link failed; reconnecting may help.
+    Lost(Error),
+}
+
+impl Driver {
+    async fn run(mut self, mut link: Link) {
+        self.start_link(&link);
+        loop {
+            let end = self.pump(&mut link).await;
+            match end {
+                End::Done => break,
+                End::Lost(e) if self.options.rdb_only && self.rdb_done => {
+                    tracing::debug!(error = %e, "the master closed the link after the RDB");
+                    break;
+                }
+                End::Lost(e) if !e.is_retryable() => {
+                    self.finish(Err(e)).await;
+                    return;
+                }
+                End::Lost(e) => {
+                    tracing::warn!(master = %self.master, error = %e, "replication link lost; reconnecting");
+                    match self.reconnect(&link, e).await {
+                        Ok(new) => {
+                            link = new;
+                            self.start_link(&link);
+                        }
+                        Err(e) => {
+                            self.finish(Err(e)).await;
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        self.finish(Ok(())).await;
+    }
+
+    fn start_link(&mut self, link: &Link) {
+        self.synced = !link.stream.in_rdb();
+        self.last_command = link.stream.offset();
+        if link.stream.in_rdb() {
+            // A new dataset: what was confirmed of the old one does not count.
+            self.confirmed
+                .store(link.stream.offset(), Ordering::Relaxed);
+        }
+    }
+
+    /// Delivers what is pending, then the error if any, then ends.
+    async fn finish(mut self, last: Result<()>) {
+        while let Some(event) = self.pending.pop_front() {
+            if self.tx.send(Ok(event)).await.is_err() {
+                return;
+            }
+        }
+        if let Err(e) = last {
+            let _ = self.tx.send(Err(e)).await;
+        }
+    }
+
+    /// The offset to acknowledge at a stream position `at`: all of it once the
+    /// consumer confirmed every command before, else what it confirmed.
+    fn ack_value(&self, at: u64) -> u64 {
+        let confirmed = self.confirmed.load(Ordering::Relaxed);
+        if confirmed >= self.last_command {
+            at
+        } else {
+            confirmed
+        }
+    }
+
+    async fn send_ack(&self, link: &mut Link, offset: u64) -> Result<()> {
+        let mut out = BytesMut::new();
+        encode_command(&mut out, &["REPLCONF", "ACK", &offset.to_string()]);
+        link.writer
+            .write_all(&out)
+            .await
+            .map_err(|e| Error::Link(e.to_string()))
+    }
+
+    /// Runs one link until it ends.
+    async fn pump(&mut self, link: &mut Link) -> End {
+        let mut next_ack = Instant::now() + self.options.ack_interval;
+        let mut silent_until = Instant::now() + self.options.link_timeout;
+        loop {
+            // Decode what is buffered, up to the queue's size.
+            while self.pending.len() < self.options.queue {
+                let item = match link.stream.next(&mut link.buf) {
+                    Ok(Some(item)) => item,
+                    Ok(None) => break,
+                    Err(e) => return End::Lost(e),
+                };
+                match item {
+                    Item::RdbStart { len } => self.pending.push_back(Event::RdbStart { len }),
+                    Item::RdbChunk(bytes) => self.pending.push_back(Event::RdbChunk(bytes)),
+                    Item::RdbEnd => {
+                        self.pending.push_back(Event::RdbEnd);
+                        self.synced = true;
+                        self.rdb_done = true;
+                        if self.options.rdb_only {
+                            return End::Done;
+                        }
+                        // A diskless master starts the command stream on the first ACK.
+                        let at = link.stream.offset();
+                        if let Err(e) = self.send_ack(link, at).await {
+                            return End::Lost(e);
+                        }
+                    }
+                    Item::Command(command) => {
+                        self.last_command = command.offset;
+                        self.pending.push_back(Event::Command(command));
+                    }
+                    Item::GetAck { offset } => {
+                        let value = self.ack_value(offset);
+                        if let Err(e) = self.send_ack(link, value).await {
+                            return End::Lost(e);
+                        }
+                    }
+                }
+            }
+            if link.buf.capacity() - link.buf.len() < READ_SIZE / 4 {
+                link.buf.reserve(READ_SIZE);
+            }
+            let can_read = self.pending.len() < self.options.queue;
+            tokio::select! {
+                permit = self.tx.reserve(), if !self.pending.is_empty() => {
+                    let Ok(permit) = permit else { return End::Done };
+                    if let Some(event) = self.pending.pop_front() {
+                        permit.send(Ok(event));
+                    }
+                }
+                read = link.reader.read_buf(&mut link.buf), if can_read => {
+                    match read {
+                        Ok(0) => return End::Lost(Error::Link("the master closed the connection".into())),
+                        Ok(_) => silent_until = Instant::now() + self.options.link_timeout,
+                        Err(e) => return End::Lost(Error::Link(e.to_string())),
+                    }
+                }
+                _ = sleep_until(next_ack), if self.synced && !self.options.rdb_only => {
+                    next_ack = Instant::now() + self.options.ack_interval;
+                    let value = self.ack_value(link.stream.offset());
+                    if let Err(e) = self.send_ack(link, value).await {
+                        return End::Lost(e);
+                    }
+                }
+                _ = sleep_until(silent_until), if can_read => {
+                    return End::Lost(Error::LinkTimeout { after: self.options.link_timeout });
+                }
+                _ = self.tx.closed() => return End::Done,
+            }
+        }
+    }
+
+    /// Reconnects with a partial resync (a full one if the RDB was cut), retrying
+    /// retryable failures with backoff until the give-up time.
+    async fn reconnect(&mut self, old: &Link, cause: Error) -> Result<Link> {
+        let resume = (!old.stream.in_rdb())
+            .then(|| (old.replid.clone(), old.stream.offset(), old.stream.db()));
+        let started = Instant::now();
+        let deadline = started + self.options.give_up_after;
+        let mut delay = Duration::from_millis(100);
+        let mut last = cause;
+        loop {
+            if Instant::now() + delay > deadline {
+                return Err(Error::GaveUp {
+                    after: started.elapsed(),
+                    last: Box::new(last),
+                });
+            }
+            sleep(delay).await;
+            match handshake(&self.master, &self.options, resume.clone()).await {
+                Ok((link, first)) => {
+                    if matches!(first, Event::FullResync { .. }) {
+                        // Commands decoded from the old link but not delivered stay
+                        // valid history; the consumer is told the dataset restarts.
+                        tracing::warn!(master = %self.master, "partial resync refused; full resync");
+                    }
+                    self.pending.push_back(first);
+                    return Ok(link);
+                }
+                Err(e) if e.is_retryable() => {
+                    tracing::debug!(master = %self.master, error = %e, "reconnect failed; retrying");
+                    last = e;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
