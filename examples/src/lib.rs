@@ -6,7 +6,11 @@
 //!
 //! - [`json`]: RDB items as JSON lines (the `decode` program's output).
 //! - [`stats`]: counts per type and encoding (`decode --stats`).
+//! - [`connect`]: TLS and timeout options of the programs that connect to servers.
+//! - [`dump`]: a server's RDB to a file, as a replica receives it (`dump`).
 #![deny(missing_docs)]
 
+pub mod connect;
+pub mod dump;
 pub mod json;
 pub mod stats;

@@ -148,6 +148,16 @@ impl Load {
         }
     }
 
+    /// Waits for a load with [`LoadOptions::max_commands`] to send them all, and
+    /// returns how many it sent.
+    ///
+    /// # Panics
+    /// When the load has no limit, or its thread panicked.
+    pub fn finish(mut self) -> u64 {
+        let thread = self.thread.take().expect("finished once");
+        thread.join().expect("the load thread panicked")
+    }
+
     /// Stops the load and returns how many commands it sent.
     ///
     /// # Panics
