@@ -14,6 +14,11 @@
 //! - [`Replica::ack`] confirms what the consumer applied; `REPLCONF ACK` reports it
 //!   every second, and `REPLCONF GETACK` is answered at once. The task acknowledges
 //!   even while the consumer is busy, so the master does not time the link out.
+//! - While the consumer is busy during the RDB, the task keeps reading and spools
+//!   the RDB bytes to a temporary file (memory stays bounded by
+//!   [`ReplicaOptions::queue`] events): a diskless master cuts a replica that stops
+//!   reading for `repl-timeout`. After the RDB, backpressure stops reading instead;
+//!   ACKs keep the link alive.
 //! - A dropped link is resumed with `PSYNC <replid> <offset+1>` (backoff, give-up time
 //!   in [`ReplicaOptions`]); the consumer sees [`Event::Continue`] or, when the
 //!   master's backlog no longer has the bytes, [`Event::FullResync`]. A restarted

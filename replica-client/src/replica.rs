@@ -212,6 +212,8 @@ impl Replica {
                 last_command: 0,
                 synced: false,
                 rdb_done: false,
+                spool: Spool::default(),
+                end_waiting: false,
             }
             .run(link),
         );
@@ -358,6 +360,62 @@ struct Driver {
     synced: bool,
     /// An RDB-only dump has its RDB.
     rdb_done: bool,
+    /// RDB bytes received while the consumer was behind.
+    spool: Spool,
+    /// The RDB's end, received while spooled bytes wait for the consumer.
+    end_waiting: bool,
+}
+
+/// RDB bytes kept on disk while the consumer is busy, so the master can send the
+/// whole RDB at its own pace (a stalled diskless transfer is cut after
+/// `repl-timeout`) without the replica holding it in memory.
+#[derive(Default)]
+struct Spool {
+    file: Option<tokio::fs::File>,
+    written: u64,
+    read: u64,
+}
+
+impl Spool {
+    fn has_data(&self) -> bool {
+        self.read < self.written
+    }
+
+    async fn push(&mut self, bytes: &[u8]) -> Result<()> {
+        use tokio::io::AsyncSeekExt;
+        let io = |e: std::io::Error| Error::Link(format!("spool the RDB to a temporary file: {e}"));
+        if self.file.is_none() {
+            let file = tempfile::tempfile().map_err(io)?;
+            self.file = Some(tokio::fs::File::from_std(file));
+        }
+        let file = self.file.as_mut().expect("created above");
+        file.seek(std::io::SeekFrom::Start(self.written))
+            .await
+            .map_err(io)?;
+        file.write_all(bytes).await.map_err(io)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    async fn pop(&mut self) -> Result<Option<Bytes>> {
+        use tokio::io::AsyncSeekExt;
+        let io = |e: std::io::Error| Error::Link(format!("read the spooled RDB: {e}"));
+        let Some(file) = self.file.as_mut().filter(|_| self.read < self.written) else {
+            return Ok(None);
+        };
+        let n = (self.written - self.read).min(READ_SIZE as u64) as usize;
+        let mut buf = vec![0; n];
+        file.seek(std::io::SeekFrom::Start(self.read))
+            .await
+            .map_err(io)?;
+        file.read_exact(&mut buf).await.map_err(io)?;
+        self.read += n as u64;
+        if self.read == self.written {
+            // Emptied: start over, so the file never grows past one RDB.
+            *self = Spool::default();
+        }
+        Ok(Some(Bytes::from(buf)))
+    }
 }
 
 /// Why a link ended.
@@ -448,8 +506,26 @@ impl Driver {
         let mut next_ack = Instant::now() + self.options.ack_interval;
         let mut silent_until = Instant::now() + self.options.link_timeout;
         loop {
-            // Decode what is buffered, up to the queue's size.
-            while self.pending.len() < self.options.queue {
+            // Spooled RDB bytes go first, then the end of the RDB they belong to.
+            while self.pending.len() < self.options.queue && self.spool.has_data() {
+                match self.spool.pop().await {
+                    Ok(Some(bytes)) => self.pending.push_back(Event::RdbChunk(bytes)),
+                    Ok(None) => break,
+                    Err(e) => return End::Lost(e),
+                }
+            }
+            if self.end_waiting && !self.spool.has_data() {
+                self.end_waiting = false;
+                self.pending.push_back(Event::RdbEnd);
+                if self.options.rdb_only {
+                    return End::Done;
+                }
+            }
+            // Decode what is buffered: up to the queue's size, and during the RDB
+            // beyond it, into the spool.
+            while !self.end_waiting
+                && (self.pending.len() < self.options.queue || link.stream.in_rdb())
+            {
                 let item = match link.stream.next(&mut link.buf) {
                     Ok(Some(item)) => item,
                     Ok(None) => break,
@@ -457,18 +533,34 @@ impl Driver {
                 };
                 match item {
                     Item::RdbStart { len } => self.pending.push_back(Event::RdbStart { len }),
-                    Item::RdbChunk(bytes) => self.pending.push_back(Event::RdbChunk(bytes)),
+                    Item::RdbChunk(bytes) => {
+                        if self.spool.has_data() || self.pending.len() >= self.options.queue {
+                            if let Err(e) = self.spool.push(&bytes).await {
+                                return End::Lost(e);
+                            }
+                        } else {
+                            self.pending.push_back(Event::RdbChunk(bytes));
+                        }
+                    }
                     Item::RdbEnd => {
-                        self.pending.push_back(Event::RdbEnd);
+                        // Acknowledged at once, even while spooled bytes wait for
+                        // the consumer: the master counts the replica as live from
+                        // here, and a diskless master starts the command stream.
                         self.synced = true;
                         self.rdb_done = true;
-                        if self.options.rdb_only {
-                            return End::Done;
+                        if !self.options.rdb_only {
+                            let at = link.stream.offset();
+                            if let Err(e) = self.send_ack(link, at).await {
+                                return End::Lost(e);
+                            }
                         }
-                        // A diskless master starts the command stream on the first ACK.
-                        let at = link.stream.offset();
-                        if let Err(e) = self.send_ack(link, at).await {
-                            return End::Lost(e);
+                        if self.spool.has_data() {
+                            self.end_waiting = true;
+                        } else {
+                            self.pending.push_back(Event::RdbEnd);
+                            if self.options.rdb_only {
+                                return End::Done;
+                            }
                         }
                     }
                     Item::Command(command) => {
@@ -486,7 +578,8 @@ impl Driver {
             if link.buf.capacity() - link.buf.len() < READ_SIZE / 4 {
                 link.buf.reserve(READ_SIZE);
             }
-            let can_read = self.pending.len() < self.options.queue;
+            let can_read = !self.end_waiting
+                && (self.pending.len() < self.options.queue || link.stream.in_rdb());
             tokio::select! {
                 permit = self.tx.reserve(), if !self.pending.is_empty() => {
                     let Ok(permit) = permit else { return End::Done };

@@ -493,3 +493,66 @@ async fn cluster_masters_each_stream_their_keys() {
     }
     assert_eq!(keys, total);
 }
+
+/// A consumer that stalls during the RDB does not stall the master: the replica
+/// keeps reading (spooling to disk), so a diskless master with a 2 s `repl-timeout`
+/// finishes the transfer instead of cutting the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_consumer_does_not_stall_the_master() {
+    let master = Server::builder(Version::Redis7_0)
+        .config("repl-diskless-sync", "yes")
+        .config("repl-diskless-sync-delay", "0")
+        .config("repl-timeout", "2")
+        .start();
+    let mut con = master.client();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..24 {
+        let value: Vec<u8> = (0..1 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        redis::cmd("SET")
+            .arg(format!("big{i}"))
+            .arg(value)
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    let options = ReplicaOptions::new().queue(4);
+    let mut replica = Replica::start(&endpoint(&master), options).await.unwrap();
+    let (mut full, mut rdb) = (0, Vec::new());
+    let mut stalled = false;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(20), replica.next_event())
+            .await
+            .expect("timed out")
+            .expect("ended")
+            .expect("replication failed");
+        match event {
+            Event::FullResync { .. } => {
+                full += 1;
+                rdb.clear();
+            }
+            Event::RdbChunk(b) => {
+                rdb.extend_from_slice(&b);
+                if !stalled {
+                    stalled = true;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+            Event::RdbEnd => break,
+            _ => {}
+        }
+    }
+    assert_eq!(full, 1, "the master cut the link");
+    let keys = Rdb::new(&rdb)
+        .unwrap()
+        .items()
+        .filter(|i| matches!(i, Ok(Item::Key(_))))
+        .count();
+    assert_eq!(keys, 24);
+    assert!(!master.log().contains("timedout"), "{}", master.log());
+}
