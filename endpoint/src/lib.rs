@@ -13,6 +13,8 @@
 //!   [`read_reply`](Connection::read_reply) pipeline; [`Connection::server_info`]
 //!   reads the version, flavour and limits; [`Connection::into_parts`] hands the raw
 //!   [`Stream`] to another protocol (replication).
+//! - [`masters`]: the masters of a Redis Cluster and their slots (`CLUSTER SHARDS`,
+//!   `CLUSTER SLOTS` on older servers).
 //! - [`Error`]: one type; authentication failures are told apart, messages name
 //!   commands but never their arguments.
 //!
@@ -35,6 +37,7 @@ mod error;
 mod info;
 mod stream;
 mod tls;
+mod topology;
 mod url;
 
 pub use connection::{ConnectOptions, Connection};
@@ -42,4 +45,5 @@ pub use error::{Error, Result};
 pub use info::{Flavor, ServerInfo};
 pub use stream::Stream;
 pub use tls::TlsOptions;
+pub use topology::{Shard, masters, shards};
 pub use url::{DEFAULT_PORT, Endpoint, Secret};

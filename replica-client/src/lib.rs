@@ -24,7 +24,7 @@
 //!   master's backlog no longer has the bytes, [`Event::FullResync`]. A restarted
 //!   program resumes with [`ReplicaOptions::resume`].
 //! - [`ReplicaOptions::rdb_only`] fetches just the RDB (a dump); [`masters`] finds the
-//!   masters of a cluster to run one replica per shard.
+//!   masters of a cluster (re-exported from `endpoint`) to run one replica per shard.
 //! - [`Error`] tells authentication failures, a forbidden `PSYNC`, a loading master,
 //!   link timeouts and protocol errors (with their offset) apart.
 //!
@@ -49,13 +49,12 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod cluster;
 mod error;
 mod psync;
 mod replica;
 mod stream;
 
-pub use cluster::{Shard, masters};
+pub use endpoint::{Shard, masters};
 pub use error::{Error, Result};
 pub use replica::{Event, Replica, ReplicaOptions};
 pub use stream::Command;

@@ -12,7 +12,7 @@ use examples::connect::ConnectArgs;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// The server: redis://[user[:password]@]host[:port] or rediss://... (TLS).
+    /// The server: `redis://[user[:password]@]host[:port]`, or `rediss://...` for TLS.
     // A String, parsed below: clap would quote a bad URL, password included.
     #[arg(long)]
     source: String,

@@ -1,14 +1,16 @@
-//! Finding the masters of a Redis Cluster, to run one replica per shard.
+//! Finding the masters of a Redis Cluster and the slots each serves: to run one
+//! replica per shard, or to route writes by slot.
 //!
 //! `CLUSTER SHARDS` (Redis 7.0+, Valkey) is asked first; older servers answer
 //! `CLUSTER SLOTS`. Source: `cluster.c` (`clusterCommandShards`, `clusterReplyMultiBulkSlots`).
 
 use std::collections::BTreeMap;
 
-use endpoint::{ConnectOptions, Connection, Endpoint};
 use resp_codec::Frame;
 
+use crate::connection::{ConnectOptions, Connection};
 use crate::error::{Error, Result};
+use crate::url::Endpoint;
 
 /// One shard: its master and the slots it serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,29 +29,32 @@ pub struct Shard {
 /// # Errors
 /// When the node cannot be reached or is not a cluster node.
 pub async fn masters(node: &Endpoint, options: &ConnectOptions) -> Result<Vec<Shard>> {
-    let mut con = Connection::connect(node, options)
-        .await
-        .map_err(|e| Error::from_handshake("AUTH", e))?;
+    let mut con = Connection::connect(node, options).await?;
+    shards(&mut con, node).await
+}
+
+/// As [`masters`], on an open connection to a node reached at `node`.
+///
+/// # Errors
+/// When the node is not a cluster node or answers something else.
+pub async fn shards(con: &mut Connection, node: &Endpoint) -> Result<Vec<Shard>> {
     let mut shards = match con.request(&["CLUSTER", "SHARDS"]).await {
         Ok(reply) => from_shards(node, &reply)?,
-        Err(endpoint::Error::Server { message, .. }) if message.contains("unknown") => {
-            let reply = con
-                .request(&["CLUSTER", "SLOTS"])
-                .await
-                .map_err(|e| Error::from_handshake("CLUSTER", e))?;
+        Err(Error::Server { message, .. }) if message.contains("unknown") => {
+            let reply = con.request(&["CLUSTER", "SLOTS"]).await?;
             from_slots(node, &reply)?
         }
-        Err(e) => return Err(Error::from_handshake("CLUSTER", e)),
+        Err(e) => return Err(e),
     };
     shards.retain(|s| !s.slots.is_empty());
     shards.sort_by_key(|s| s.slots[0]);
     Ok(shards)
 }
 
-fn bad(what: &str) -> Error {
-    Error::Protocol {
-        offset: 0,
-        what: format!("CLUSTER reply: {what}"),
+fn bad(what: &'static str) -> Error {
+    Error::UnexpectedReply {
+        command: "CLUSTER".into(),
+        what,
     }
 }
 
