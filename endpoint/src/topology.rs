@@ -40,7 +40,8 @@ pub async fn masters(node: &Endpoint, options: &ConnectOptions) -> Result<Vec<Sh
 pub async fn shards(con: &mut Connection, node: &Endpoint) -> Result<Vec<Shard>> {
     let mut shards = match con.request(&["CLUSTER", "SHARDS"]).await {
         Ok(reply) => from_shards(node, &reply)?,
-        Err(Error::Server { message, .. }) if message.contains("unknown") => {
+        // "unknown subcommand" (6.2), "Unknown subcommand or wrong number..." (older).
+        Err(Error::Server { message, .. }) if message.to_ascii_lowercase().contains("unknown") => {
             let reply = con.request(&["CLUSTER", "SLOTS"]).await?;
             from_slots(node, &reply)?
         }

@@ -1,0 +1,132 @@
+//! The writer's settings and counters.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use endpoint::ConnectOptions;
+
+/// What to do when a key being written already exists on the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExistingKeys {
+    /// Replace it (`RESTORE ... REPLACE`).
+    #[default]
+    Rewrite,
+    /// Keep the target's value and count the key as ignored.
+    Ignore,
+    /// Stop with an error naming the key.
+    Fail,
+}
+
+/// How the target is reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TargetMode {
+    /// A cluster if the target says so (`cluster_enabled:1`), else standalone.
+    #[default]
+    Auto,
+    /// One address that routes by itself (a proxy: no cluster commands, db 0 only).
+    Proxy,
+}
+
+/// Which target database a source database goes to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DbMap {
+    /// The same number (a cluster target takes only db 0).
+    #[default]
+    Same,
+    /// Every database into this one.
+    AllTo(u64),
+    /// These databases to these; others are refused.
+    Map(BTreeMap<u64, u64>),
+}
+
+/// How commands that change whole databases (`FLUSHDB`, `FLUSHALL`, `SWAPDB`) in a
+/// forwarded stream are treated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DatabaseCommands {
+    /// Stop with [`Error::Refused`].
+    #[default]
+    Refuse,
+    /// Skip them, counted in [`Stats::commands_skipped`].
+    Skip,
+    /// Apply them (on every master of a cluster).
+    Apply,
+}
+
+/// Settings of a [`Writer`].
+#[derive(Clone, Debug)]
+pub struct WriterOptions {
+    /// How to connect to the target's nodes.
+    pub connect: ConnectOptions,
+    /// Existing-key policy.
+    pub existing: ExistingKeys,
+    /// Cluster detection or proxy mode.
+    pub mode: TargetMode,
+    /// Database mapping.
+    pub db_map: DbMap,
+    /// `FLUSHDB`, `FLUSHALL`, `SWAPDB` in forwarded streams.
+    pub database_commands: DatabaseCommands,
+    /// Apply a `MULTI`/`EXEC` whose keys span slots command by command (not atomic)
+    /// instead of failing with [`Error::CrossSlot`].
+    pub split_transactions: bool,
+    /// Write every key with commands even when `RESTORE` would do.
+    pub force_commands: bool,
+    /// Values whose stored form is larger than this are written in bounded pieces
+    /// (commands into a temporary key renamed at the end) rather than one `RESTORE`.
+    pub large_value: usize,
+    /// Most commands in flight per node.
+    pub max_batch_commands: usize,
+    /// Most bytes in flight per node.
+    pub max_batch_bytes: usize,
+    /// How long `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` and lost nodes are retried.
+    pub retry_for: Duration,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            connect: ConnectOptions::default(),
+            existing: ExistingKeys::default(),
+            mode: TargetMode::default(),
+            db_map: DbMap::default(),
+            database_commands: DatabaseCommands::default(),
+            split_transactions: false,
+            force_commands: false,
+            large_value: 16 << 20,
+            max_batch_commands: 1024,
+            max_batch_bytes: 8 << 20,
+            retry_for: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a writer did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Keys written with `RESTORE`.
+    pub keys_restored: u64,
+    /// Keys written with commands.
+    pub keys_as_commands: u64,
+    /// Keys skipped because they had already expired.
+    pub keys_expired: u64,
+    /// Keys that existed on the target and were kept (policy `ignore`).
+    pub keys_existing: u64,
+    /// Keys and commands left out by a filter (counted by the caller's filters).
+    pub filtered: u64,
+    /// Commands forwarded.
+    pub commands: u64,
+    /// Commands skipped (connection commands, database commands under `Skip`).
+    pub commands_skipped: u64,
+    /// Function libraries loaded.
+    pub functions: u64,
+    /// Bytes of commands sent.
+    pub bytes: u64,
+    /// `MOVED` and `ASK` redirections followed.
+    pub redirections: u64,
+    /// Commands sent again after `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` or a lost node.
+    pub retries: u64,
+}

@@ -1,0 +1,362 @@
+//! The writer against real targets: RDBs written by Redis 6.2, 7.0 and Valkey 9.1
+//! restored into standalone and cluster targets of the same and of other versions
+//! (through the command fallback), compared key by key with the source; the
+//! existing-key policies; forwarded commands split by slot; large values in pieces;
+//! error replies named.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bytes::Bytes;
+use endpoint::Endpoint;
+use key_writer::{DbMap, Error, ExistingKeys, Writer, WriterOptions};
+use rdb_parser::{Item, Rdb};
+use testkit::{Cluster, Server, Snapshot, Version, redis, write_mixed, write_sample};
+
+fn endpoint(server: &Server) -> Endpoint {
+    server.url().parse().unwrap()
+}
+
+/// Every key of the RDB at `path` written through `writer`.
+async fn restore_file(writer: &mut Writer, path: &Path) {
+    let file = std::fs::read(path).unwrap();
+    for item in Rdb::new(&file).unwrap().items() {
+        match item.unwrap() {
+            Item::Key(key) => writer.write_key(&key).await.unwrap(),
+            Item::Function(rdb_parser::Function::Library { code }) => {
+                match writer.write_function(&code.to_vec().unwrap()).await {
+                    // Redis 6.2 has no functions: the caller is told, and goes on.
+                    Err(Error::Unsupported { .. }) if writer.target().version < (7, 0, 0) => {}
+                    other => other.unwrap(),
+                }
+            }
+            _ => {}
+        }
+    }
+    writer.flush().await.unwrap();
+}
+
+/// A source with every type (the sample in several dbs, the mixed dataset in db 0).
+fn source(version: Version, dbs: bool) -> Server {
+    let server = Server::start(version);
+    let mut con = server.client();
+    if dbs {
+        write_sample(&mut con, version);
+    }
+    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, 3000);
+    server
+}
+
+const ALL_DBS: [u64; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+fn assert_same(a: &Snapshot, b: &Snapshot, what: &str) {
+    assert!(a.keys.len() > 1000, "{what}: only {} keys", a.keys.len());
+    let d = a.diff(b, 1000);
+    assert!(d.is_empty(), "{what}: {d:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_version_into_standalone_and_cluster() {
+    for version in [Version::Redis6_2, Version::Redis7_0, Version::Valkey9_1] {
+        let src = source(version, true);
+        let rdb = src.save();
+        let target = Server::start(version);
+        let mut writer = Writer::connect(&endpoint(&target), WriterOptions::default())
+            .await
+            .unwrap();
+        restore_file(&mut writer, &rdb).await;
+        assert!(writer.stats().keys_restored > 1000);
+        assert_eq!(writer.stats().keys_as_commands, 0, "{version:?}");
+        assert_same(
+            &Snapshot::of_server(&src, &ALL_DBS),
+            &Snapshot::of_server(&target, &ALL_DBS),
+            &format!("{version:?} standalone"),
+        );
+
+        let src = source(version, false);
+        let rdb = src.save();
+        let cluster = Cluster::start(version, 3);
+        let mut writer = Writer::connect(&endpoint(&cluster.nodes()[1]), WriterOptions::default())
+            .await
+            .unwrap();
+        assert!(writer.is_cluster());
+        restore_file(&mut writer, &rdb).await;
+        assert_same(
+            &Snapshot::of_server(&src, &[0]),
+            &Snapshot::of_cluster(&cluster),
+            &format!("{version:?} cluster"),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newer_files_into_older_targets_through_commands() {
+    for (from, to) in [
+        (Version::Redis7_0, Version::Redis6_2),
+        (Version::Valkey9_1, Version::Redis7_0),
+        (Version::Redis7_0, Version::Valkey9_1),
+    ] {
+        let src = source(from, true);
+        let rdb = src.save();
+        let target = Server::start(to);
+        let mut writer = Writer::connect(&endpoint(&target), WriterOptions::default())
+            .await
+            .unwrap();
+        restore_file(&mut writer, &rdb).await;
+        let what = format!("{from:?} into {to:?}");
+        if (from, to) != (Version::Redis7_0, Version::Valkey9_1) {
+            assert!(
+                writer.stats().keys_as_commands > 1000,
+                "{what}: {:?}",
+                writer.stats()
+            );
+        }
+        // Stream metadata the older target cannot hold is left out: compare entries
+        // and groups only (what Snapshot reads).
+        assert_same(
+            &Snapshot::of_server(&src, &ALL_DBS),
+            &Snapshot::of_server(&target, &ALL_DBS),
+            &what,
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_key_policies() {
+    let src = Server::start(Version::Redis7_0);
+    let mut con = src.client();
+    for i in 0..50 {
+        redis::cmd("SET")
+            .arg(format!("k{i}"))
+            .arg("source")
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    redis::cmd("RPUSH")
+        .arg("list")
+        .arg("a")
+        .arg("b")
+        .query::<()>(&mut con)
+        .unwrap();
+    let rdb = src.save();
+    for (policy, force_commands) in [
+        (ExistingKeys::Rewrite, false),
+        (ExistingKeys::Ignore, false),
+        (ExistingKeys::Fail, false),
+        (ExistingKeys::Ignore, true),
+        (ExistingKeys::Fail, true),
+    ] {
+        let target = Server::start(Version::Redis7_0);
+        let mut t = target.client();
+        redis::cmd("SET")
+            .arg("k7")
+            .arg("target")
+            .query::<()>(&mut t)
+            .unwrap();
+        redis::cmd("SET")
+            .arg("list")
+            .arg("target")
+            .query::<()>(&mut t)
+            .unwrap();
+        let options = WriterOptions {
+            existing: policy,
+            force_commands,
+            ..WriterOptions::default()
+        };
+        let mut writer = Writer::connect(&endpoint(&target), options).await.unwrap();
+        let file = std::fs::read(&rdb).unwrap();
+        let mut result = Ok(());
+        for item in Rdb::new(&file).unwrap().items() {
+            if let Item::Key(key) = item.unwrap() {
+                result = writer.write_key(&key).await;
+                if result.is_err() {
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            result = writer.flush().await;
+        }
+        let k7: String = redis::cmd("GET").arg("k7").query(&mut t).unwrap();
+        let what = format!("{policy:?} commands={force_commands}");
+        match policy {
+            ExistingKeys::Rewrite => {
+                result.unwrap();
+                assert_eq!(k7, "source");
+                let list: Vec<String> = redis::cmd("LRANGE")
+                    .arg("list")
+                    .arg(0)
+                    .arg(-1)
+                    .query(&mut t)
+                    .unwrap();
+                assert_eq!(list, ["a", "b"]);
+            }
+            ExistingKeys::Ignore => {
+                result.unwrap();
+                assert_eq!(k7, "target", "{what}");
+                assert_eq!(writer.stats().keys_existing, 2, "{what}");
+                let n: u64 = redis::cmd("DBSIZE").query(&mut t).unwrap();
+                assert_eq!(n, 51, "{what}: no temporary key may stay behind");
+            }
+            _ => {
+                let e = result.unwrap_err();
+                assert!(
+                    matches!(&e, Error::Reply { key, .. } if key.contains("k7") || key.contains("list")),
+                    "{what}: {e}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_commands_are_split_by_slot_on_a_cluster() {
+    let cluster = Cluster::start(Version::Redis7_0, 3);
+    let mut writer = Writer::connect(&endpoint(&cluster.nodes()[0]), WriterOptions::default())
+        .await
+        .unwrap();
+    let cmd = |s: &str| -> Vec<Bytes> { s.split(' ').map(|a| Bytes::from(a.to_owned())).collect() };
+    for c in [
+        "MSET a 1 b 2 c 3 d 4 e 5",
+        "INCR a",
+        "DEL b c",
+        "SELECT 0",
+        "MULTI",
+        "INCR {x}1",
+        "LPUSH {x}2 v",
+        "EXEC",
+        "RPUSH list 1 2 3",
+    ] {
+        writer.write_command(0, &cmd(c)).await.unwrap();
+    }
+    writer.flush().await.unwrap();
+    let snap = Snapshot::of_cluster(&cluster);
+    let keys: Vec<String> = snap
+        .keys
+        .keys()
+        .map(|(_, k)| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    assert_eq!(keys, ["a", "d", "e", "list", "{x}1", "{x}2"]);
+    assert_eq!(
+        snap.keys[&(0, b"a".to_vec())].data,
+        testkit::Data::String(b"2".to_vec())
+    );
+    let e = writer
+        .write_command(0, &cmd("MSETNX a 1 b 2 c 3"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::CrossSlot { .. }), "{e}");
+    let e = writer.write_command(3, &cmd("SET k v")).await.unwrap_err();
+    assert!(matches!(e, Error::Database { db: 3 }), "{e}");
+    let e = writer.write_command(0, &cmd("FLUSHALL")).await.unwrap_err();
+    assert!(matches!(e, Error::Refused { .. }), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_values_in_pieces_and_db_mapping() {
+    let src = Server::start(Version::Redis7_0);
+    let mut con = src.client();
+    let big: Vec<u8> = (0..5u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8)
+        .collect();
+    redis::cmd("SET")
+        .arg("big-string")
+        .arg(&big)
+        .query::<()>(&mut con)
+        .unwrap();
+    for batch in 0..20 {
+        let mut hset = redis::cmd("HSET");
+        let mut zadd = redis::cmd("ZADD");
+        hset.arg("big-hash");
+        zadd.arg("big-zset");
+        for i in batch * 1000..(batch + 1) * 1000 {
+            hset.arg(format!("field{i}")).arg(i);
+            zadd.arg(i).arg(format!("m{i}"));
+        }
+        hset.query::<()>(&mut con).unwrap();
+        zadd.query::<()>(&mut con).unwrap();
+    }
+    redis::cmd("PEXPIRE")
+        .arg("big-hash")
+        .arg(600_000)
+        .query::<()>(&mut con)
+        .unwrap();
+    redis::cmd("SELECT").arg(5).query::<()>(&mut con).unwrap();
+    redis::cmd("SET")
+        .arg("in-db-5")
+        .arg(1)
+        .query::<()>(&mut con)
+        .unwrap();
+    let rdb = src.save();
+    let target = Server::start(Version::Redis7_0);
+    let options = WriterOptions {
+        large_value: 64 << 10,
+        db_map: DbMap::AllTo(2),
+        ..WriterOptions::default()
+    };
+    let mut writer = Writer::connect(&endpoint(&target), options).await.unwrap();
+    restore_file(&mut writer, &rdb).await;
+    assert_eq!(writer.stats().keys_as_commands, 3);
+    let a = Snapshot::of_server(&src, &[0, 5]);
+    let b = Snapshot::of_server(&target, &[2]);
+    let remap: BTreeMap<_, _> = b.keys.into_iter().map(|((_, k), v)| (k, v)).collect();
+    assert_eq!(a.keys.len(), remap.len());
+    for ((_, k), v) in &a.keys {
+        let w = &remap[k];
+        assert_eq!(v.data, w.data);
+        assert_eq!(v.expire_at_ms.is_some(), w.expire_at_ms.is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oom_and_readonly_targets_give_clear_errors() {
+    let src = source(Version::Redis7_0, false);
+    let rdb = src.save();
+    let full = Server::builder(Version::Redis7_0)
+        .config("maxmemory", "1")
+        .config("maxmemory-policy", "noeviction")
+        .start();
+    let mut writer = Writer::connect(&endpoint(&full), WriterOptions::default())
+        .await
+        .unwrap();
+    let file = std::fs::read(&rdb).unwrap();
+    let mut error = None;
+    for item in Rdb::new(&file).unwrap().items() {
+        if let Item::Key(key) = item.unwrap()
+            && let Err(e) = writer.write_key(&key).await
+        {
+            error = Some(e);
+            break;
+        }
+    }
+    let e = match error {
+        Some(e) => e,
+        None => writer.flush().await.unwrap_err(),
+    };
+    assert!(
+        matches!(&e, Error::Reply { message, .. } if message.starts_with("OOM")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("RESTORE on key"), "{e}");
+
+    let master = Server::start(Version::Redis7_0);
+    let replica = Server::start(Version::Redis7_0);
+    redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(master.port())
+        .query::<()>(&mut replica.client())
+        .unwrap();
+    let mut writer = Writer::connect(&endpoint(&replica), WriterOptions::default())
+        .await
+        .unwrap();
+    writer
+        .write_command(0, &[Bytes::from("SET"), Bytes::from("k"), Bytes::from("v")])
+        .await
+        .unwrap();
+    let e = writer.flush().await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Reply { message, .. } if message.starts_with("READONLY")),
+        "{e}"
+    );
+}
