@@ -8,9 +8,24 @@
 //! - [`stats`]: counts per type and encoding (`decode --stats`).
 //! - [`connect`]: TLS and timeout options of the programs that connect to servers.
 //! - [`dump`]: a server's RDB to a file, as a replica receives it (`dump`).
+//! - [`restore`]: RDB and AOF files into a target (`restore`).
+//! - [`progress`]: the programs' progress lines.
 #![deny(missing_docs)]
 
 pub mod connect;
 pub mod dump;
 pub mod json;
+pub mod progress;
+pub mod restore;
 pub mod stats;
+
+/// Maps a file into memory for reading, so parsers borrow from it without copying.
+///
+/// # Errors
+/// When the file cannot be mapped.
+pub fn map(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: the mapping is only read; memmap2 requires `unsafe` because another
+    // process could modify the file while it is mapped, which would change what we
+    // read (never memory safety of our own data structures beyond that read).
+    unsafe { memmap2::Mmap::map(file) }
+}

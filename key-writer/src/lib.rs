@@ -25,6 +25,8 @@
 //!   [`Error`] naming the key and command.
 //! - [`ExistingKeys`]: `Rewrite`, `Ignore` (counted), `Fail` (naming the key);
 //!   [`Writer::check_empty`] checks the target holds nothing.
+//! - [`Filter`]: databases, key prefixes and patterns, types, command names, or a
+//!   closure; what is left out is counted.
 //! - [`slot`] and [`hash_tag`]: cluster slots as the server computes them.
 //!
 //! # Example
@@ -52,6 +54,7 @@
 
 mod command;
 mod error;
+mod filter;
 mod options;
 mod pipeline;
 mod render;
@@ -60,6 +63,7 @@ mod topology;
 mod writer;
 
 pub use error::{Error, Result};
+pub use filter::{Filter, KeyRule};
 pub use options::{DatabaseCommands, DbMap, ExistingKeys, Stats, TargetMode, WriterOptions};
 pub use render::ELEMENTS_PER_COMMAND;
 pub use slot::{SLOTS, hash_tag, slot};

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use endpoint::ConnectOptions;
 
+use crate::filter::Filter;
+
 /// What to do when a key being written already exists on the target.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -83,6 +85,9 @@ pub struct WriterOptions {
     pub max_batch_bytes: usize,
     /// How long `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` and lost nodes are retried.
     pub retry_for: Duration,
+    /// Which keys and commands are written (others are counted in
+    /// [`Stats::filtered`]).
+    pub filter: Filter,
 }
 
 impl Default for WriterOptions {
@@ -99,6 +104,7 @@ impl Default for WriterOptions {
             max_batch_commands: 1024,
             max_batch_bytes: 8 << 20,
             retry_for: Duration::from_secs(30),
+            filter: Filter::default(),
         }
     }
 }

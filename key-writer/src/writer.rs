@@ -43,8 +43,6 @@ pub struct Writer {
     /// Node index per slot (cluster).
     pub(crate) slots: Vec<Option<usize>>,
     pub(crate) stats: Stats,
-    /// The source database of forwarded commands (last `SELECT`).
-    source_db: u64,
     /// Commands between `MULTI` and `EXEC`, held until `EXEC`.
     transaction: Option<Vec<Vec<Bytes>>>,
     temp_counter: u64,
@@ -103,7 +101,6 @@ impl Writer {
             nodes: Vec::new(),
             slots: vec![None; usize::from(SLOTS)],
             stats: Stats::default(),
-            source_db: 0,
             transaction: None,
             temp_counter: 0,
         };
@@ -163,6 +160,14 @@ impl Writer {
     /// the target takes, an unmapped database.
     pub async fn write_key(&mut self, key: &Key<'_>) -> Result<()> {
         let name = Bytes::from(key.key.to_vec()?);
+        if !self
+            .options
+            .filter
+            .allows_key(key.db, &name, key.value.value_type())
+        {
+            self.stats.filtered += 1;
+            return Ok(());
+        }
         if key.expire_ms.is_some_and(|at| at <= now_ms()) {
             self.stats.keys_expired += 1;
             return Ok(());
@@ -452,15 +457,19 @@ impl Writer {
                 self.stats.commands_skipped += 1;
                 return Ok(());
             }
-            Kind::Select => {
-                self.source_db = args
-                    .get(1)
-                    .and_then(|d| std::str::from_utf8(d).ok()?.parse().ok())
-                    .unwrap_or(0);
-                return Ok(());
-            }
+            // The caller passes each command's database (the replica tracks SELECT;
+            // an AOF reader does with `select_db`); the writer selects its own.
+            Kind::Select => return Ok(()),
             Kind::Transaction => return self.transaction_command(db, &name).await,
             _ => {}
+        }
+        let key_args: Vec<&[u8]> = key_indexes(keys, args)
+            .into_iter()
+            .map(|i| &args[i][..])
+            .collect();
+        if !self.options.filter.allows_command(db, &name, &key_args) {
+            self.stats.filtered += 1;
+            return Ok(());
         }
         if let Some(held) = &mut self.transaction {
             held.push(args.to_vec());

@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let file = File::open(&args.file).with_context(|| format!("open {}", args.file.display()))?;
     // Memory-mapped: the parser borrows from the file without copying it.
-    let map = map(&file).with_context(|| format!("map {}", args.file.display()))?;
+    let map = examples::map(&file).with_context(|| format!("map {}", args.file.display()))?;
     let options = ParseOptions::default()
         .lenient_version(args.lenient)
         .verify_checksum(!args.no_checksum);
@@ -56,12 +56,4 @@ fn main() -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-#[allow(unsafe_code)]
-fn map(file: &File) -> io::Result<memmap2::Mmap> {
-    // SAFETY: the mapping is only read; memmap2 requires `unsafe` because another
-    // process could modify the file while it is mapped, which would change what we
-    // read (never memory safety of our own data structures beyond that read).
-    unsafe { memmap2::Mmap::map(file) }
 }

@@ -1,0 +1,213 @@
+//! The `restore` program against real servers: RDB files into standalone and
+//! cluster targets, Redis 7.0 multi-part AOF directories and a Redis 6.2 AOF with an
+//! RDB preamble replayed, filters, and the summary it prints.
+
+use std::path::Path;
+use std::process::Command;
+
+use testkit::{
+    Cluster, Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed, write_sample,
+};
+
+fn restore(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_restore"))
+        .args(args)
+        .output()
+        .expect("run restore");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn same(a: &Snapshot, b: &Snapshot, what: &str) {
+    assert!(a.keys.len() > 100, "{what}: {} keys", a.keys.len());
+    let d = a.diff(b, 1000);
+    assert!(d.is_empty(), "{what}: {d:#?}");
+}
+
+const DBS: [u64; 4] = [0, 1, 2, 3];
+
+#[test]
+fn rdb_into_standalone_and_cluster() {
+    let src = Server::start(Version::Valkey9_1);
+    let mut con = src.client();
+    write_sample(&mut con, Version::Valkey9_1);
+    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, 2000);
+    let rdb = src.save();
+    let target = Server::start(Version::Valkey9_1);
+    let (ok, log) = restore(&[
+        "--target",
+        &target.url(),
+        "--check-empty",
+        rdb.to_str().unwrap(),
+    ]);
+    assert!(ok, "{log}");
+    assert!(log.contains("keys restored"), "{log}");
+    same(
+        &Snapshot::of_server(&src, &DBS),
+        &Snapshot::of_server(&target, &DBS),
+        "standalone",
+    );
+    // Not empty any more: --check-empty refuses.
+    let (ok, log) = restore(&[
+        "--target",
+        &target.url(),
+        "--check-empty",
+        rdb.to_str().unwrap(),
+    ]);
+    assert!(!ok && log.contains("not empty"), "{log}");
+
+    let cluster = Cluster::start(Version::Valkey9_1, 3);
+    let (ok, log) = restore(&[
+        "--target",
+        &cluster.nodes()[2].url(),
+        "--db",
+        "0",
+        rdb.to_str().unwrap(),
+    ]);
+    assert!(ok, "{log}");
+    same(
+        &Snapshot::of_server(&src, &[0]),
+        &Snapshot::of_cluster(&cluster),
+        "cluster",
+    );
+}
+
+#[test]
+fn filters_and_db_mapping() {
+    let src = Server::start(Version::Redis7_0);
+    let mut con = src.client();
+    write_mixed(&mut con, 500);
+    for db in [1, 2] {
+        redis::cmd("SELECT").arg(db).query::<()>(&mut con).unwrap();
+        redis::cmd("SET")
+            .arg(format!("user:{db}"))
+            .arg(db)
+            .query::<()>(&mut con)
+            .unwrap();
+        redis::cmd("SET")
+            .arg(format!("other:{db}"))
+            .arg(db)
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    let rdb = src.save();
+    let target = Server::start(Version::Redis7_0);
+    let (ok, log) = restore(&[
+        "--target",
+        &target.url(),
+        "--skip-db",
+        "0",
+        "--prefix",
+        "user:",
+        "--db-map",
+        "all:5",
+        rdb.to_str().unwrap(),
+    ]);
+    assert!(ok, "{log}");
+    let snap = Snapshot::of_server(&target, &[0, 5]);
+    let keys: Vec<_> = snap
+        .keys
+        .keys()
+        .map(|(db, k)| (*db, String::from_utf8_lossy(k).into_owned()))
+        .collect();
+    assert_eq!(keys, [(5, "user:1".to_owned()), (5, "user:2".to_owned())]);
+    assert!(log.contains("filtered"), "{log}");
+}
+
+/// A server with AOF on, written to in several phases so the AOF has a base and
+/// several increments (a multi-part directory on 7.0, one file on 6.2).
+fn aof_source(version: Version, preamble: bool) -> Server {
+    let server = Server::builder(version)
+        .config("appendonly", "yes")
+        .config("aof-use-rdb-preamble", if preamble { "yes" } else { "no" })
+        .config("appendfsync", "always")
+        .start();
+    let mut con = server.client();
+    write_mixed(&mut con, 300);
+    for seed in 1..=2 {
+        let load = Load::start(
+            &server,
+            LoadOptions {
+                dbs: DBS.to_vec(),
+                seed,
+                max_commands: Some(1500),
+                ..LoadOptions::default()
+            },
+        );
+        load.finish();
+        redis::cmd("BGREWRITEAOF").query::<()>(&mut con).unwrap();
+        wait_rewrite(&mut con);
+    }
+    let load = Load::start(
+        &server,
+        LoadOptions {
+            dbs: DBS.to_vec(),
+            seed: 9,
+            max_commands: Some(1500),
+            ..LoadOptions::default()
+        },
+    );
+    load.finish();
+    server
+}
+
+fn wait_rewrite(con: &mut redis::Connection) {
+    for _ in 0..500 {
+        let info: String = redis::cmd("INFO").arg("persistence").query(con).unwrap();
+        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0") {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("AOF rewrite did not finish");
+}
+
+fn replayed(version: Version, aof: &Path, src: &Server, what: &str) {
+    let target = Server::start(version);
+    let (ok, log) = restore(&[
+        "--target",
+        &target.url(),
+        "--database-commands",
+        "apply",
+        aof.to_str().unwrap(),
+    ]);
+    assert!(ok, "{what}: {log}");
+    same(
+        &Snapshot::of_server(src, &DBS),
+        &Snapshot::of_server(&target, &DBS),
+        what,
+    );
+}
+
+#[test]
+fn redis_7_multi_part_aof_directories() {
+    for preamble in [true, false] {
+        let src = aof_source(Version::Redis7_0, preamble);
+        let dir = src.data_dir().join("appendonlydir");
+        assert!(dir.is_dir());
+        replayed(
+            Version::Redis7_0,
+            &dir,
+            &src,
+            &format!("7.0 AOF preamble={preamble}"),
+        );
+    }
+}
+
+#[test]
+fn redis_6_2_single_aof_files() {
+    for preamble in [true, false] {
+        let src = aof_source(Version::Redis6_2, preamble);
+        let file = src.data_dir().join("appendonly.aof");
+        assert!(file.is_file());
+        replayed(
+            Version::Redis6_2,
+            &file,
+            &src,
+            &format!("6.2 AOF preamble={preamble}"),
+        );
+    }
+}
