@@ -9,6 +9,7 @@
 //! - [`connect`]: TLS and timeout options of the programs that connect to servers.
 //! - [`dump`]: a server's RDB to a file, as a replica receives it (`dump`).
 //! - [`restore`]: RDB and AOF files into a target (`restore`).
+//! - [`scan`]: a live source copied with SCAN + DUMP into a target (`scan`).
 //! - [`progress`]: the programs' progress lines.
 #![deny(missing_docs)]
 
@@ -17,6 +18,7 @@ pub mod dump;
 pub mod json;
 pub mod progress;
 pub mod restore;
+pub mod scan;
 pub mod stats;
 
 /// Maps a file into memory for reading, so parsers borrow from it without copying.

@@ -184,16 +184,24 @@ impl Writer {
 
     /// Whether the target reads this key's stored bytes.
     fn can_restore(&self, key: &Key<'_>) -> bool {
+        self.can_restore_payload(
+            key.header.version,
+            key.header.dialect,
+            key.raw_value.len() + 11,
+        )
+    }
+
+    /// Whether the target reads a payload of this RDB version, dialect and length.
+    fn can_restore_payload(&self, payload: u32, dialect: Dialect, len: usize) -> bool {
         if self.options.force_commands {
             return false;
         }
-        let payload = key.header.version;
         let target = u32::from(self.info.rdb_version());
         let fits = self
             .info
             .proto_max_bulk_len
-            .is_none_or(|max| (key.raw_value.len() + 11) as u64 <= max);
-        let readable = match (key.header.dialect, self.info.flavor) {
+            .is_none_or(|max| len as u64 <= max);
+        let readable = match (dialect, self.info.flavor) {
             // Redis cannot read Valkey 9 payloads.
             (Dialect::Valkey, Flavor::Redis) => false,
             // Valkey refuses the RDB versions it reserves for Redis (12 to 79).
@@ -228,6 +236,59 @@ impl Writer {
         };
         self.stats.keys_restored += 1;
         self.enqueue(db, op(args, Some(name.clone()), expect)).await
+    }
+
+    /// Writes a key copied with `DUMP` from a live source (the `scan` path): the
+    /// payload as it is when the target reads it, else decoded and written as
+    /// commands. `pttl_ms` is the source's `PTTL` (negative: no expiry).
+    ///
+    /// # Errors
+    /// A corrupt payload, and as [`Writer::write_key`].
+    pub async fn write_dump(
+        &mut self,
+        db: u64,
+        name: &Bytes,
+        payload: Bytes,
+        pttl_ms: i64,
+    ) -> Result<()> {
+        let dump = rdb_parser::parse_dump(&payload)?;
+        if !self
+            .options
+            .filter
+            .allows_key(db, name, dump.value.value_type())
+        {
+            self.stats.filtered += 1;
+            return Ok(());
+        }
+        let target_db = self.map_db(db)?;
+        let expire_ms = (pttl_ms > 0).then(|| now_ms() + pttl_ms);
+        if self.can_restore_payload(dump.header.version, dump.header.dialect, payload.len())
+            && payload.len() <= self.options.large_value
+        {
+            let mut args = vec![
+                b("RESTORE"),
+                name.clone(),
+                b(&expire_ms.unwrap_or(0).to_string()),
+                payload.clone(),
+            ];
+            if self.options.existing == ExistingKeys::Rewrite {
+                args.push(b("REPLACE"));
+            }
+            if expire_ms.is_some() {
+                args.push(b("ABSTTL"));
+            }
+            let expect = match self.options.existing {
+                ExistingKeys::Ignore => Expect::BusyIsExisting,
+                _ => Expect::Ok,
+            };
+            self.stats.keys_restored += 1;
+            return self
+                .enqueue(target_db, op(args, Some(name.clone()), expect))
+                .await;
+        }
+        let value = dump.value.clone();
+        self.write_as_commands(target_db, name, &value, expire_ms, payload.len())
+            .await
     }
 
     /// A temporary key in the same slot as `name`, or `None` if `name` has a brace
