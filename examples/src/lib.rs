@@ -10,6 +10,7 @@
 //! - [`dump`]: a server's RDB to a file, as a replica receives it (`dump`).
 //! - [`restore`]: RDB and AOF files into a target (`restore`).
 //! - [`scan`]: a live source copied with SCAN + DUMP into a target (`scan`).
+//! - [`sync`]: a target kept identical to live sources (`sync`).
 //! - [`progress`]: the programs' progress lines.
 #![deny(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod progress;
 pub mod restore;
 pub mod scan;
 pub mod stats;
+pub mod sync;
 
 /// Maps a file into memory for reading, so parsers borrow from it without copying.
 ///

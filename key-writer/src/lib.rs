@@ -11,7 +11,9 @@
 //!   `HSET` + `HPEXPIREAT`, `XADD` + `XSETID` + `XGROUP` + `XCLAIM`) into a temporary
 //!   key in the same slot, renamed into place at the end. Values above
 //!   [`WriterOptions::large_value`] are written in bounded pieces the same way.
-//!   Expired keys are skipped and counted.
+//!   Expired keys are skipped and counted. Values that arrive in pieces from
+//!   `rdb_parser::Reader` go through [`Writer::begin_value`],
+//!   [`Writer::write_piece`] and [`Writer::end_value`] the same way.
 //! - [`Writer::write_command`] forwards a command of a replication stream or an AOF:
 //!   routed by its keys' slot, split by slot where that keeps its meaning (`DEL`,
 //!   `UNLINK`, `EXISTS`, `TOUCH`, `MSET`), `MULTI`/`EXEC` kept atomic when its keys
@@ -56,6 +58,7 @@ mod command;
 mod error;
 mod filter;
 mod options;
+mod pieces;
 mod pipeline;
 mod render;
 mod slot;

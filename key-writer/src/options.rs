@@ -88,6 +88,12 @@ pub struct WriterOptions {
     /// Which keys and commands are written (others are counted in
     /// [`Stats::filtered`]).
     pub filter: Filter,
+    /// For a live sync: instead of skipping keys that have expired, and applying
+    /// absolute expiries already past (which makes the target delete a key the
+    /// source may still extend), move them this far into the future and let the
+    /// source's `DEL` decide, as a real replica does. `None` (the default, for
+    /// files): expired keys are skipped.
+    pub expiry_grace: Option<Duration>,
 }
 
 impl Default for WriterOptions {
@@ -105,6 +111,7 @@ impl Default for WriterOptions {
             max_batch_bytes: 8 << 20,
             retry_for: Duration::from_secs(30),
             filter: Filter::default(),
+            expiry_grace: None,
         }
     }
 }

@@ -134,8 +134,16 @@ fn render_stream(
     target: &ServerInfo,
     out: &mut Vec<Vec<Bytes>>,
 ) -> Result<()> {
-    let modern = target.version >= (7, 0, 0) || target.flavor == Flavor::Valkey;
-    let mut entries = s.entries();
+    let any = render_stream_entries(key, &mut s.entries(), out)?;
+    render_stream_meta(key, s, any, target, out)
+}
+
+/// `XADD`s for the entries of a cursor; whether there were any.
+pub(crate) fn render_stream_entries(
+    key: &Bytes,
+    entries: &mut rdb_parser::StreamEntries<'_>,
+    out: &mut Vec<Vec<Bytes>>,
+) -> Result<bool> {
     let mut any = false;
     while let Some(e) = entries.next()? {
         any = true;
@@ -146,6 +154,19 @@ fn render_stream(
         }
         out.push(cmd);
     }
+    Ok(any)
+}
+
+/// The stream's IDs, groups, consumers and pending entries, after its entries
+/// (`any`: some were written; else the stream is created empty).
+pub(crate) fn render_stream_meta(
+    key: &Bytes,
+    s: &rdb_parser::Stream<'_>,
+    any: bool,
+    target: &ServerInfo,
+    out: &mut Vec<Vec<Bytes>>,
+) -> Result<()> {
+    let modern = target.version >= (7, 0, 0) || target.flavor == Flavor::Valkey;
     if !any {
         // An empty stream: add one entry at the last ID and trim it away.
         out.push(vec![

@@ -46,6 +46,8 @@ pub struct Writer {
     /// Commands between `MULTI` and `EXEC`, held until `EXEC`.
     transaction: Option<Vec<Vec<Bytes>>>,
     temp_counter: u64,
+    /// A value being written in pieces.
+    pub(crate) in_pieces: Option<crate::pieces::InPieces>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -103,6 +105,7 @@ impl Writer {
             stats: Stats::default(),
             transaction: None,
             temp_counter: 0,
+            in_pieces: None,
         };
         if cluster {
             writer.refresh_topology().await?;
@@ -140,7 +143,7 @@ impl Writer {
     }
 
     /// The target database for source database `db`.
-    fn map_db(&self, db: u64) -> Result<u64> {
+    pub(crate) fn map_db(&self, db: u64) -> Result<u64> {
         let mapped = match &self.options.db_map {
             DbMap::Same => db,
             DbMap::AllTo(to) => *to,
@@ -168,18 +171,80 @@ impl Writer {
             self.stats.filtered += 1;
             return Ok(());
         }
-        if key.expire_ms.is_some_and(|at| at <= now_ms()) {
+        let Some(expire_ms) = self.expiry(key.expire_ms) else {
             self.stats.keys_expired += 1;
             return Ok(());
-        }
+        };
         let db = self.map_db(key.db)?;
         let payload_len = key.raw_value.len() + 11;
         if self.can_restore(key) && payload_len <= self.options.large_value {
-            self.restore(db, &name, key).await
+            self.restore(db, &name, key, expire_ms).await
         } else {
-            self.write_as_commands(db, &name, &key.value, key.expire_ms, key.raw_value.len())
+            self.write_as_commands(db, &name, &key.value, expire_ms, key.raw_value.len())
                 .await
         }
+    }
+
+    /// The expiry to write: `None` for a key to skip (expired, no grace), else the
+    /// expiry (moved into the grace period when past).
+    pub(crate) fn expiry(&self, expire_ms: Option<i64>) -> Option<Option<i64>> {
+        match (expire_ms, self.options.expiry_grace) {
+            (Some(at), None) if at <= now_ms() => None,
+            (Some(at), Some(grace)) => Some(Some(at.max(now_ms() + grace.as_millis() as i64))),
+            (other, _) => Some(other),
+        }
+    }
+
+    /// A forwarded command with absolute expiry times already past moved into the
+    /// grace period (only with [`WriterOptions::expiry_grace`]).
+    fn with_grace(&self, name: &[u8], args: &[Bytes]) -> Option<Vec<Bytes>> {
+        let grace = self.options.expiry_grace?.as_millis() as i64;
+        let floor = now_ms() + grace;
+        let number = |a: &Bytes| std::str::from_utf8(a).ok()?.parse::<i64>().ok();
+        let mut out = args.to_vec();
+        let mut changed = false;
+        let mut set_ms = |out: &mut Vec<Bytes>, i: usize, ms: i64| {
+            if ms < floor {
+                out[i] = b(&floor.to_string());
+                changed = true;
+                true
+            } else {
+                false
+            }
+        };
+        match name {
+            b"PEXPIREAT" => {
+                if let Some(ms) = out.get(2).and_then(number) {
+                    set_ms(&mut out, 2, ms);
+                }
+            }
+            b"EXPIREAT" => {
+                if let Some(s) = out.get(2).and_then(number)
+                    && set_ms(&mut out, 2, s.saturating_mul(1000))
+                {
+                    out[0] = b("PEXPIREAT");
+                }
+            }
+            b"SET" | b"GETEX" => {
+                for i in 2..out.len().saturating_sub(1) {
+                    let unit = out[i].to_ascii_uppercase();
+                    if (unit == b"PXAT" || unit == b"EXAT")
+                        && let Some(t) = number(&out[i + 1])
+                    {
+                        let ms = if unit == b"EXAT" {
+                            t.saturating_mul(1000)
+                        } else {
+                            t
+                        };
+                        if set_ms(&mut out, i + 1, ms) {
+                            out[i] = b("PXAT");
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        changed.then_some(out)
     }
 
     /// Whether the target reads this key's stored bytes.
@@ -211,17 +276,23 @@ impl Writer {
         readable && fits
     }
 
-    async fn restore(&mut self, db: u64, name: &Bytes, key: &Key<'_>) -> Result<()> {
+    async fn restore(
+        &mut self,
+        db: u64,
+        name: &Bytes,
+        key: &Key<'_>,
+        expire_ms: Option<i64>,
+    ) -> Result<()> {
         let mut args = vec![
             b("RESTORE"),
             name.clone(),
-            b(&key.expire_ms.unwrap_or(0).to_string()),
+            b(&expire_ms.unwrap_or(0).to_string()),
             Bytes::from(key.dump_payload()),
         ];
         if self.options.existing == ExistingKeys::Rewrite {
             args.push(b("REPLACE"));
         }
-        if key.expire_ms.is_some() {
+        if expire_ms.is_some() {
             args.push(b("ABSTTL"));
         }
         if let Some(idle) = key.idle {
@@ -293,7 +364,7 @@ impl Writer {
 
     /// A temporary key in the same slot as `name`, or `None` if `name` has a brace
     /// that makes that impossible.
-    fn temp_key(&mut self, name: &[u8]) -> Option<Bytes> {
+    pub(crate) fn temp_key(&mut self, name: &[u8]) -> Option<Bytes> {
         self.temp_counter += 1;
         let tag = hash_tag(name);
         let tagged = if tag.len() < name.len() {
@@ -353,6 +424,18 @@ impl Writer {
                     .await?;
             }
         }
+        self.finish_commands(db, name, temp, expire_ms).await
+    }
+
+    /// The end of a value written as commands: its expiry, the rename into place.
+    pub(crate) async fn finish_commands(
+        &mut self,
+        db: u64,
+        name: &Bytes,
+        temp: Option<Bytes>,
+        expire_ms: Option<i64>,
+    ) -> Result<()> {
+        let build = temp.clone().unwrap_or_else(|| name.clone());
         if let Some(at) = expire_ms {
             self.enqueue(
                 db,
@@ -532,6 +615,8 @@ impl Writer {
             self.stats.filtered += 1;
             return Ok(());
         }
+        let graced = self.with_grace(&name, args);
+        let args: &[Bytes] = graced.as_deref().unwrap_or(args);
         if let Some(held) = &mut self.transaction {
             held.push(args.to_vec());
             return Ok(());

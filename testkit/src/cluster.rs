@@ -67,7 +67,10 @@ impl ClusterBuilder {
         let total = self.masters * (1 + self.replicas);
         let nodes: Vec<Server> = (0..total)
             .map(|_| {
-                let mut b = ServerBuilder::new(self.version).cluster_node();
+                // Replicas sync at once (a replica that never synced cannot fail over).
+                let mut b = ServerBuilder::new(self.version)
+                    .cluster_node()
+                    .config("repl-diskless-sync-delay", "0");
                 if let Some(pw) = &self.password {
                     b = b.password(pw);
                 }
@@ -145,6 +148,41 @@ impl Cluster {
             .collect()
     }
 
+    /// Waits until every running node reports the cluster healthy
+    /// (`cluster_state:ok`, all slots served), e.g. after a master was killed and
+    /// its replica took over.
+    ///
+    /// # Panics
+    /// When that does not happen within 30 s.
+    pub fn wait_healthy(&self) {
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let running: Vec<&Server> = self
+                .nodes
+                .iter()
+                .filter(|n| n.try_client().is_ok())
+                .collect();
+            let healthy = running.iter().all(|n| {
+                let Ok(mut con) = n.try_client() else {
+                    return false;
+                };
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query(&mut con)
+                    .unwrap_or_default();
+                info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384")
+            });
+            if healthy && !running.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cluster not healthy within {SETTLE_TIMEOUT:?}"
+            );
+            sleep(Duration::from_millis(100));
+        }
+    }
+
     fn wait_settled(&self) {
         let total = self.nodes.len();
         let deadline = Instant::now() + SETTLE_TIMEOUT;
@@ -155,9 +193,16 @@ impl Cluster {
                     .arg("INFO")
                     .query(&mut con)
                     .unwrap_or_default();
+                let replication: String = redis::cmd("INFO")
+                    .arg("replication")
+                    .query(&mut con)
+                    .unwrap_or_default();
                 info.contains("cluster_state:ok")
                     && info.contains("cluster_slots_ok:16384")
                     && info.contains(&format!("cluster_known_nodes:{total}\r"))
+                    // Replicas have completed their first sync.
+                    && (replication.contains("role:master")
+                        || replication.contains("master_link_status:up"))
             });
             if settled {
                 return;

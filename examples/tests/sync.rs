@@ -1,0 +1,214 @@
+//! The `sync` program against real servers: a source with every type under a
+//! concurrent load (non-idempotent commands, transactions, scripts, expiring keys,
+//! deletes, several dbs) kept in sync with a target until the target equals the
+//! source; across versions; cluster to cluster; standalone to cluster with
+//! multi-key commands; the source link killed and resumed; a target master failing
+//! over.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use testkit::{
+    Cluster, Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed, write_sample,
+};
+
+struct Sync(Child);
+
+impl Sync {
+    fn start(args: &[&str]) -> Sync {
+        let child = Command::new(env!("CARGO_BIN_EXE_sync"))
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run sync");
+        Sync(child)
+    }
+
+    /// Ctrl-C, then its stderr; panics if it failed.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(self.0.id().to_string())
+            .status();
+        let out = std::mem::replace(&mut self.0, Command::new("true").spawn().unwrap())
+            .wait_with_output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "sync failed: {log}");
+        log
+    }
+}
+
+impl Drop for Sync {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+/// Waits until `target` reads the same as `source` (20 s at most).
+fn converge(source: impl Fn() -> Snapshot, target: impl Fn() -> Snapshot, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (a, b) = (source(), target());
+        let d = a.diff(&b, 6000);
+        if d.is_empty() {
+            assert!(a.keys.len() > 100, "{what}: only {} keys", a.keys.len());
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {} differences, e.g. {:#?}",
+            d.len(),
+            &d[..d.len().min(10)]
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+const DBS: [u64; 3] = [0, 1, 3];
+
+fn loaded_source(version: Version) -> Server {
+    let src = Server::builder(version)
+        .config("repl-diskless-sync", "yes")
+        .config("repl-diskless-sync-delay", "0")
+        .start();
+    let mut con = src.client();
+    write_sample(&mut con, version);
+    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, 3000);
+    src
+}
+
+fn load(src: &Server, seed: u64) -> Load {
+    Load::start(
+        src,
+        LoadOptions {
+            dbs: DBS.to_vec(),
+            seed,
+            ..LoadOptions::default()
+        },
+    )
+}
+
+#[test]
+fn standalone_to_standalone_under_load_with_a_link_cut() {
+    for (from, to) in [
+        (Version::Redis7_0, Version::Redis7_0),
+        (Version::Redis6_2, Version::Valkey9_1),
+    ] {
+        let what = format!("{from:?} to {to:?}");
+        let src = loaded_source(from);
+        let target = Server::start(to);
+        let during = load(&src, 11);
+        let sync = Sync::start(&["--source", &src.url(), "--target", &target.url()]);
+        std::thread::sleep(Duration::from_millis(1500));
+        // Cut the replication link: the sync resumes with a partial resync.
+        let kind = if from == Version::Redis6_2 {
+            "slave"
+        } else {
+            "replica"
+        };
+        let killed: u64 = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg(kind)
+            .query(&mut src.client())
+            .unwrap();
+        assert_eq!(killed, 1, "{what}");
+        std::thread::sleep(Duration::from_millis(1000));
+        during.stop();
+        let dbs: Vec<u64> = (0..16).collect();
+        converge(
+            || Snapshot::of_server(&src, &dbs),
+            || Snapshot::of_server(&target, &dbs),
+            &what,
+        );
+        let log = sync.stop();
+        assert!(log.contains("sync rdb done"), "{log}");
+        assert!(
+            log.contains("1 full syncs, 1 partial resyncs"),
+            "{what}: {log}"
+        );
+    }
+}
+
+#[test]
+fn cluster_to_cluster_with_another_layout() {
+    let src = Cluster::builder(Version::Redis7_0)
+        .masters(3)
+        .config("repl-diskless-sync-delay", "0")
+        .start();
+    let target = Cluster::start(Version::Redis7_0, 4);
+    let before = Load::start_cluster(
+        &src,
+        LoadOptions {
+            max_commands: Some(5000),
+            ..LoadOptions::default()
+        },
+    );
+    before.finish();
+    let sync = Sync::start(&[
+        "--source",
+        &src.nodes()[0].url(),
+        "--target",
+        &target.nodes()[0].url(),
+    ]);
+    let during = Load::start_cluster(
+        &src,
+        LoadOptions {
+            seed: 5,
+            ..LoadOptions::default()
+        },
+    );
+    std::thread::sleep(Duration::from_millis(2000));
+    during.stop();
+    converge(
+        || Snapshot::of_cluster(&src),
+        || Snapshot::of_cluster(&target),
+        "cluster to cluster",
+    );
+    let log = sync.stop();
+    assert_eq!(log.matches("sync rdb done").count(), 3, "{log}");
+}
+
+#[test]
+fn standalone_to_cluster_with_multi_key_commands_and_a_failover() {
+    let src = Server::builder(Version::Redis7_0)
+        .config("repl-diskless-sync-delay", "0")
+        .start();
+    write_mixed(&mut src.client(), 2000);
+    let mut target = Cluster::builder(Version::Redis7_0)
+        .masters(3)
+        .replicas(1)
+        .start();
+    let options = LoadOptions {
+        cross_slot: true,
+        seed: 3,
+        ..LoadOptions::default()
+    };
+    let during = Load::start(&src, options);
+    let sync = Sync::start(&["--source", &src.url(), "--target", &target.nodes()[0].url()]);
+    std::thread::sleep(Duration::from_millis(1500));
+    // A target master dies; its replica takes over after the node timeout.
+    let victim = target
+        .nodes()
+        .iter()
+        .position(|n| target.masters().iter().any(|m| m.port() == n.port()))
+        .unwrap();
+    target.nodes_mut()[victim].kill();
+    std::thread::sleep(Duration::from_millis(1500));
+    during.stop();
+    // The replica is promoted after the node timeout (3 s).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while target.masters().len() < 3 {
+        assert!(Instant::now() < deadline, "no replica took over");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    target.wait_healthy();
+    converge(
+        || Snapshot::of_server(&src, &[0]),
+        || Snapshot::of_cluster(&target),
+        "standalone to cluster",
+    );
+    sync.stop();
+}
