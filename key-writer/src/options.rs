@@ -49,7 +49,7 @@ pub enum DbMap {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DatabaseCommands {
-    /// Stop with [`Error::Refused`].
+    /// Stop with [`Error::Refused`](crate::Error::Refused).
     #[default]
     Refuse,
     /// Skip them, counted in [`Stats::commands_skipped`].
@@ -58,7 +58,7 @@ pub enum DatabaseCommands {
     Apply,
 }
 
-/// Settings of a [`Writer`].
+/// Settings of a [`Writer`](crate::Writer).
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
     /// How to connect to the target's nodes.
@@ -72,7 +72,7 @@ pub struct WriterOptions {
     /// `FLUSHDB`, `FLUSHALL`, `SWAPDB` in forwarded streams.
     pub database_commands: DatabaseCommands,
     /// Apply a `MULTI`/`EXEC` whose keys span slots command by command (not atomic)
-    /// instead of failing with [`Error::CrossSlot`].
+    /// instead of failing with [`Error::CrossSlot`](crate::Error::CrossSlot).
     pub split_transactions: bool,
     /// Write every key with commands even when `RESTORE` would do.
     pub force_commands: bool,

@@ -103,7 +103,7 @@ impl Writer {
     /// # Errors
     /// The first error reply that is not a redirection or retryable (naming its key
     /// and command), or a node that stays unreachable for
-    /// [`WriterOptions::retry_for`].
+    /// [`WriterOptions::retry_for`](crate::WriterOptions::retry_for).
     pub async fn flush(&mut self) -> Result<()> {
         let started = Instant::now();
         loop {

@@ -1,0 +1,205 @@
+//! Measures the copy pipelines against the servers' own, side by side in one run:
+//! `copy-bench [KEYS]` (default 300000 mixed keys from `testkit::write_mixed`).
+//!
+//! - restore: the `restore` path (RDB into an empty standalone server) against the
+//!   time the same server version takes to load that RDB at start-up (the "DB
+//!   loaded from disk" line of its log), which is the floor;
+//! - restore into a 3-master cluster, and `scan` (SCAN + DUMP + RESTORE), in keys/s;
+//! - sync: `sync` until the target holds every key, against a native full sync
+//!   (`REPLICAOF` until the link is up and loading is done), both from a source with
+//!   `repl-diskless-sync-delay 0`;
+//! - the sync's incremental throughput and lag under `redis-benchmark -P 16`.
+//!
+//! Prints a table of times and ratios. Build with `--release`.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use endpoint::Endpoint;
+use examples::sync::{ShardStatus, SyncOptions, sync_shard};
+use key_writer::{Writer, WriterOptions};
+use rdb_parser::ParseOptions;
+use testkit::{Cluster, Server, Version, redis, write_mixed};
+
+fn ep(server: &Server) -> Endpoint {
+    server.url().parse().expect("url")
+}
+
+fn dbsize(server: &Server) -> u64 {
+    redis::cmd("DBSIZE")
+        .query(&mut server.client())
+        .expect("DBSIZE")
+}
+
+fn info(server: &Server, field: &str) -> String {
+    let text: String = redis::cmd("INFO")
+        .query(&mut server.client())
+        .expect("INFO");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .trim()
+        .to_owned()
+}
+
+/// The load time the server logged at start-up, in seconds.
+fn logged_load_time(server: &Server) -> f64 {
+    server
+        .log()
+        .lines()
+        .find_map(|l| {
+            let rest = l.split("DB loaded from disk: ").nth(1)?;
+            rest.split(' ').next()?.parse().ok()
+        })
+        .expect("a 'DB loaded from disk' line")
+}
+
+#[tokio::main]
+async fn main() {
+    let keys: usize = std::env::args()
+        .nth(1)
+        .map_or(300_000, |k| k.parse().expect("KEYS must be a number"));
+    let source = Server::builder(Version::Redis7_0)
+        .config("repl-diskless-sync", "yes")
+        .config("repl-diskless-sync-delay", "0")
+        .start();
+    write_mixed(&mut source.client(), keys);
+    let rdb = source.save();
+    let size = std::fs::metadata(&rdb).expect("stat").len();
+    println!("dataset: {keys} keys, RDB {size} bytes (Redis 7.0.15)");
+
+    // The floor: the server loading the RDB at start-up.
+    let mut loader = Server::start(Version::Redis7_0);
+    loader.kill();
+    std::fs::copy(&rdb, loader.rdb_path()).expect("copy");
+    loader.restart();
+    let native_load = logged_load_time(&loader);
+
+    // restore into an empty standalone server.
+    let target = Server::start(Version::Redis7_0);
+    let started = Instant::now();
+    let mut writer = Writer::connect(&ep(&target), WriterOptions::default())
+        .await
+        .expect("connect");
+    examples::restore::restore_rdb(&mut writer, &rdb, ParseOptions::default())
+        .await
+        .expect("restore");
+    let restore = started.elapsed().as_secs_f64();
+    assert_eq!(dbsize(&target), dbsize(&source));
+
+    // restore into a cluster.
+    let cluster = Cluster::start(Version::Redis7_0, 3);
+    let started = Instant::now();
+    let mut writer = Writer::connect(&ep(&cluster.nodes()[0]), WriterOptions::default())
+        .await
+        .expect("connect");
+    examples::restore::restore_rdb(&mut writer, &rdb, ParseOptions::default())
+        .await
+        .expect("restore");
+    let restore_cluster = started.elapsed().as_secs_f64();
+
+    // scan from the source.
+    let scanned = Server::start(Version::Redis7_0);
+    let started = Instant::now();
+    let mut writer = Writer::connect(&ep(&scanned), WriterOptions::default())
+        .await
+        .expect("connect");
+    examples::scan::scan_copy(&ep(&source), &Default::default(), &mut writer, 500)
+        .await
+        .expect("scan");
+    let scan = started.elapsed().as_secs_f64();
+
+    // Native full sync.
+    let replica = Server::start(Version::Redis7_0);
+    let started = Instant::now();
+    redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(source.port())
+        .query::<()>(&mut replica.client())
+        .expect("REPLICAOF");
+    while info(&replica, "master_link_status") != "up" || info(&replica, "loading") != "0" {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let native_sync = started.elapsed().as_secs_f64();
+
+    // sync until the target holds every key.
+    let synced = Server::start(Version::Redis7_0);
+    let status = Arc::new(Mutex::new(ShardStatus::default()));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let task = tokio::spawn(sync_shard(
+        ep(&source),
+        ep(&synced),
+        SyncOptions::default(),
+        status.clone(),
+        stop_rx,
+    ));
+    let expected = dbsize(&source);
+    while !status.lock().expect("lock").streaming || dbsize(&synced) < expected {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let sync = started.elapsed().as_secs_f64();
+
+    // Incremental: redis-benchmark -P 16 on the source while the sync runs.
+    let before = status.lock().expect("lock").commands;
+    let bench_started = Instant::now();
+    let mut bench = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &source.port().to_string()])
+        .args([
+            "-P",
+            "16",
+            "-n",
+            "400000",
+            "-r",
+            "100000",
+            "-t",
+            "set,incr,lpush,hset",
+            "-q",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run redis-benchmark");
+    let mut max_lag_bytes = 0;
+    let mut max_lag_ms = 0;
+    while bench.try_wait().expect("wait").is_none() {
+        {
+            let s = status.lock().expect("lock");
+            max_lag_bytes = max_lag_bytes.max(s.received.saturating_sub(s.applied));
+            max_lag_ms = max_lag_ms.max(s.lag_ms);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let source_offset: u64 = info(&source, "master_repl_offset").parse().expect("offset");
+    while status.lock().expect("lock").applied < source_offset {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let incremental = bench_started.elapsed().as_secs_f64();
+    let forwarded = status.lock().expect("lock").commands - before;
+    let _ = stop_tx.send(true);
+    task.await.expect("join").expect("sync");
+
+    let n = keys as f64;
+    println!("| What | Time | Ratio |");
+    println!("|---|---|---|");
+    println!(
+        "| restore into standalone / server load at start-up | {restore:.2} s / {native_load:.2} s | {:.2}x |",
+        restore / native_load
+    );
+    println!(
+        "| restore into a 3-master cluster | {restore_cluster:.2} s | {:.0} keys/s |",
+        n / restore_cluster
+    );
+    println!(
+        "| scan (SCAN + DUMP + RESTORE) | {scan:.2} s | {:.0} keys/s |",
+        n / scan
+    );
+    println!(
+        "| sync until the target holds every key / native full sync | {sync:.2} s / {native_sync:.2} s | {:.2}x |",
+        sync / native_sync
+    );
+    println!(
+        "| sync incremental under redis-benchmark -P 16 | {forwarded} commands in {incremental:.2} s | {:.0} commands/s, max lag {max_lag_bytes} bytes / {max_lag_ms} ms |",
+        forwarded as f64 / incremental
+    );
+}
