@@ -45,6 +45,8 @@ pub(crate) struct Node {
     pub(crate) endpoint: Endpoint,
     pub(crate) con: Option<Connection>,
     pub(crate) queue: Vec<Op>,
+    /// Sent, replies not read yet.
+    pub(crate) in_flight: Vec<Op>,
     pub(crate) bytes: usize,
     /// The database selected on the connection (standalone).
     pub(crate) db: u64,
@@ -72,7 +74,7 @@ impl Writer {
         if node.queue.len() >= self.options.max_batch_commands
             || node.bytes >= self.options.max_batch_bytes
         {
-            self.flush().await?;
+            self.exchange(false, Instant::now()).await?;
         }
         Ok(())
     }
@@ -106,138 +108,150 @@ impl Writer {
     /// [`WriterOptions::retry_for`](crate::WriterOptions::retry_for).
     pub async fn flush(&mut self) -> Result<()> {
         let started = Instant::now();
-        loop {
-            let busy: Vec<usize> = (0..self.nodes.len())
-                .filter(|&i| !self.nodes[i].queue.is_empty())
-                .collect();
-            if busy.is_empty() {
-                return Ok(());
+        while self
+            .nodes
+            .iter()
+            .any(|n| !n.queue.is_empty() || !n.in_flight.is_empty())
+        {
+            self.exchange(true, started).await?;
+        }
+        Ok(())
+    }
+
+    /// One round: sends every node's queue, then reads the replies of the batch sent
+    /// the round before (and, when `last`, of this one). Keeping one batch in flight
+    /// lets the target work on it while the next one is being built.
+    pub(crate) async fn exchange(&mut self, last: bool, started: Instant) -> Result<()> {
+        // Send to every node first, so the nodes work in parallel.
+        let mut fresh: Vec<Vec<Op>> = vec![Vec::new(); self.nodes.len()];
+        let mut lost: Vec<Op> = Vec::new();
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].queue.is_empty() {
+                continue;
             }
-            // Send to every node first, so the nodes work in parallel.
-            let mut sent: Vec<(usize, Vec<Op>)> = Vec::new();
-            let mut lost: Vec<(usize, Vec<Op>)> = Vec::new();
-            for &i in &busy {
-                let ops = std::mem::take(&mut self.nodes[i].queue);
-                self.nodes[i].bytes = 0;
-                if let Err(e) = self.connected(i).await {
-                    tracing::warn!(error = %e, "node unreachable");
-                    lost.push((i, ops));
-                    continue;
-                }
-                let con = self.nodes[i].con.as_mut().expect("connected above");
-                for o in &ops {
-                    if o.asking {
-                        con.send(&["ASKING"]);
-                    }
-                    con.send(&o.args);
-                    self.stats.bytes += o.args.iter().map(|a| a.len() as u64).sum::<u64>();
-                }
-                match con.flush().await {
-                    Ok(()) => sent.push((i, ops)),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "write to a node failed");
-                        self.nodes[i].con = None;
-                        lost.push((i, ops));
-                    }
-                }
+            let ops = std::mem::take(&mut self.nodes[i].queue);
+            self.nodes[i].bytes = 0;
+            if let Err(e) = self.connected(i).await {
+                tracing::warn!(error = %e, "node unreachable");
+                lost.extend(std::mem::take(&mut self.nodes[i].in_flight));
+                lost.extend(ops);
+                continue;
             }
-            let mut again: Vec<Op> = Vec::new();
-            let mut first_error: Option<Error> = None;
-            let mut topology_changed = false;
-            for (i, ops) in sent {
-                let mut replies_lost = false;
-                for (n, o) in ops.iter().enumerate() {
-                    let con = self.nodes[i].con.as_mut().expect("sent on it");
-                    if o.asking
-                        && !replies_lost
-                        && let Err(e) = con.read_reply().await
-                    {
-                        tracing::warn!(error = %e, "reading from a node failed");
-                        replies_lost = true;
-                    }
-                    if replies_lost {
-                        // No reply: the command may or may not have been applied.
-                        again.extend(ops[n..].iter().cloned());
-                        self.nodes[i].con = None;
-                        break;
-                    }
-                    let reply = match con.read_reply().await {
-                        Ok(reply) => reply,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "reading from a node failed");
-                            again.extend(ops[n..].iter().cloned());
-                            self.nodes[i].con = None;
-                            break;
-                        }
-                    };
-                    match self.judge(o, &reply) {
-                        Verdict::Done => {}
-                        Verdict::Moved(slot, addr) => {
-                            let index = self.redirect_index(&addr)?;
-                            self.slots[usize::from(slot)] = Some(index);
-                            topology_changed = true;
-                            self.stats.redirections += 1;
-                            let mut o = o.clone();
-                            o.asking = false;
-                            again.push(o);
-                        }
-                        Verdict::Ask(addr) => {
-                            let index = self.redirect_index(&addr)?;
-                            self.stats.redirections += 1;
-                            let mut o = o.clone();
-                            o.asking = true;
-                            self.nodes[index].queue.push(o);
-                        }
-                        Verdict::Retry => {
-                            self.stats.retries += 1;
-                            let mut o = o.clone();
-                            o.attempts += 1;
-                            again.push(o);
-                        }
-                        Verdict::Fail(e) => {
-                            first_error.get_or_insert(e);
-                        }
-                    }
+            let con = self.nodes[i].con.as_mut().expect("connected above");
+            for o in &ops {
+                if o.asking {
+                    con.send(&["ASKING"]);
                 }
+                con.send(&o.args);
+                self.stats.bytes += o.args.iter().map(|a| a.len() as u64).sum::<u64>();
             }
-            if let Some(e) = first_error {
-                return Err(e);
-            }
-            if !lost.is_empty() || topology_changed && self.cluster {
-                if started.elapsed() > self.options.retry_for {
-                    return Err(Error::Cluster(format!(
-                        "nodes unreachable or moving for {:?}",
-                        self.options.retry_for
-                    )));
+            match con.flush().await {
+                Ok(()) => fresh[i] = ops,
+                Err(e) => {
+                    tracing::warn!(error = %e, "write to a node failed");
+                    self.nodes[i].con = None;
+                    lost.extend(std::mem::take(&mut self.nodes[i].in_flight));
+                    lost.extend(ops);
                 }
-                if !lost.is_empty() {
-                    sleep(Duration::from_millis(200)).await;
-                }
-                if self.cluster {
-                    self.refresh_topology().await?;
-                }
-                for (_, ops) in lost {
-                    self.stats.retries += ops.len() as u64;
-                    again.splice(0..0, ops);
-                }
-            }
-            if again.iter().any(|o| o.attempts > 0) {
-                if started.elapsed() > self.options.retry_for {
-                    return Err(Error::Cluster(format!(
-                        "still refused after {:?}",
-                        self.options.retry_for
-                    )));
-                }
-                sleep(Duration::from_millis(100)).await;
-            }
-            // Requeue in order, each to the node its key maps to now.
-            for o in again {
-                let index = self.route(o.key.as_deref());
-                let node = &mut self.nodes[index];
-                node.bytes += o.args.iter().map(|a| a.len()).sum::<usize>();
-                node.queue.push(o);
             }
         }
+        let mut again: Vec<Op> = Vec::new();
+        let mut first_error: Option<Error> = None;
+        let mut topology_changed = false;
+        for (i, fresh) in fresh.into_iter().enumerate() {
+            let mut ops = std::mem::take(&mut self.nodes[i].in_flight);
+            if last {
+                ops.extend(fresh);
+            } else {
+                self.nodes[i].in_flight = fresh;
+            }
+            for (n, o) in ops.iter().enumerate() {
+                let con = self.nodes[i].con.as_mut().expect("sent on it");
+                let mut reply = Ok(Frame::Null);
+                if o.asking {
+                    reply = con.read_reply().await;
+                }
+                if reply.is_ok() {
+                    reply = con.read_reply().await;
+                }
+                let reply = match reply {
+                    Ok(reply) => reply,
+                    Err(e) => {
+                        // No reply: the command may or may not have been applied.
+                        tracing::warn!(error = %e, "reading from a node failed");
+                        again.extend(ops[n..].iter().cloned());
+                        again.extend(std::mem::take(&mut self.nodes[i].in_flight));
+                        self.nodes[i].con = None;
+                        topology_changed = true;
+                        break;
+                    }
+                };
+                match self.judge(o, &reply) {
+                    Verdict::Done => {}
+                    Verdict::Moved(slot, addr) => {
+                        let index = self.redirect_index(&addr)?;
+                        self.slots[usize::from(slot)] = Some(index);
+                        topology_changed = true;
+                        self.stats.redirections += 1;
+                        let mut o = o.clone();
+                        o.asking = false;
+                        again.push(o);
+                    }
+                    Verdict::Ask(addr) => {
+                        let index = self.redirect_index(&addr)?;
+                        self.stats.redirections += 1;
+                        let mut o = o.clone();
+                        o.asking = true;
+                        self.nodes[index].queue.push(o);
+                    }
+                    Verdict::Retry => {
+                        self.stats.retries += 1;
+                        let mut o = o.clone();
+                        o.attempts += 1;
+                        again.push(o);
+                    }
+                    Verdict::Fail(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if !lost.is_empty() || topology_changed && self.cluster {
+            if started.elapsed() > self.options.retry_for {
+                return Err(Error::Cluster(format!(
+                    "nodes unreachable or moving for {:?}",
+                    self.options.retry_for
+                )));
+            }
+            if !lost.is_empty() {
+                sleep(Duration::from_millis(200)).await;
+            }
+            if self.cluster {
+                self.refresh_topology().await?;
+            }
+            self.stats.retries += lost.len() as u64;
+            again.splice(0..0, lost);
+        }
+        if again.iter().any(|o| o.attempts > 0) {
+            if started.elapsed() > self.options.retry_for {
+                return Err(Error::Cluster(format!(
+                    "still refused after {:?}",
+                    self.options.retry_for
+                )));
+            }
+            sleep(Duration::from_millis(100)).await;
+        }
+        // Requeue in order, each to the node its key maps to now.
+        for o in again {
+            let index = self.route(o.key.as_deref());
+            let node = &mut self.nodes[index];
+            node.bytes += o.args.iter().map(|a| a.len()).sum::<usize>();
+            node.queue.push(o);
+        }
+        Ok(())
     }
 
     fn redirect_index(&mut self, addr: &str) -> Result<usize> {

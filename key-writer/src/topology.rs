@@ -75,6 +75,7 @@ impl Writer {
             endpoint: endpoint.clone(),
             con: None,
             queue: Vec::new(),
+            in_flight: Vec::new(),
             bytes: 0,
             db: 0,
         });

@@ -114,6 +114,7 @@ impl Writer {
                 endpoint: target.clone(),
                 con: Some(con),
                 queue: Vec::new(),
+                in_flight: Vec::new(),
                 bytes: 0,
                 db: target.db().unwrap_or(0),
             });
