@@ -125,7 +125,7 @@ impl Writer {
         // Send to every node first, so the nodes work in parallel.
         let mut fresh: Vec<Vec<Op>> = vec![Vec::new(); self.nodes.len()];
         let mut lost: Vec<Op> = Vec::new();
-        for i in 0..self.nodes.len() {
+        for (i, sent) in fresh.iter_mut().enumerate() {
             if self.nodes[i].queue.is_empty() {
                 continue;
             }
@@ -146,7 +146,7 @@ impl Writer {
                 self.stats.bytes += o.args.iter().map(|a| a.len() as u64).sum::<u64>();
             }
             match con.flush().await {
-                Ok(()) => fresh[i] = ops,
+                Ok(()) => *sent = ops,
                 Err(e) => {
                     tracing::warn!(error = %e, "write to a node failed");
                     self.nodes[i].con = None;
