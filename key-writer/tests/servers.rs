@@ -360,3 +360,141 @@ async fn oom_and_readonly_targets_give_clear_errors() {
         "{e}"
     );
 }
+
+/// A slot migrated (CLUSTER SETSLOT + MIGRATE) while keys of that slot are being
+/// restored into it: ASK and MOVED are followed and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_during_a_slot_migration() {
+    let src = Server::start(Version::Redis7_0);
+    let mut con = src.client();
+    for batch in 0..40 {
+        let mut pipe = redis::pipe();
+        for i in batch * 500..(batch + 1) * 500 {
+            pipe.cmd("SET").arg(format!("{{mig}}:{i}")).arg(i).ignore();
+        }
+        pipe.cmd("RPUSH")
+            .arg(format!("{{mig}}:list{batch}"))
+            .arg("a")
+            .arg("b")
+            .ignore();
+        pipe.query::<()>(&mut con).unwrap();
+    }
+    let rdb = src.save();
+    let cluster = Cluster::start(Version::Redis7_0, 3);
+    let slot = key_writer::slot(b"{mig}");
+    let id = |s: &Server| -> String {
+        redis::cmd("CLUSTER")
+            .arg("MYID")
+            .query(&mut s.client())
+            .unwrap()
+    };
+    let masters = cluster.masters();
+    let owner = masters
+        .iter()
+        .find(|m| {
+            let keys: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SLOTS").query(&mut m.client()).unwrap();
+            keys.iter().any(|r| match r {
+                redis::Value::Array(p) => matches!((&p[0], &p[1]), (redis::Value::Int(a), redis::Value::Int(b)) if (*a..=*b).contains(&i64::from(slot)))
+                    && matches!(&p[2], redis::Value::Array(n) if n[1] == redis::Value::Int(i64::from(m.port()))),
+                _ => false,
+            })
+        })
+        .copied()
+        .unwrap();
+    let dest = masters
+        .iter()
+        .find(|m| m.port() != owner.port())
+        .copied()
+        .unwrap();
+    let (owner_id, dest_id) = (id(owner), id(dest));
+    let dest_port = dest.port();
+    // The keys are there before the migration starts, and written again during it:
+    // some are migrated first (ASK, MIGRATE), the rest after (MOVED).
+    let mut first = Writer::connect(&endpoint(&cluster.nodes()[0]), WriterOptions::default())
+        .await
+        .unwrap();
+    restore_file(&mut first, &rdb).await;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let migrator = {
+        let done = done.clone();
+        let (mut o, mut d) = (owner.client(), dest.client());
+        let all: Vec<u16> = masters.iter().map(|m| m.port()).collect();
+        std::thread::spawn(move || {
+            redis::cmd("CLUSTER")
+                .arg("SETSLOT")
+                .arg(slot)
+                .arg("IMPORTING")
+                .arg(&owner_id)
+                .query::<()>(&mut d)
+                .unwrap();
+            redis::cmd("CLUSTER")
+                .arg("SETSLOT")
+                .arg(slot)
+                .arg("MIGRATING")
+                .arg(&dest_id)
+                .query::<()>(&mut o)
+                .unwrap();
+            let mut moved = 0;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::Relaxed);
+                let keys: Vec<String> = redis::cmd("CLUSTER")
+                    .arg("GETKEYSINSLOT")
+                    .arg(slot)
+                    .arg(200)
+                    .query(&mut o)
+                    .unwrap();
+                if !keys.is_empty() {
+                    let mut m = redis::cmd("MIGRATE");
+                    m.arg("127.0.0.1")
+                        .arg(dest_port)
+                        .arg("")
+                        .arg(0)
+                        .arg(5000)
+                        .arg("REPLACE")
+                        .arg("KEYS")
+                        .arg(&keys);
+                    m.query::<()>(&mut o).unwrap();
+                    moved += keys.len();
+                } else if finished {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            for port in all {
+                let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+                    .unwrap()
+                    .get_connection()
+                    .unwrap();
+                redis::cmd("CLUSTER")
+                    .arg("SETSLOT")
+                    .arg(slot)
+                    .arg("NODE")
+                    .arg(&dest_id)
+                    .query::<()>(&mut c)
+                    .unwrap();
+            }
+            moved
+        })
+    };
+    let mut writer = Writer::connect(
+        &endpoint(&cluster.nodes()[0]),
+        WriterOptions {
+            max_batch_commands: 64,
+            ..WriterOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    restore_file(&mut writer, &rdb).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let moved = migrator.join().unwrap();
+    assert!(moved > 0, "the migration moved nothing");
+    assert!(writer.stats().redirections > 0, "{:?}", writer.stats());
+    let n: u64 = redis::cmd("DBSIZE").query(&mut dest.client()).unwrap();
+    assert_eq!(n, 20_040, "every key is on the new owner");
+    assert_same(
+        &Snapshot::of_server(&src, &[0]),
+        &Snapshot::of_cluster(&cluster),
+        "after the migration",
+    );
+}
