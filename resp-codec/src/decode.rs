@@ -470,6 +470,38 @@ impl Scalar {
     }
 }
 
+/// Scans a whole `*N` array of `N` bulk strings at the start of `buf` within
+/// `limits`, filling `ranges` with the strings' positions; `None` for anything else
+/// (another shape, an incomplete frame, a fault or a limit), which the general
+/// parser then handles with its errors.
+#[inline]
+fn bulk_array(buf: &[u8], limits: &Limits, ranges: &mut Vec<(usize, usize)>) -> Option<usize> {
+    if buf.first() != Some(&b'*') {
+        return None;
+    }
+    let (n, mut pos) = crate::line::int(buf, 1).ok()??;
+    if n <= 0 || n as u64 > limits.max_elements() as u64 || n > 1024 {
+        return None;
+    }
+    ranges.clear();
+    for _ in 0..n {
+        if buf.get(pos) != Some(&b'$') {
+            return None;
+        }
+        let (len, data) = crate::line::len(buf, pos + 1).ok()??;
+        if len < 0 || len as u64 > limits.max_bulk_len() as u64 {
+            return None;
+        }
+        let end = data.checked_add(len as usize)?;
+        if buf.get(end..end + 2)? != b"\r\n" {
+            return None;
+        }
+        ranges.push((data, end));
+        pos = end + 2;
+    }
+    (pos <= limits.max_frame_len()).then_some(pos)
+}
+
 /// Decodes RESP2 and RESP3 frames (the replies a server sends, or any frame), and
 /// encodes frames and commands.
 ///
@@ -498,6 +530,8 @@ pub struct FrameCodec {
     limits: Limits,
     parser: Parser,
     consumed: u64,
+    /// Element ranges of the array of bulk strings being decoded (fast path).
+    ranges: Vec<(usize, usize)>,
 }
 
 impl FrameCodec {
@@ -563,6 +597,20 @@ impl FrameCodec {
             self.consumed += len as u64;
             return Ok(Some(frame));
         }
+        if self.parser.is_idle()
+            && let Some(len) = bulk_array(buf, &self.limits, &mut self.ranges)
+        {
+            // Commands: an array of bulk strings, all in the buffer. One freeze, one
+            // slice per argument, no token list.
+            let src = buf.split_to(len).freeze();
+            self.consumed += len as u64;
+            let items = self
+                .ranges
+                .iter()
+                .map(|&(a, b)| Frame::BulkString(src.slice(a..b)))
+                .collect();
+            return Ok(Some(Frame::Array(items)));
+        }
         let Some(len) = self.parse(buf)? else {
             return Ok(None);
         };
@@ -589,6 +637,18 @@ impl FrameCodec {
             buf.advance(len);
             self.consumed += len as u64;
             return Ok(Some(frame));
+        }
+        if self.parser.is_idle()
+            && let Some(len) = bulk_array(buf, &self.limits, &mut self.ranges)
+        {
+            let items = self
+                .ranges
+                .iter()
+                .map(|&(a, b)| Frame::BulkString(buf.slice(a..b)))
+                .collect();
+            buf.advance(len);
+            self.consumed += len as u64;
+            return Ok(Some(Frame::Array(items)));
         }
         let Some(len) = self.parse(buf)? else {
             return Ok(None);
