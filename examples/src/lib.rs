@@ -7,6 +7,7 @@
 //! - [`json`]: RDB items as JSON lines (the `decode` program's output).
 //! - [`stats`]: counts per type and encoding (`decode --stats`).
 //! - [`connect`]: TLS and timeout options of the programs that connect to servers.
+//! - [`options`]: how the programs that write (`restore`, `scan`, `sync`) write.
 //! - [`dump`]: a server's RDB to a file, as a replica receives it (`dump`).
 //! - [`restore`]: RDB and AOF files into a target (`restore`).
 //! - [`scan`]: a live source copied with SCAN + DUMP into a target (`scan`).
@@ -17,6 +18,7 @@
 pub mod connect;
 pub mod dump;
 pub mod json;
+pub mod options;
 pub mod progress;
 pub mod restore;
 pub mod scan;

@@ -2,16 +2,16 @@
 //! A cluster source runs one replica per master; several `--source` options merge
 //! several standalone sources into one target.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use endpoint::{Connection, Endpoint};
 use examples::connect::ConnectArgs;
+use examples::options::WriteArgs;
 use examples::sync::{ShardStatus, SyncOptions, status_line, sync_shard};
-use key_writer::{DatabaseCommands, DbMap, ExistingKeys, Filter, TargetMode, WriterOptions};
+use key_writer::WriterOptions;
 use tokio::sync::watch;
 
 /// Keep a Redis or Valkey deployment in sync with another.
@@ -24,62 +24,14 @@ struct Args {
     /// The target, as a source.
     #[arg(long)]
     target: String,
-    /// What to do with keys that exist on the target during the full sync.
-    #[arg(long, value_enum, default_value_t = Policy::Rewrite)]
-    existing: Policy,
-    /// The target is a proxy (one address, no cluster commands, db 0).
-    #[arg(long)]
-    proxy: bool,
-    /// Database mapping: `all:N` or `A:B,C:D`.
-    #[arg(long)]
-    db_map: Option<String>,
-    /// Only keys starting with this prefix (repeatable).
-    #[arg(long = "prefix")]
-    prefixes: Vec<String>,
-    /// Only these source databases.
-    #[arg(long = "db")]
-    dbs: Vec<u64>,
-    /// FLUSHDB, FLUSHALL and SWAPDB in the stream.
-    #[arg(long, value_enum, default_value_t = DbCommands::Refuse)]
-    database_commands: DbCommands,
-    /// Apply MULTI/EXEC blocks whose keys span slots command by command.
-    #[arg(long)]
-    split_transactions: bool,
+    #[command(flatten)]
+    write: WriteArgs,
     /// Milliseconds an expiry already past stays on the target, waiting for the
     /// source's DEL (keys expiring during the sync are not lost).
     #[arg(long, default_value_t = 5000)]
     expiry_grace_ms: u64,
     #[command(flatten)]
     connect: ConnectArgs,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Policy {
-    Rewrite,
-    Ignore,
-    Fail,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum DbCommands {
-    Refuse,
-    Skip,
-    Apply,
-}
-
-fn db_map(text: &str) -> anyhow::Result<DbMap> {
-    if let Some(to) = text.strip_prefix("all:") {
-        return Ok(DbMap::AllTo(to.parse().context("--db-map all:N")?));
-    }
-    let mut map = BTreeMap::new();
-    for pair in text.split(',') {
-        let (a, b) = pair.split_once(':').context("--db-map takes A:B pairs")?;
-        map.insert(
-            a.parse().context("--db-map")?,
-            b.parse().context("--db-map")?,
-        );
-    }
-    Ok(DbMap::Map(map))
 }
 
 #[tokio::main]
@@ -116,40 +68,8 @@ async fn main() -> anyhow::Result<()> {
     let options = SyncOptions {
         source_connect: connect.clone(),
         writer: WriterOptions {
-            connect: connect.clone(),
-            existing: match args.existing {
-                Policy::Rewrite => ExistingKeys::Rewrite,
-                Policy::Ignore => ExistingKeys::Ignore,
-                Policy::Fail => ExistingKeys::Fail,
-            },
-            mode: if args.proxy {
-                TargetMode::Proxy
-            } else {
-                TargetMode::Auto
-            },
-            db_map: args
-                .db_map
-                .as_deref()
-                .map(db_map)
-                .transpose()?
-                .unwrap_or_default(),
-            database_commands: match args.database_commands {
-                DbCommands::Refuse => DatabaseCommands::Refuse,
-                DbCommands::Skip => DatabaseCommands::Skip,
-                DbCommands::Apply => DatabaseCommands::Apply,
-            },
-            split_transactions: args.split_transactions,
-            filter: Filter {
-                dbs: args.dbs.clone(),
-                prefixes: args
-                    .prefixes
-                    .iter()
-                    .map(|p| p.as_bytes().to_vec())
-                    .collect(),
-                ..Filter::default()
-            },
             expiry_grace: Some(Duration::from_millis(args.expiry_grace_ms)),
-            ..WriterOptions::default()
+            ..args.write.writer_options(connect.clone())?
         },
         ..SyncOptions::default()
     };
