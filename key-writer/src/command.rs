@@ -38,6 +38,8 @@ pub(crate) enum Kind {
     Splittable,
     /// Commands that change whole databases (`FLUSHDB`, `FLUSHALL`, `SWAPDB`).
     Database,
+    /// Commands every master must receive (`FUNCTION LOAD`, `SCRIPT LOAD`...).
+    EveryMaster,
     /// Commands the target must not receive from a stream: connection or server
     /// management (`REPLCONF`, `PING` is harmless and dropped too).
     Skip,
@@ -66,7 +68,8 @@ pub(crate) fn spec(name: &[u8]) -> (KeySpec, Kind) {
         b"MULTI" | b"EXEC" | b"DISCARD" => (None, Kind::Transaction),
         b"FLUSHDB" | b"FLUSHALL" | b"SWAPDB" => (None, Kind::Database),
         b"PING" | b"REPLCONF" => (None, Kind::Skip),
-        b"PUBLISH" | b"SPUBLISH" | b"FUNCTION" | b"SCRIPT" => (None, Kind::Plain),
+        b"PUBLISH" | b"SPUBLISH" => (None, Kind::Plain),
+        b"FUNCTION" | b"SCRIPT" => (None, Kind::EveryMaster),
         b"DEL" | b"UNLINK" | b"EXISTS" | b"TOUCH" => (all, Kind::Splittable),
         b"MSET" => (
             Range {

@@ -622,6 +622,16 @@ impl Writer {
             held.push(args.to_vec());
             return Ok(());
         }
+        if kind == Kind::EveryMaster {
+            self.stats.commands += 1;
+            let db = self.map_db(db)?;
+            if !self.cluster {
+                return self.enqueue(db, op(args.to_vec(), None, Expect::Ok)).await;
+            }
+            return self
+                .on_every_master(op(args.to_vec(), None, Expect::Ok))
+                .await;
+        }
         if kind == Kind::Database {
             return self.database_command(db, &command, args).await;
         }

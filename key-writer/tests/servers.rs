@@ -87,6 +87,36 @@ async fn same_version_into_standalone_and_cluster() {
             &Snapshot::of_cluster(&cluster),
             &format!("{version:?} cluster"),
         );
+        // Function libraries reach every master.
+        if version != Version::Redis6_2 {
+            writer
+                .write_function(
+                    b"#!lua name=everywhere\nredis.register_function('f', function() return 1 end)",
+                )
+                .await
+                .unwrap();
+            let mut forwarded = Vec::new();
+            for part in [
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=forwarded\nredis.register_function('g', function() return 2 end)",
+            ] {
+                forwarded.push(Bytes::from(part));
+            }
+            writer.write_command(0, &forwarded).await.unwrap();
+            writer.flush().await.unwrap();
+            for m in cluster.masters() {
+                let list: Vec<redis::Value> = redis::cmd("FUNCTION")
+                    .arg("LIST")
+                    .query(&mut m.client())
+                    .unwrap();
+                assert_eq!(
+                    list.len(),
+                    2,
+                    "{version:?}: every master has both libraries"
+                );
+            }
+        }
     }
 }
 

@@ -1383,7 +1383,10 @@ fn streaming_reader_reports_bad_checksum_truncation_and_trailing_bytes() {
 
 /// Feeds a generated RDB to a reader in 64 KiB chunks without ever holding it whole;
 /// returns the reader's largest buffer and the bytes of string pieces seen.
-fn feed_generated(parts: &mut dyn Iterator<Item = Vec<u8>>, reader: &mut Reader) -> (usize, u64, u64) {
+fn feed_generated(
+    parts: &mut dyn Iterator<Item = Vec<u8>>,
+    reader: &mut Reader,
+) -> (usize, u64, u64) {
     let (mut largest, mut bytes, mut entries) = (0, 0u64, 0u64);
     for part in parts {
         for chunk in part.chunks(64 << 10) {
@@ -1448,5 +1451,8 @@ fn streaming_reader_memory_stays_bounded_for_huge_values() {
     let (largest, bytes, entries) = feed_generated(&mut all, &mut reader);
     assert_eq!(bytes, STRING as u64);
     assert_eq!(entries, MEMBERS);
-    assert!(largest <= 4 * (limit + (64 << 10)), "buffer grew to {largest}");
+    assert!(
+        largest <= 4 * (limit + (64 << 10)),
+        "buffer grew to {largest}"
+    );
 }

@@ -83,7 +83,9 @@ fn read_streamed(data: &[u8]) {
         return;
     };
     let options = ParseOptions::default().verify_checksum(false);
-    let mut reader = Reader::with_options(options).max_record(1024).piece_size(64);
+    let mut reader = Reader::with_options(options)
+        .max_record(1024)
+        .piece_size(64);
     let mut chunks = file.chunks(usize::from(pick) + 1);
     loop {
         loop {
