@@ -50,6 +50,8 @@ pub struct ShardStatus {
     pub streaming: bool,
     /// RDB bytes received.
     pub rdb_bytes: u64,
+    /// The RDB's size, when the source sent it (disk-based transfers).
+    pub rdb_size: Option<u64>,
     /// RDB keys read.
     pub rdb_keys: u64,
     /// Offset of the last command received.
@@ -134,6 +136,7 @@ pub async fn sync_shard(
                         s.replid = replid;
                         s.received = offset;
                     }
+                    Event::RdbStart { len } => status.lock().expect("status lock").rdb_size = len,
                     Event::RdbChunk(bytes) => {
                         let reader = reader.as_mut().context("RDB bytes before a full resync")?;
                         reader.feed(&bytes);
@@ -227,8 +230,13 @@ pub fn status_line(s: &ShardStatus) -> String {
             s.lag_ms
         )
     } else {
+        let percent = s
+            .rdb_size
+            .filter(|&n| n > 0)
+            .map(|n| format!(" ({:.1}%)", s.rdb_bytes as f64 * 100.0 / n as f64))
+            .unwrap_or_default();
         format!(
-            "sync: {}: rdb {} bytes, {} keys",
+            "sync: {}: rdb {} bytes{percent}, {} keys",
             s.source, s.rdb_bytes, s.rdb_keys
         )
     }

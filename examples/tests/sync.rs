@@ -212,3 +212,44 @@ fn standalone_to_cluster_with_multi_key_commands_and_a_failover() {
     );
     sync.stop();
 }
+
+/// Several standalone sources (e.g. the backends of a proxy) merged into one target.
+#[test]
+fn several_sources_merged_into_one_target() {
+    let a = Server::start(Version::Redis7_0);
+    let b = Server::start(Version::Redis6_2);
+    for (server, prefix) in [(&a, "a"), (&b, "b")] {
+        let mut con = server.client();
+        for i in 0..300 {
+            redis::cmd("SET")
+                .arg(format!("{prefix}:{i}"))
+                .arg(i)
+                .query::<()>(&mut con)
+                .unwrap();
+        }
+    }
+    let target = Server::start(Version::Redis7_0);
+    let sync = Sync::start(&[
+        "--source",
+        &a.url(),
+        "--source",
+        &b.url(),
+        "--target",
+        &target.url(),
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    for (server, prefix) in [(&a, "a"), (&b, "b")] {
+        redis::cmd("INCR")
+            .arg(format!("{prefix}:live"))
+            .query::<()>(&mut server.client())
+            .unwrap();
+    }
+    let union = || {
+        let mut s = Snapshot::of_server(&a, &[0]);
+        s.keys.extend(Snapshot::of_server(&b, &[0]).keys);
+        s
+    };
+    converge(union, || Snapshot::of_server(&target, &[0]), "two sources");
+    let log = sync.stop();
+    assert_eq!(log.matches("sync rdb done").count(), 2, "{log}");
+}
