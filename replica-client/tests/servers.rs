@@ -93,7 +93,7 @@ impl Consumer {
                 // Like a replica, keep a key that expired since the RDB was made
                 // until the master says what became of it (a DEL, or a new
                 // expiry): a short grace, within the snapshots' tolerance.
-                let expire = k.expire_ms.map(|at| at.max(now_ms() + 2000));
+                let expire = k.expire_ms.map(|at| at.max(now_ms() + GRACE_MS));
                 let mut cmd = redis::cmd("RESTORE");
                 cmd.arg(k.key.to_vec().unwrap())
                     .arg(expire.unwrap_or(0))
@@ -172,13 +172,13 @@ async fn consume_until(
 }
 
 /// The arguments with absolute expiry times (7.0+ rewrites every expiry to one)
-/// moved to at least 2 s from now. Applied late, a time already past would make the
+/// moved to at least [`GRACE_MS`] from now. Applied late, a time already past would make the
 /// oracle (a master) delete a key its source kept (the source may extend the
 /// expiry before it passes); a replica leaves expiring to its master's `DEL`.
 fn grace(args: &[bytes::Bytes]) -> Vec<Vec<u8>> {
     let name = args[0].to_ascii_uppercase();
     let mut out: Vec<Vec<u8>> = args[1..].iter().map(|a| a.to_vec()).collect();
-    let floor = now_ms() + 2000;
+    let floor = now_ms() + GRACE_MS;
     let clamp = |a: &mut Vec<u8>| {
         if let Some(t) = std::str::from_utf8(a)
             .ok()
@@ -200,6 +200,11 @@ fn grace(args: &[bytes::Bytes]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// How long the oracle keeps a key whose expiry has passed, waiting for the master's
+/// word (long enough for a consumer that lags on a loaded machine), and the
+/// tolerance of expiry comparisons built on it.
+const GRACE_MS: i64 = 10_000;
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -227,7 +232,7 @@ fn assert_same(master: &Server, oracle: &Server, what: &str) {
     assert!(a.keys.len() > 100, "{what}: only {} keys", a.keys.len());
     // Redis 6.2 replicates relative expiries as written: applied later, they end
     // later, by the replication delay.
-    let d = a.diff(&b, 3000);
+    let d = a.diff(&b, GRACE_MS + 2000);
     assert!(d.is_empty(), "{what}: {d:#?}");
 }
 
