@@ -172,6 +172,9 @@ fn assert_same_data(source: &Server, target: &Server) {
 fn multi_part(version: Version, preamble: bool) {
     let source = Server::builder(version)
         .config("appendonly", "yes")
+        // Every write reaches the file before the test reads it (with everysec a
+        // slow background fsync may postpone writes on a loaded machine).
+        .config("appendfsync", "always")
         .config("aof-use-rdb-preamble", if preamble { "yes" } else { "no" })
         .config("aof-timestamp-enabled", "yes")
         .start();
@@ -230,6 +233,9 @@ fn single_file(preamble: bool) -> (Server, PathBuf) {
     let version = Version::Redis6_2;
     let source = Server::builder(version)
         .config("appendonly", "yes")
+        // Every write reaches the file before the test reads it (with everysec a
+        // slow background fsync may postpone writes on a loaded machine).
+        .config("appendfsync", "always")
         .config("aof-use-rdb-preamble", if preamble { "yes" } else { "no" })
         .start();
     let mut con = source.client();
