@@ -62,6 +62,8 @@ pub struct ShardStatus {
     pub commands: u64,
     /// Keys and commands left out by filters.
     pub filtered: u64,
+    /// Bytes written to the target.
+    pub bytes: u64,
     /// Full resyncs (1 at the start; more if the source could not continue).
     pub full_syncs: u64,
     /// Partial resyncs after a lost link.
@@ -110,6 +112,7 @@ pub async fn sync_shard(
                     s.applied = offset;
                     s.lag_ms = since.elapsed().as_millis() as u64;
                     s.filtered = writer.stats().filtered;
+                    s.bytes = writer.stats().bytes;
                 } else {
                     status.lock().expect("status lock").lag_ms = 0;
                 }
@@ -220,10 +223,11 @@ async fn drain(reader: &mut Reader, writer: &mut Writer) -> anyhow::Result<u64> 
 pub fn status_line(s: &ShardStatus) -> String {
     if s.streaming {
         format!(
-            "sync: {}: {} commands, {} filtered, offset {} applied {} (lag {} bytes, {} ms)",
+            "sync: {}: {} commands, {} filtered, {} bytes written, offset {} applied {} (lag {} bytes, {} ms)",
             s.source,
             s.commands,
             s.filtered,
+            s.bytes,
             s.received,
             s.applied,
             s.received.saturating_sub(s.applied),
