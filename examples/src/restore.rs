@@ -104,6 +104,24 @@ pub async fn restore_aof(
 ) -> anyhow::Result<Restored> {
     let reader =
         AofReader::open(path).with_context(|| format!("open the AOF {}", path.display()))?;
+    // As a server loading an AOF: an expiry already past does not delete a key that
+    // a later command may extend (nor skip such a key in the RDB preamble); it
+    // expires shortly after instead.
+    writer.set_expiry_grace(Some(AOF_EXPIRY_GRACE));
+    let result = replay_aof(writer, path, reader, options).await;
+    writer.set_expiry_grace(None);
+    result
+}
+
+/// How long a key whose expiry passed before the AOF was replayed stays.
+pub const AOF_EXPIRY_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn replay_aof(
+    writer: &mut Writer,
+    path: &Path,
+    reader: AofReader,
+    options: ParseOptions,
+) -> anyhow::Result<Restored> {
     let mut progress = Progress::new(path.display().to_string(), None);
     let mut restored = Restored::default();
     let mut db = 0u64;

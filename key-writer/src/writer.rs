@@ -133,6 +133,13 @@ impl Writer {
         self.cluster
     }
 
+    /// Sets [`WriterOptions::expiry_grace`] from here on, e.g. while replaying an
+    /// AOF: a server loading one never deletes a key for an expiry that has passed,
+    /// since a later command in the file may extend it.
+    pub fn set_expiry_grace(&mut self, grace: Option<std::time::Duration>) {
+        self.options.expiry_grace = grace;
+    }
+
     /// What was written so far.
     pub fn stats(&self) -> &Stats {
         &self.stats
