@@ -23,6 +23,10 @@ pub struct SyncOptions {
     pub max_record: usize,
     /// How often written commands are flushed and acknowledged to the source.
     pub ack_every: Duration,
+    /// Events the replica decodes ahead of the writer (an RDB chunk is at most
+    /// 64 KiB, so the default 1024 holds at most 64 MiB); beyond that the RDB is
+    /// spooled to a temporary file.
+    pub queue: usize,
 }
 
 impl Default for SyncOptions {
@@ -35,6 +39,7 @@ impl Default for SyncOptions {
             },
             max_record: rdb_parser::DEFAULT_MAX_RECORD,
             ack_every: Duration::from_millis(50),
+            queue: 1024,
         }
     }
 }
@@ -93,7 +98,9 @@ pub async fn sync_shard(
     let mut writer = Writer::connect(&target, options.writer.clone())
         .await
         .with_context(|| format!("connect to the target {target}"))?;
-    let replica_options = ReplicaOptions::new().connect(options.source_connect.clone());
+    let replica_options = ReplicaOptions::new()
+        .connect(options.source_connect.clone())
+        .queue(options.queue);
     let mut replica = Replica::start(&source, replica_options)
         .await
         .with_context(|| format!("replicate from {name}"))?;
