@@ -33,6 +33,10 @@ struct Args {
     /// Read RDB files whose version is newer than this program knows.
     #[arg(long)]
     lenient: bool,
+    /// Restore this many files at once, each with its own connections (RDB files of
+    /// the shards of a cluster, say). AOF files are always replayed in order, after.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -45,19 +49,48 @@ async fn main() -> anyhow::Result<()> {
         force_commands: args.commands,
         ..args.write.writer_options(args.connect.options())?
     };
-    let mut writer = Writer::connect(&target, options)
+    let mut writer = Writer::connect(&target, options.clone())
         .await
         .with_context(|| format!("connect to {target}"))?;
     if args.check_empty {
         writer.check_empty().await?;
     }
     let parse = ParseOptions::default().lenient_version(args.lenient);
+    let mut rdbs = Vec::new();
+    let mut aofs = Vec::new();
     for path in &args.files {
         if is_rdb(path)? {
-            restore_rdb(&mut writer, path, parse).await?;
+            rdbs.push(path.clone());
         } else {
-            restore_aof(&mut writer, path, parse).await?;
+            aofs.push(path.clone());
         }
+    }
+    if args.jobs > 1 && rdbs.len() > 1 {
+        // RDB files in parallel, at most `jobs` at a time, each with its own writer.
+        let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(args.jobs));
+        let mut tasks = tokio::task::JoinSet::new();
+        for path in std::mem::take(&mut rdbs) {
+            let (target, options, limit) = (target.clone(), options.clone(), limit.clone());
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await?;
+                let mut writer = Writer::connect(&target, options).await?;
+                restore_rdb(&mut writer, &path, parse).await?;
+                anyhow::Ok(writer.stats().clone())
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let s = done.context("a restore task failed")??;
+            eprintln!(
+                "restore: {} keys restored, {} written as commands",
+                s.keys_restored, s.keys_as_commands
+            );
+        }
+    }
+    for path in &rdbs {
+        restore_rdb(&mut writer, path, parse).await?;
+    }
+    for path in &aofs {
+        restore_aof(&mut writer, path, parse).await?;
     }
     let s = writer.stats();
     eprintln!(
