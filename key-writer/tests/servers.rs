@@ -445,6 +445,8 @@ async fn restore_during_a_slot_migration() {
         .unwrap();
     restore_file(&mut first, &rdb).await;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The writer starts once some keys have moved, so it meets ASK for sure.
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
     let migrator = {
         let done = done.clone();
         let (mut o, mut d) = (owner.client(), dest.client());
@@ -485,6 +487,9 @@ async fn restore_during_a_slot_migration() {
                         .arg(&keys);
                     m.query::<()>(&mut o).unwrap();
                     moved += keys.len();
+                    if moved >= 1000 {
+                        let _ = started_tx.send(());
+                    }
                 } else if finished {
                     break;
                 }
@@ -506,6 +511,9 @@ async fn restore_during_a_slot_migration() {
             moved
         })
     };
+    started_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the migration started");
     let mut writer = Writer::connect(
         &endpoint(&cluster.nodes()[0]),
         WriterOptions {
