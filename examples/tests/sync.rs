@@ -47,9 +47,9 @@ impl Drop for Sync {
     }
 }
 
-/// Waits until `target` reads the same as `source` (20 s at most).
+/// Waits until `target` reads the same as `source` (60 s at most).
 fn converge(source: impl Fn() -> Snapshot, target: impl Fn() -> Snapshot, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (a, b) = (source(), target());
         let d = a.diff(&b, 12_000);

@@ -153,13 +153,13 @@ impl Consumer {
     }
 }
 
-/// Takes events until `done` says the consumer has caught up, or panics after 20 s.
+/// Takes events until `done` says the consumer has caught up, or panics after 60 s.
 async fn consume_until(
     replica: &mut Replica,
     consumer: &mut Consumer,
     mut done: impl FnMut(&mut Consumer) -> bool,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !done(consumer) {
         let left = deadline.saturating_duration_since(Instant::now());
         let event = tokio::time::timeout(left, replica.next_event())
@@ -242,6 +242,8 @@ fn load(master: &Server, seed: u64) -> Load {
         LoadOptions {
             dbs: DBS.to_vec(),
             seed,
+            // Bounded, so a slow machine has a bounded backlog to catch up with.
+            max_commands: Some(20_000),
             ..LoadOptions::default()
         },
     )
