@@ -3,11 +3,7 @@
 //! Every read checks the remaining input first, so a short input gives
 //! [`ErrorKind::Incomplete`] naming what was being read, never a panic.
 
-use nom::number::complete as num;
-
 use crate::error::{Error, ErrorKind, Result};
-
-type NomResult<'a, T> = nom::IResult<&'a [u8], T, nom::error::Error<&'a [u8]>>;
 
 /// Reads primitives from a byte slice, tracking the absolute offset for errors.
 #[derive(Clone, Debug)]
@@ -23,6 +19,7 @@ pub(crate) struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     /// A cursor at the start of `input`, which begins at absolute offset `base`.
+    #[inline]
     pub(crate) fn new(input: &'a [u8], base: u64) -> Self {
         Cursor {
             input,
@@ -33,6 +30,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A cursor over a buffer that more input may extend later.
+    #[inline]
     pub(crate) fn partial(input: &'a [u8], base: u64) -> Self {
         Cursor {
             partial: true,
@@ -41,96 +39,117 @@ impl<'a> Cursor<'a> {
     }
 
     /// Whether more input may follow this cursor's input.
+    #[inline]
     pub(crate) fn is_partial(&self) -> bool {
         self.partial
     }
 
     /// Position relative to the start of this cursor's input.
+    #[inline]
     pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
     /// Absolute offset of the next byte.
+    #[inline]
     pub(crate) fn offset(&self) -> u64 {
         self.base + self.pos as u64
     }
 
     /// Bytes left to read.
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
         self.input.len() - self.pos
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
 
     /// The input between two positions of this cursor.
+    #[inline]
     pub(crate) fn slice(&self, from: usize, to: usize) -> &'a [u8] {
         &self.input[from..to]
     }
 
     /// An error of `kind` at the current offset.
+    #[inline]
     pub(crate) fn error(&self, kind: ErrorKind) -> Error {
         Error::new(kind, self.offset())
     }
 
     /// An error of `kind` at position `pos` of this cursor.
+    #[inline]
     pub(crate) fn error_at(&self, kind: ErrorKind, pos: usize) -> Error {
         Error::new(kind, self.base + pos as u64)
     }
 
-    fn parse<T>(
-        &mut self,
-        what: &'static str,
-        p: impl FnOnce(&'a [u8]) -> NomResult<'a, T>,
-    ) -> Result<T> {
-        match p(&self.input[self.pos..]) {
-            Ok((rest, v)) => {
-                self.pos = self.input.len() - rest.len();
-                Ok(v)
+    /// The next `N` bytes as an array.
+    #[inline]
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N]> {
+        match self.input[self.pos..].first_chunk::<N>() {
+            Some(bytes) => {
+                self.pos += N;
+                Ok(*bytes)
             }
-            // The complete-input number parsers fail only on short input.
-            Err(_) => Err(self.error(ErrorKind::Incomplete { expected: what })),
+            None => Err(self.error(ErrorKind::Incomplete { expected: what })),
         }
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8> {
-        self.parse(what, num::u8)
+        match self.input.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(self.error(ErrorKind::Incomplete { expected: what })),
+        }
     }
 
+    #[inline]
     pub(crate) fn u16_le(&mut self, what: &'static str) -> Result<u16> {
-        self.parse(what, num::le_u16)
+        self.array(what).map(u16::from_le_bytes)
     }
 
+    #[inline]
     pub(crate) fn u32_be(&mut self, what: &'static str) -> Result<u32> {
-        self.parse(what, num::be_u32)
+        self.array(what).map(u32::from_be_bytes)
     }
 
+    #[inline]
     pub(crate) fn u64_be(&mut self, what: &'static str) -> Result<u64> {
-        self.parse(what, num::be_u64)
+        self.array(what).map(u64::from_be_bytes)
     }
 
+    #[inline]
     pub(crate) fn u64_le(&mut self, what: &'static str) -> Result<u64> {
-        self.parse(what, num::le_u64)
+        self.array(what).map(u64::from_le_bytes)
     }
 
+    #[inline]
     pub(crate) fn i64_le(&mut self, what: &'static str) -> Result<i64> {
-        self.parse(what, num::le_i64)
+        self.array(what).map(i64::from_le_bytes)
     }
 
+    #[inline]
     pub(crate) fn i32_le(&mut self, what: &'static str) -> Result<i32> {
-        self.parse(what, num::le_i32)
+        self.array(what).map(i32::from_le_bytes)
     }
 
+    #[inline]
     pub(crate) fn f64_le(&mut self, what: &'static str) -> Result<f64> {
-        self.parse(what, num::le_f64)
+        self.array(what).map(f64::from_le_bytes)
     }
 
+    #[inline]
     pub(crate) fn f32_le(&mut self, what: &'static str) -> Result<f32> {
-        self.parse(what, num::le_f32)
+        self.array(what).map(f32::from_le_bytes)
     }
 
     /// The next `n` bytes, borrowed from the input.
+    #[inline]
     pub(crate) fn take(&mut self, n: u64, what: &'static str) -> Result<&'a [u8]> {
         if n > self.remaining() as u64 {
             return Err(self.error(ErrorKind::Incomplete { expected: what }));
@@ -142,6 +161,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips `n` bytes.
+    #[inline]
     pub(crate) fn skip(&mut self, n: u64, what: &'static str) -> Result<()> {
         self.take(n, what).map(|_| ())
     }

@@ -9,8 +9,9 @@ use crate::cursor::Cursor;
 use crate::element::{Element, parse_double};
 use crate::error::{ErrorKind, Result};
 use crate::length::read_len;
+use crate::packed::Packed;
 use crate::string::{RdbString, read_string};
-use crate::unpacked::{Compact, Unpacked};
+use crate::unpacked::Compact;
 
 /// How a collection value is laid out after its type byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +77,7 @@ pub(crate) struct Walker<'a> {
     version: u32,
     /// Entries (plain layouts), or nodes (quicklists), or 1 for a blob not yet loaded.
     left: u64,
-    unpacked: Unpacked<'a>,
+    packed: Packed<'a>,
     scratch: [Vec<u8>; 3],
     key: Option<RdbString<'a>>,
 }
@@ -106,7 +107,7 @@ impl<'a> Walker<'a> {
             cur,
             version,
             left,
-            unpacked: Unpacked::default(),
+            packed: Packed::default(),
             scratch: Default::default(),
             key,
         })
@@ -139,13 +140,12 @@ impl<'a> Walker<'a> {
                     self.left = 0;
                     let at = self.cur.offset();
                     let s = read_string(&mut self.cur, v, "encoded collection")?;
-                    self.unpacked.load(s, kind, at)?;
-                    self.check_width(shape.width(), at)?;
+                    self.packed.load(s, kind, at, shape.width())?;
                 }
                 self.take(shape)
             }
             Layout::Quicklist | Layout::Quicklist2 => {
-                while self.unpacked.remaining() == 0 {
+                while self.packed.exhausted()? {
                     if self.left == 0 {
                         return Ok(None);
                     }
@@ -170,33 +170,23 @@ impl<'a> Walker<'a> {
                     }
                     let at = self.cur.offset();
                     let s = read_string(&mut self.cur, v, "quicklist node")?;
-                    self.unpacked.load(s, kind, at)?;
+                    self.packed.load(s, kind, at, 1)?;
                 }
                 self.take(Shape::Single)
             }
         }
     }
 
-    fn check_width(&self, width: usize, at: u64) -> Result<()> {
-        if !self.unpacked.remaining().is_multiple_of(width) {
-            return Err(crate::error::Error::new(
-                ErrorKind::Invalid("entry count: not a whole number of groups"),
-                at,
-            ));
-        }
-        Ok(())
-    }
-
     #[inline]
     fn take(&mut self, shape: Shape) -> Result<Option<Group<'_>>> {
         Ok(match shape {
-            Shape::Single => self.unpacked.take::<1>().map(|[a]| single(a)),
-            Shape::Pair => self.unpacked.take::<2>().map(|[a, b]| Group {
+            Shape::Single => self.packed.take::<1>()?.map(|[a]| single(a)),
+            Shape::Pair => self.packed.take::<2>()?.map(|[a, b]| Group {
                 elems: [a, b, EMPTY],
                 score: 0.0,
                 expire_ms: None,
             }),
-            Shape::Scored => match self.unpacked.take::<2>() {
+            Shape::Scored => match self.packed.take::<2>()? {
                 None => None,
                 Some([m, s]) => {
                     let Some(score) = s.to_f64() else {
@@ -209,7 +199,7 @@ impl<'a> Walker<'a> {
                     })
                 }
             },
-            Shape::Expiring => match self.unpacked.take::<3>() {
+            Shape::Expiring => match self.packed.take::<3>()? {
                 None => None,
                 Some([f, v, t]) => {
                     let Some(ttl) = t.to_i64() else {

@@ -13,7 +13,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// `offset` is where that encoded value starts and [`Error::inner_offset`] locates
 /// the fault inside the (decompressed) value.
 #[derive(Clone, Debug)]
-pub struct Error {
+pub struct Error(Box<Details>);
+
+/// Boxed so that `Result<T>` stays as small as `T` plus a word: results are returned
+/// for every byte read, and a large error type would make each of them a memory copy.
+#[derive(Clone, Debug)]
+struct Details {
     kind: ErrorKind,
     offset: u64,
     inner_offset: Option<u64>,
@@ -90,29 +95,31 @@ pub enum ErrorKind {
 }
 
 impl Error {
+    #[cold]
     pub(crate) fn new(kind: ErrorKind, offset: u64) -> Self {
-        Error {
+        Error(Box::new(Details {
             kind,
             offset,
             inner_offset: None,
             key: None,
-        }
+        }))
     }
 
     /// Re-anchors an error raised inside a compact encoding: its offset becomes the
     /// inner offset, and `value_offset` (where the encoded value starts) the offset.
     pub(crate) fn inside(mut self, value_offset: u64) -> Self {
-        if self.inner_offset.is_none() {
-            self.inner_offset = Some(self.offset);
-            self.offset = value_offset;
+        let d = &mut *self.0;
+        if d.inner_offset.is_none() {
+            d.inner_offset = Some(d.offset);
+            d.offset = value_offset;
         }
         self
     }
 
     /// Attaches the key being decoded, unless a key is already attached.
     pub(crate) fn with_key(mut self, key: &[u8]) -> Self {
-        if self.key.is_none() {
-            self.key = Some(key.into());
+        if self.0.key.is_none() {
+            self.0.key = Some(key.into());
         }
         self
     }
@@ -127,37 +134,38 @@ impl Error {
 
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// Absolute byte offset in the input.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.0.offset
     }
 
     /// Offset inside a compact encoding (after LZF decompression), when the fault is there.
     pub fn inner_offset(&self) -> Option<u64> {
-        self.inner_offset
+        self.0.inner_offset
     }
 
     /// The key being decoded, when the fault is inside a key's entry.
     pub fn key(&self) -> Option<&[u8]> {
-        self.key.as_deref()
+        self.0.key.as_deref()
     }
 
     /// Whether the input merely ended too early (more bytes may complete it).
     pub fn is_incomplete(&self) -> bool {
-        matches!(self.kind, ErrorKind::Incomplete { .. })
+        matches!(self.0.kind, ErrorKind::Incomplete { .. })
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.kind, self.offset)?;
-        if let Some(inner) = self.inner_offset {
+        let d = &*self.0;
+        write!(f, "{} at byte {}", d.kind, d.offset)?;
+        if let Some(inner) = d.inner_offset {
             write!(f, " (byte {inner} of the encoded value)")?;
         }
-        if let Some(key) = &self.key {
+        if let Some(key) = &d.key {
             // Keys are user data: show a bounded, escaped prefix.
             const SHOWN: usize = 64;
             let shown = &key[..key.len().min(SHOWN)];

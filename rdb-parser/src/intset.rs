@@ -99,6 +99,15 @@ impl<'a> Intset<'a> {
             width: self.width,
         }
     }
+
+    /// The same walk as [`Intset::iter`], as a position that is given the blob at
+    /// each step (so that its owner may also own the blob).
+    pub(crate) fn walk(&self) -> IntsetWalk {
+        IntsetWalk {
+            pos: HEADER,
+            width: self.width,
+        }
+    }
 }
 
 /// The values of an [`Intset`].
@@ -139,6 +148,34 @@ impl Iterator for IntsetIter<'_> {
 }
 
 impl ExactSizeIterator for IntsetIter<'_> {}
+
+/// Where a walk over an intset's values stands; see [`Intset::walk`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IntsetWalk {
+    pos: usize,
+    width: usize,
+}
+
+impl IntsetWalk {
+    /// Whether every entry of `blob` has been walked (the next step ends the walk).
+    pub(crate) fn at_end(&self, blob: &[u8]) -> bool {
+        self.pos >= blob.len()
+    }
+
+    /// The value at `pos` of `blob` (the intset this walk was made from); `None`
+    /// after the last.
+    #[inline]
+    pub(crate) fn next(&mut self, blob: &[u8]) -> Option<i64> {
+        let rest = blob.get(self.pos..)?;
+        let v = match self.width {
+            2 => i64::from(i16::from_le_bytes(*rest.first_chunk::<2>()?)),
+            4 => i64::from(i32::from_le_bytes(*rest.first_chunk::<4>()?)),
+            _ => i64::from_le_bytes(*rest.first_chunk::<8>()?),
+        };
+        self.pos += self.width;
+        Some(v)
+    }
+}
 
 /// Encodes `values` as an intset the way Redis would: sorted, duplicates removed,
 /// in the smallest encoding that holds them all.

@@ -22,6 +22,7 @@ pub(crate) enum Length {
 }
 
 /// Reads a length prefix; `version` decides whether loose 32-bit prefixes are allowed.
+#[inline]
 pub(crate) fn read_length(
     cur: &mut Cursor<'_>,
     version: u32,
@@ -47,6 +48,7 @@ pub(crate) fn read_length(
 }
 
 /// Reads a plain length (a special encoding here is an error).
+#[inline]
 pub(crate) fn read_len(cur: &mut Cursor<'_>, version: u32, what: &'static str) -> Result<u64> {
     let start = cur.pos();
     match read_length(cur, version, what)? {

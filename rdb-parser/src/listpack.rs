@@ -102,10 +102,18 @@ impl<'a> Listpack<'a> {
     pub(crate) fn iter(&self) -> ListpackIter<'a> {
         ListpackIter {
             blob: self.blob,
+            walk: self.walk(),
+            done: false,
+        }
+    }
+
+    /// The same walk as [`Listpack::iter`], as a position that is given the blob at
+    /// each step (so that its owner may also own the blob).
+    pub(crate) fn walk(&self) -> ListpackWalk {
+        ListpackWalk {
             pos: HEADER,
             seen: 0,
             count: self.count,
-            done: false,
         }
     }
 }
@@ -114,9 +122,7 @@ impl<'a> Listpack<'a> {
 #[derive(Clone, Debug)]
 pub(crate) struct ListpackIter<'a> {
     blob: &'a [u8],
-    pos: usize,
-    seen: u64,
-    count: u16,
+    walk: ListpackWalk,
     done: bool,
 }
 
@@ -127,19 +133,33 @@ impl<'a> Iterator for ListpackIter<'a> {
         if self.done {
             return None;
         }
-        let item = self.entry().transpose();
+        let item = self.walk.next(self.blob).transpose();
         self.done = !matches!(item, Some(Ok(_)));
         item
     }
 }
 
-impl<'a> ListpackIter<'a> {
-    /// Decodes the entry at `pos` and moves past it; `None` at the terminator.
-    fn entry(&mut self) -> Result<Option<Element<'a>>> {
-        let blob = self.blob;
+/// Where a walk over a listpack's entries stands; see [`Listpack::walk`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ListpackWalk {
+    pos: usize,
+    seen: u64,
+    count: u16,
+}
+
+impl ListpackWalk {
+    /// Whether every entry of `blob` has been walked (the next step ends the walk).
+    pub(crate) fn at_end(&self, blob: &[u8]) -> bool {
+        self.pos + 1 >= blob.len()
+    }
+
+    /// Decodes the entry at `pos` of `blob` (the listpack this walk was made from)
+    /// and moves past it; `None` at the terminator.
+    #[inline]
+    pub(crate) fn next<'b>(&mut self, blob: &'b [u8]) -> Result<Option<Element<'b>>> {
         let at = self.pos;
         // The entries end before the terminator (`Listpack::new` checked it is there).
-        let end = blob.len() - 1;
+        let end = blob.len().saturating_sub(1);
         let body = blob.get(at..end).unwrap_or_default();
         let Some(&first) = body.first() else {
             return self.finish(at).map(|()| None);

@@ -142,6 +142,7 @@ impl<'a> Items<'a> {
         self.cur.offset()
     }
 
+    #[inline]
     fn next_item(&mut self) -> Result<Item<'a>> {
         let cur = &mut self.cur;
         match record::read_head(cur, self.header, &mut self.db)? {

@@ -43,6 +43,7 @@ pub(crate) struct KeyHead<'a> {
 
 /// Reads the next record up to a key's value (or the whole record, if not a key).
 /// `db` tracks `SELECTDB`.
+#[inline]
 pub(crate) fn read_head<'a>(
     cur: &mut Cursor<'a>,
     header: Header,
@@ -149,6 +150,7 @@ pub(crate) fn read_head<'a>(
 
 impl<'a> KeyHead<'a> {
     /// Reads the key's value at the cursor and makes the whole key item.
+    #[inline]
     pub(crate) fn read_value(self, cur: &mut Cursor<'a>, header: Header) -> Result<Item<'a>> {
         let value_start = cur.pos();
         let value = read_value(

@@ -153,6 +153,7 @@ impl fmt::Debug for RdbString<'_> {
 }
 
 /// Reads an RDB string.
+#[inline]
 pub(crate) fn read_string<'a>(
     cur: &mut Cursor<'a>,
     version: u32,

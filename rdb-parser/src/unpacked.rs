@@ -1,10 +1,10 @@
 //! One compact blob (ziplist, listpack, intset, zipmap) decoded into entry positions.
 //!
 //! A blob is decompressed (when LZF) into a reusable buffer and walked once; the
-//! entries are kept as positions into the blob, so a collection cursor can lend out
-//! several entries of a group (a hash field and its value) at the same time. A blob
-//! is one quicklist node or one small collection, so this costs a few words per
-//! entry of the current blob only.
+//! entries are kept as positions into the blob, for random access: a stream node's
+//! entries refer to the master entry's fields at the node's start. A blob is one
+//! stream node, so this costs a few words per entry of the current node only.
+//! Collections, which are read in order, walk their blobs in place (`packed`).
 
 use crate::element::Element;
 use crate::error::Result;
@@ -97,7 +97,7 @@ impl<'a> Unpacked<'a> {
         self.refs.len()
     }
 
-    /// Index of the next entry [`take`](Self::take) returns.
+    /// Index of the entry the reader is at.
     pub(crate) fn position(&self) -> usize {
         self.next
     }
@@ -118,25 +118,5 @@ impl<'a> Unpacked<'a> {
             Ref::Bytes(s, e) => Element::Bytes(&blob[s..e]),
             Ref::Int(v) => Element::Int(v),
         })
-    }
-
-    /// Entries not yet taken.
-    pub(crate) fn remaining(&self) -> usize {
-        self.refs.len() - self.next
-    }
-
-    /// Takes the next `N` entries, or `None` when fewer are left.
-    #[inline]
-    pub(crate) fn take<const N: usize>(&mut self) -> Option<[Element<'_>; N]> {
-        if self.remaining() < N {
-            return None;
-        }
-        let first = self.next;
-        self.next += N;
-        let this = &*self;
-        // In range: remaining() >= N was checked above.
-        Some(std::array::from_fn(|i| {
-            this.get(first + i).unwrap_or(Element::Int(0))
-        }))
     }
 }

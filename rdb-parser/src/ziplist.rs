@@ -122,11 +122,19 @@ impl<'a> Ziplist<'a> {
     pub(crate) fn iter(&self) -> ZiplistIter<'a> {
         ZiplistIter {
             blob: self.blob,
+            walk: self.walk(),
+            done: false,
+        }
+    }
+
+    /// The same walk as [`Ziplist::iter`], as a position that is given the blob at
+    /// each step (so that its owner may also own the blob).
+    pub(crate) fn walk(&self) -> ZiplistWalk {
+        ZiplistWalk {
             pos: HEADER,
             prev_size: 0,
             seen: 0,
             count: self.count,
-            done: false,
         }
     }
 }
@@ -135,10 +143,7 @@ impl<'a> Ziplist<'a> {
 #[derive(Clone, Debug)]
 pub(crate) struct ZiplistIter<'a> {
     blob: &'a [u8],
-    pos: usize,
-    prev_size: usize,
-    seen: u64,
-    count: u16,
+    walk: ZiplistWalk,
     done: bool,
 }
 
@@ -149,18 +154,36 @@ impl<'a> Iterator for ZiplistIter<'a> {
         if self.done {
             return None;
         }
-        let item = self.entry().transpose();
+        let item = self.walk.next(self.blob).transpose();
         self.done = !matches!(item, Some(Ok(_)));
         item
     }
 }
 
-impl<'a> ZiplistIter<'a> {
-    /// Decodes the entry at `pos` and moves past it; `None` at the terminator.
-    fn entry(&mut self) -> Result<Option<Element<'a>>> {
+/// Where a walk over a ziplist's entries stands; see [`Ziplist::walk`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ZiplistWalk {
+    pos: usize,
+    prev_size: usize,
+    seen: u64,
+    count: u16,
+}
+
+impl ZiplistWalk {
+    /// Whether every entry of `blob` has been walked (the next step ends the walk).
+    pub(crate) fn at_end(&self, blob: &[u8]) -> bool {
+        self.pos + 1 >= blob.len()
+    }
+
+    /// Decodes the entry at `pos` of `blob` (the ziplist this walk was made from)
+    /// and moves past it; `None` at the terminator.
+    #[inline]
+    pub(crate) fn next<'b>(&mut self, blob: &'b [u8]) -> Result<Option<Element<'b>>> {
         let at = self.pos;
         // The entries end before the terminator (`Ziplist::new` checked it is there).
-        let body = self.blob.get(at..self.blob.len() - 1).unwrap_or_default();
+        let body = blob
+            .get(at..blob.len().saturating_sub(1))
+            .unwrap_or_default();
         let cut = || {
             Error::new(
                 ErrorKind::Incomplete {

@@ -55,15 +55,22 @@ impl<'a> Zipmap<'a> {
         (self.count < BIG_LEN).then_some(usize::from(self.count))
     }
 
-    /// Walks the (field, value) pairs in order, skipping free bytes, then checks
-    /// the count (when known) and that the walk ends on the terminator.
+    /// Walks the (field, value) pairs in order, then checks the count.
     pub(crate) fn iter(&self) -> ZipmapIter<'a> {
         ZipmapIter {
             blob: self.blob,
+            walk: self.walk(),
+            done: false,
+        }
+    }
+
+    /// The same walk as [`Zipmap::iter`], as a position that is given the blob at
+    /// each step (so that its owner may also own the blob).
+    pub(crate) fn walk(&self) -> ZipmapWalk {
+        ZipmapWalk {
             pos: 1,
             seen: 0,
             count: self.count,
-            done: false,
         }
     }
 }
@@ -72,9 +79,7 @@ impl<'a> Zipmap<'a> {
 #[derive(Clone, Debug)]
 pub(crate) struct ZipmapIter<'a> {
     blob: &'a [u8],
-    pos: usize,
-    seen: u64,
-    count: u8,
+    walk: ZipmapWalk,
     done: bool,
 }
 
@@ -85,19 +90,33 @@ impl<'a> Iterator for ZipmapIter<'a> {
         if self.done {
             return None;
         }
-        let item = self.pair().transpose();
+        let item = self.walk.next(self.blob).transpose();
         self.done = !matches!(item, Some(Ok(_)));
         item
     }
 }
 
-impl<'a> ZipmapIter<'a> {
-    /// Decodes the pair at `pos` and moves past it; `None` at the terminator.
-    fn pair(&mut self) -> Result<Option<(&'a [u8], &'a [u8])>> {
+/// Where a walk over a zipmap's pairs stands; see [`Zipmap::walk`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ZipmapWalk {
+    pos: usize,
+    seen: u64,
+    count: u8,
+}
+
+impl ZipmapWalk {
+    /// Whether every entry of `blob` has been walked (the next step ends the walk).
+    pub(crate) fn at_end(&self, blob: &[u8]) -> bool {
+        self.pos + 1 >= blob.len()
+    }
+
+    /// Decodes the pair at `pos` of `blob` (the zipmap this walk was made from) and
+    /// moves past it; `None` at the terminator.
+    pub(crate) fn next<'b>(&mut self, blob: &'b [u8]) -> Result<Option<(&'b [u8], &'b [u8])>> {
         let at = self.pos;
-        let end = self.blob.len() - 1;
+        let end = blob.len().saturating_sub(1);
         // The pairs end before the terminator (`Zipmap::new` checked it is there).
-        let body = self.blob.get(at..end).unwrap_or_default();
+        let body = blob.get(at..end).unwrap_or_default();
         match body.first() {
             None => {
                 if self.count < BIG_LEN && self.seen != u64::from(self.count) {
