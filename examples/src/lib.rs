@@ -33,5 +33,6 @@ pub fn map(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
     // SAFETY: the mapping is only read; memmap2 requires `unsafe` because another
     // process could modify the file while it is mapped, which would change what we
     // read (never memory safety of our own data structures beyond that read).
-    unsafe { memmap2::Mmap::map(file) }
+    // Populated up front: one call maps every page instead of a fault per few pages.
+    unsafe { memmap2::MmapOptions::new().populate().map(file) }
 }

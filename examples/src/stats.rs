@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rdb_parser::{ArrayValue, Item, ModuleField, Value};
+use rdb_parser::{ArrayValue, Encoding, Item, ModuleField, Type, Value};
 
 /// Totals over an RDB: keys, elements and bytes per type and encoding.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub struct Stats {
     pub functions: u64,
     /// Per (type, encoding): keys, elements, and decoded bytes of keys and elements,
     /// in the order first seen (a short list: a linear scan beats a map here).
-    pub by_encoding: Vec<((&'static str, &'static str), Tally)>,
+    pub by_encoding: Vec<((Type, Encoding), Tally)>,
 }
 
 /// Counts for one (type, encoding).
@@ -47,7 +47,7 @@ impl Stats {
                     self.expiring += 1;
                 }
                 let (elements, bytes) = decode_fully(&k.value, scratch)?;
-                let kind = (k.value.value_type().as_str(), k.value.encoding().as_str());
+                let kind = (k.value.value_type(), k.value.encoding());
                 let at = match self.by_encoding.iter().position(|(seen, _)| *seen == kind) {
                     Some(at) => at,
                     None => {
@@ -58,7 +58,7 @@ impl Stats {
                 let tally = &mut self.by_encoding[at].1;
                 tally.keys += 1;
                 tally.elements += elements;
-                tally.bytes += bytes + k.key.bytes(scratch)?.len() as u64;
+                tally.bytes += bytes + k.key.len();
             }
             _ => {}
         }
@@ -148,7 +148,11 @@ impl fmt::Display for Stats {
             "{:<8} {:<22} {:>12} {:>14} {:>16}",
             "type", "encoding", "keys", "elements", "bytes"
         )?;
-        let sorted: BTreeMap<_, _> = self.by_encoding.iter().copied().collect();
+        let sorted: BTreeMap<_, _> = self
+            .by_encoding
+            .iter()
+            .map(|((ty, enc), t)| ((ty.as_str(), enc.as_str()), *t))
+            .collect();
         for ((ty, enc), t) in &sorted {
             writeln!(
                 f,

@@ -72,6 +72,15 @@ const EMPTY: Element<'static> = Element::Int(0);
 /// A lazy walk over one collection value's entries.
 #[derive(Debug)]
 pub(crate) struct Walker<'a> {
+    steps: Steps<'a>,
+    /// The key holding the value, named in errors. Apart from `steps` so that an
+    /// error path can borrow it while the steps are borrowed.
+    key: Option<RdbString<'a>>,
+}
+
+/// The walk itself: where it stands in the value and in the current blob.
+#[derive(Debug)]
+struct Steps<'a> {
     layout: Layout,
     cur: Cursor<'a>,
     version: u32,
@@ -79,7 +88,6 @@ pub(crate) struct Walker<'a> {
     left: u64,
     packed: Packed<'a>,
     scratch: [Vec<u8>; 3],
-    key: Option<RdbString<'a>>,
 }
 
 impl<'a> Walker<'a> {
@@ -103,12 +111,14 @@ impl<'a> Walker<'a> {
             }
         };
         Ok(Walker {
-            layout,
-            cur,
-            version,
-            left,
-            packed: Packed::default(),
-            scratch: Default::default(),
+            steps: Steps {
+                layout,
+                cur,
+                version,
+                left,
+                packed: Packed::default(),
+                scratch: Default::default(),
+            },
             key,
         })
     }
@@ -116,10 +126,21 @@ impl<'a> Walker<'a> {
     /// The next entry, or `None` at the end; errors name the key.
     #[inline]
     pub(crate) fn next(&mut self) -> Result<Option<Group<'_>>> {
-        let key = self.key;
-        self.next_entry().map_err(|e| e.with_rdb_key(key))
+        let key = &self.key;
+        self.steps.next_entry().map_err(|e| e.with_rdb_key(*key))
     }
 
+    /// Reads every entry to the end, validating the whole value.
+    pub(crate) fn skip_all(&mut self) -> Result<u64> {
+        let mut n = 0;
+        while self.next()?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl Steps<'_> {
     #[inline]
     fn next_entry(&mut self) -> Result<Option<Group<'_>>> {
         let v = self.version;
@@ -260,15 +281,6 @@ impl<'a> Walker<'a> {
             score,
             expire_ms,
         })
-    }
-
-    /// Reads every entry to the end, validating the whole value.
-    pub(crate) fn skip_all(&mut self) -> Result<u64> {
-        let mut n = 0;
-        while self.next()?.is_some() {
-            n += 1;
-        }
-        Ok(n)
     }
 }
 

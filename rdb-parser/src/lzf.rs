@@ -60,15 +60,16 @@ pub(crate) fn decompress_into(
     expected_len: usize,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    out.clear();
     if expected_len > compressed.len().saturating_mul(MAX_EXPANSION) {
+        out.clear();
         return Err(Error::new(
             ErrorKind::Lzf("declared length beyond what the data can expand to"),
             0,
         ));
     }
     // Room past the end lets short copies move a fixed number of bytes; the
-    // excess is cut off below.
+    // excess is cut off below. `out` is not cleared first: every byte up to
+    // `expected_len` is written by the decoder, so only new room is zeroed.
     out.resize(expected_len + SLACK, 0);
     let decoded = decode(compressed, out, expected_len);
     match decoded {

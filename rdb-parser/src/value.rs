@@ -206,8 +206,10 @@ impl Value<'_> {
     pub fn validate(&self) -> Result<u64> {
         Ok(match self {
             Value::String(s) => {
-                s.bytes(&mut Vec::new())?;
-                1
+                let mut buf = crate::spare::take();
+                let decoded = s.bytes(&mut buf).map(|_| 1);
+                crate::spare::give(buf);
+                decoded?
             }
             Value::List(v) => v.elements()?.count()?,
             Value::Set(v) => v.members()?.count()?,
