@@ -68,6 +68,16 @@ pub enum DbCommands {
 }
 
 impl WriteArgs {
+    /// Whether any filter or database mapping is asked for.
+    pub fn filters_or_mapping(&self) -> bool {
+        self.db_map.is_some()
+            || !self.dbs.is_empty()
+            || !self.skip_dbs.is_empty()
+            || !self.prefixes.is_empty()
+            || self.pattern.is_some()
+            || !self.types.is_empty()
+    }
+
     /// The writer's options these arguments describe.
     ///
     /// # Errors

@@ -1,6 +1,7 @@
 //! The `restore` program against real servers: RDB files into standalone and
 //! cluster targets, Redis 7.0 multi-part AOF directories and a Redis 6.2 AOF with an
-//! RDB preamble replayed, filters, and the summary it prints.
+//! RDB preamble replayed, filters, `--seed` through replication, and the summary it
+//! prints.
 
 use std::path::Path;
 use std::process::Command;
@@ -75,6 +76,41 @@ fn rdb_into_standalone_and_cluster() {
         &Snapshot::of_cluster(&cluster),
         "cluster",
     );
+}
+
+#[test]
+fn seed_through_replication() {
+    let src = Server::start(Version::Redis7_0);
+    let mut con = src.client();
+    write_sample(&mut con, Version::Redis7_0);
+    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, 2000);
+    let rdb = src.save();
+    let target = Server::builder(Version::Redis7_0)
+        .password("s3cret-seed")
+        .start();
+    let (ok, log) = restore(&["--target", &target.url(), "--seed", rdb.to_str().unwrap()]);
+    assert!(ok, "{log}");
+    assert!(log.contains("through replication"), "{log}");
+    assert!(!log.contains("s3cret-seed"), "{log}");
+    same(
+        &Snapshot::of_server(&src, &DBS),
+        &Snapshot::of_server(&target, &DBS),
+        "seed",
+    );
+    // Refused with a reason: filters, and a target that is not empty any more.
+    let (ok, log) = restore(&[
+        "--target",
+        &target.url(),
+        "--seed",
+        "--db",
+        "0",
+        rdb.to_str().unwrap(),
+    ]);
+    assert!(!ok && log.contains("loads the file whole"), "{log}");
+    let (ok, log) = restore(&["--target", &target.url(), "--seed", rdb.to_str().unwrap()]);
+    assert!(!ok && log.contains("not empty"), "{log}");
+    assert!(!log.contains("s3cret-seed"), "{log}");
 }
 
 #[test]

@@ -62,6 +62,12 @@ pub enum Error {
     /// A cluster did not settle (no node serves a slot, or redirections loop).
     #[error("cluster: {0}")]
     Cluster(String),
+    /// Seeding a target through replication ([`crate::seed()`]) was refused or failed.
+    #[error("seed: {reason}")]
+    Seed {
+        /// Why.
+        reason: String,
+    },
     /// Decoding a value to write it failed.
     #[error(transparent)]
     Rdb(#[from] rdb_parser::Error),

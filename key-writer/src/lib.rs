@@ -29,6 +29,9 @@
 //!   [`Writer::check_empty`] checks the target holds nothing.
 //! - [`Filter`]: databases, key prefixes and patterns, types, command names, or a
 //!   closure; what is left out is counted.
+//! - [`seed()`] loads a whole RDB file into an empty standalone target by posing as
+//!   its master (`REPLICAOF`, a full resynchronization, `REPLICAOF NO ONE`): the
+//!   target loads at its own start-up speed instead of taking a `RESTORE` per key.
 //! - [`slot`] and [`hash_tag`]: cluster slots as the server computes them.
 //!
 //! # Example
@@ -61,6 +64,7 @@ mod options;
 mod pieces;
 mod pipeline;
 mod render;
+mod seed;
 mod slot;
 mod topology;
 mod writer;
@@ -69,5 +73,6 @@ pub use error::{Error, Result};
 pub use filter::{Filter, KeyRule};
 pub use options::{DatabaseCommands, DbMap, ExistingKeys, Stats, TargetMode, WriterOptions};
 pub use render::ELEMENTS_PER_COMMAND;
+pub use seed::{SeedOptions, Seeded, seed};
 pub use slot::{SLOTS, hash_tag, slot};
 pub use writer::Writer;

@@ -72,6 +72,18 @@ pub(crate) fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
 
+/// Whether a server reads RDB data of this version and dialect (in `RESTORE`
+/// payloads and in RDB files alike).
+pub(crate) fn reads_rdb(info: &ServerInfo, version: u32, dialect: Dialect) -> bool {
+    match (dialect, info.flavor) {
+        // Redis cannot read Valkey 9 data.
+        (Dialect::Valkey, Flavor::Redis) => false,
+        // Valkey refuses the RDB versions it reserves for Redis (12 to 79).
+        (Dialect::Redis, Flavor::Valkey) => version <= 11,
+        _ => version <= u32::from(info.rdb_version()),
+    }
+}
+
 pub(crate) fn connection_error(node: &Endpoint, source: endpoint::Error) -> Error {
     Error::Connection {
         node: node.to_string(),
@@ -269,19 +281,11 @@ impl Writer {
         if self.options.force_commands {
             return false;
         }
-        let target = u32::from(self.info.rdb_version());
         let fits = self
             .info
             .proto_max_bulk_len
             .is_none_or(|max| len as u64 <= max);
-        let readable = match (dialect, self.info.flavor) {
-            // Redis cannot read Valkey 9 payloads.
-            (Dialect::Valkey, Flavor::Redis) => false,
-            // Valkey refuses the RDB versions it reserves for Redis (12 to 79).
-            (Dialect::Redis, Flavor::Valkey) => payload <= 11,
-            _ => payload <= target,
-        };
-        readable && fits
+        reads_rdb(&self.info, payload, dialect) && fits
     }
 
     async fn restore(

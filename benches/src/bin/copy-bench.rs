@@ -4,6 +4,8 @@
 //! - restore: the `restore` path (RDB into an empty standalone server) against the
 //!   time the same server version takes to load that RDB at start-up (the "DB
 //!   loaded from disk" line of its log), which is the floor;
+//! - restore --seed: the same file loaded by the target through replication
+//!   (`key_writer::seed`), against the same floor;
 //! - restore into a 3-master cluster, and `scan` (SCAN + DUMP + RESTORE), in keys/s;
 //! - sync: `sync` until the target holds every key, against a native full sync
 //!   (`REPLICAOF` until the link is up and loading is done), both from a source with
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use endpoint::Endpoint;
 use examples::sync::{ShardStatus, SyncOptions, sync_shard};
-use key_writer::{Writer, WriterOptions};
+use key_writer::{SeedOptions, Writer, WriterOptions};
 use rdb_parser::ParseOptions;
 use testkit::{Cluster, Server, Version, redis, write_mixed};
 
@@ -87,6 +89,16 @@ async fn main() {
         .expect("restore");
     let restore = started.elapsed().as_secs_f64();
     assert_eq!(dbsize(&target), dbsize(&source));
+
+    // restore --seed: the same file through replication into an empty server.
+    let seeded = Server::start(Version::Redis7_0);
+    let started = Instant::now();
+    key_writer::seed(&ep(&seeded), &rdb, &SeedOptions::default())
+        .await
+        .expect("seed");
+    let seed = started.elapsed().as_secs_f64();
+    assert_eq!(dbsize(&seeded), dbsize(&source));
+    drop(seeded);
 
     // restore into a cluster.
     let cluster = Cluster::start(Version::Redis7_0, 3);
@@ -185,6 +197,10 @@ async fn main() {
     println!(
         "| restore into standalone / server load at start-up | {restore:.2} s / {native_load:.2} s | {:.2}x |",
         restore / native_load
+    );
+    println!(
+        "| restore --seed (through replication) into standalone / server load at start-up | {seed:.2} s / {native_load:.2} s | {:.2}x |",
+        seed / native_load
     );
     println!(
         "| restore into a 3-master cluster | {restore_cluster:.2} s | {:.0} keys/s |",

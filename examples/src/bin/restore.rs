@@ -9,7 +9,7 @@ use endpoint::Endpoint;
 use examples::connect::ConnectArgs;
 use examples::options::WriteArgs;
 use examples::restore::{is_rdb, restore_aof, restore_rdb};
-use key_writer::{Writer, WriterOptions};
+use key_writer::{SeedOptions, Writer, WriterOptions};
 use rdb_parser::ParseOptions;
 
 /// Restore RDB and AOF files into a Redis or Valkey deployment.
@@ -37,6 +37,18 @@ struct Args {
     /// the shards of a cluster, say). AOF files are always replayed in order, after.
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    /// Load one RDB file into an empty standalone target by posing as its master
+    /// (REPLICAOF, a full resynchronization, REPLICAOF NO ONE): the target loads at
+    /// its own start-up speed. The file arrives whole: no filters or db mapping.
+    #[arg(long)]
+    seed: bool,
+    /// With --seed: listen here for the target's replication link (it must reach it).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    seed_listen: std::net::SocketAddr,
+    /// With --seed: the host the target is told to connect to (default: the
+    /// listening address).
+    #[arg(long)]
+    seed_announce: Option<String>,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -45,6 +57,9 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let target = Endpoint::parse(&args.target).context("--target")?;
+    if args.seed {
+        return seed(&args, &target).await;
+    }
     let options = WriterOptions {
         force_commands: args.commands,
         ..args.write.writer_options(args.connect.options())?
@@ -103,6 +118,32 @@ async fn main() -> anyhow::Result<()> {
         s.commands,
         s.functions,
         s.bytes
+    );
+    Ok(())
+}
+
+/// `--seed`: the whole file through replication, when nothing asks for the
+/// key-by-key path.
+async fn seed(args: &Args, target: &Endpoint) -> anyhow::Result<()> {
+    let [file] = args.files.as_slice() else {
+        anyhow::bail!("--seed takes one RDB file");
+    };
+    if !is_rdb(file)? {
+        anyhow::bail!("--seed takes an RDB file, not an AOF");
+    }
+    if args.write.filters_or_mapping() || args.commands {
+        anyhow::bail!("--seed loads the file whole: drop the filters, db mapping and --commands");
+    }
+    let mut options = SeedOptions::default();
+    options.listen = args.seed_listen;
+    options.announce = args.seed_announce.clone();
+    options.connect = args.connect.options();
+    let seeded = key_writer::seed(target, file, &options)
+        .await
+        .with_context(|| format!("seed {target} with {}", file.display()))?;
+    eprintln!(
+        "restore: {} bytes loaded by the target through replication; it holds {} keys",
+        seeded.bytes, seeded.keys
     );
     Ok(())
 }
