@@ -536,3 +536,43 @@ async fn restore_during_a_slot_migration() {
         "after the migration",
     );
 }
+
+/// A proxy is one address that routes by itself: the writer sends it everything,
+/// splits nothing by slot, asks it no `CLUSTER` command, and writes db 0 only.
+/// (No proxy is installable on the test machines; a standalone server answers as
+/// one would for these commands.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_mode_sends_everything_to_one_address() {
+    let src = source(Version::Redis7_0, false);
+    let rdb = src.save();
+    let target = Server::start(Version::Redis7_0);
+    let options = WriterOptions {
+        mode: key_writer::TargetMode::Proxy,
+        ..WriterOptions::default()
+    };
+    let mut writer = Writer::connect(&endpoint(&target), options).await.unwrap();
+    assert!(!writer.is_cluster());
+    restore_file(&mut writer, &rdb).await;
+    assert_same(
+        &Snapshot::of_server(&src, &[0]),
+        &Snapshot::of_server(&target, &[0]),
+        "proxy",
+    );
+    let mset: Vec<Bytes> = ["MSET", "{a}1", "x", "{b}2", "y"]
+        .into_iter()
+        .map(Bytes::from)
+        .collect();
+    writer.write_command(0, &mset).await.unwrap();
+    writer.flush().await.unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut target.client())
+        .unwrap();
+    assert!(stats.contains("cmdstat_mset:calls=1,"), "{stats}");
+    assert!(!stats.contains("cmdstat_cluster"), "{stats}");
+    let set: Vec<Bytes> = ["SET", "k", "v"].into_iter().map(Bytes::from).collect();
+    match writer.write_command(1, &set).await {
+        Err(Error::Database { db: 1 }) => {}
+        other => panic!("db 1 through a proxy: {other:?}"),
+    }
+}
