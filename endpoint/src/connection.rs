@@ -296,24 +296,45 @@ impl Connection {
     /// # Errors
     /// When `INFO` fails; a forbidden `CONFIG GET` only leaves the limit unknown.
     pub async fn server_info(&mut self) -> Result<ServerInfo> {
-        let text = match self.request(&["INFO"]).await? {
-            Frame::BulkString(b) => b,
-            Frame::VerbatimString { text, .. } => text,
-            _ => {
-                return Err(Error::UnexpectedReply {
-                    command: "INFO".into(),
-                    what: "not a string",
-                });
-            }
-        };
-        let mut info = ServerInfo::from_info(&String::from_utf8_lossy(&text));
-        info.proto_max_bulk_len = match self.request(&["CONFIG", "GET", "proto-max-bulk-len"]).await
-        {
-            Ok(Frame::Array(v)) if v.len() == 2 => text_of(&v[1]).and_then(|t| t.parse().ok()),
-            Ok(Frame::Map(v)) if v.len() == 1 => text_of(&v[0].1).and_then(|t| t.parse().ok()),
-            _ => None,
-        };
+        let text = self.info("default").await?;
+        let mut info = ServerInfo::from_info(&text);
+        info.proto_max_bulk_len = self
+            .config_get("proto-max-bulk-len")
+            .await?
+            .and_then(|t| t.parse().ok());
         Ok(info)
+    }
+
+    /// The text of `INFO section` (`keyspace`, `replication`...).
+    ///
+    /// # Errors
+    /// An error reply, a reply that is not text, and I/O errors.
+    pub async fn info(&mut self, section: &str) -> Result<String> {
+        match self.request(&["INFO", section]).await? {
+            Frame::BulkString(b) | Frame::VerbatimString { text: b, .. } => {
+                Ok(String::from_utf8_lossy(&b).into_owned())
+            }
+            _ => Err(Error::UnexpectedReply {
+                command: "INFO".into(),
+                what: "not a string",
+            }),
+        }
+    }
+
+    /// A setting's value from `CONFIG GET name` (RESP2 or RESP3 reply), or `None`
+    /// when the setting is unknown or `CONFIG` is refused (managed services often
+    /// forbid it).
+    ///
+    /// # Errors
+    /// I/O and protocol errors (not error replies).
+    pub async fn config_get(&mut self, name: &str) -> Result<Option<String>> {
+        Ok(match self.request(&["CONFIG", "GET", name]).await {
+            Ok(Frame::Array(v)) if v.len() == 2 => text_of(&v[1]),
+            Ok(Frame::Map(v)) if v.len() == 1 => text_of(&v[0].1),
+            Ok(_) => None,
+            Err(e) if e.server_code().is_some() => None,
+            Err(e) => return Err(e),
+        })
     }
 
     /// The endpoint this connection reached (its `Display` hides the password).

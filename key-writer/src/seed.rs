@@ -376,34 +376,16 @@ async fn request(con: &mut Connection, target: &Endpoint, args: &[&str]) -> Resu
 }
 
 async fn info_text(con: &mut Connection, target: &Endpoint, section: &str) -> Result<String> {
-    let reply = con
-        .request(&["INFO", section])
+    con.info(section)
         .await
-        .map_err(|e| connection_error(target, e))?;
-    Ok(reply
-        .as_bytes()
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default())
+        .map_err(|e| connection_error(target, e))
 }
 
 /// A setting's value, or `None` when `CONFIG GET` is refused or the setting unknown.
 async fn config_get(con: &mut Connection, target: &Endpoint, name: &str) -> Result<Option<String>> {
-    let reply = match con.request(&["CONFIG", "GET", name]).await {
-        Ok(reply) => reply,
-        Err(e) if e.server_code().is_some() => return Ok(None),
-        Err(e) => return Err(connection_error(target, e)),
-    };
-    Ok(match reply {
-        resp_codec::Frame::Array(items) => items
-            .get(1)
-            .and_then(|v| v.as_bytes())
-            .map(|b| String::from_utf8_lossy(b).into_owned()),
-        resp_codec::Frame::Map(pairs) => pairs
-            .first()
-            .and_then(|(_, v)| v.as_bytes())
-            .map(|b| String::from_utf8_lossy(b).into_owned()),
-        _ => None,
-    })
+    con.config_get(name)
+        .await
+        .map_err(|e| connection_error(target, e))
 }
 
 /// Keys in every database, from `INFO keyspace`.

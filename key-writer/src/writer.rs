@@ -783,14 +783,10 @@ impl Writer {
             self.connected(i).await?;
             let node = &mut self.nodes[i];
             let con = node.con.as_mut().expect("connected above");
-            let reply = con
-                .request(&["INFO", "keyspace"])
+            let text = con
+                .info("keyspace")
                 .await
                 .map_err(|e| connection_error(&node.endpoint, e))?;
-            let text = reply
-                .as_bytes()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default();
             if let Some(line) = text.lines().find(|l| l.starts_with("db")) {
                 return Err(Error::Refused {
                     command: "copy".into(),

@@ -96,12 +96,15 @@ impl<'a> Intset<'a> {
     pub(crate) fn iter(&self) -> IntsetIter<'a> {
         IntsetIter {
             values: self.values,
-            width: self.width,
+            walk: IntsetWalk {
+                pos: 0,
+                width: self.width,
+            },
         }
     }
 
-    /// The same walk as [`Intset::iter`], as a position that is given the blob at
-    /// each step (so that its owner may also own the blob).
+    /// The same walk as [`Intset::iter`], as a position that is given the whole blob
+    /// at each step (so that its owner may also own the blob).
     pub(crate) fn walk(&self) -> IntsetWalk {
         IntsetWalk {
             pos: HEADER,
@@ -113,36 +116,20 @@ impl<'a> Intset<'a> {
 /// The values of an [`Intset`].
 #[derive(Clone, Debug)]
 pub(crate) struct IntsetIter<'a> {
+    /// The values after the header.
     values: &'a [u8],
-    width: usize,
+    walk: IntsetWalk,
 }
 
 impl Iterator for IntsetIter<'_> {
     type Item = i64;
 
     fn next(&mut self) -> Option<i64> {
-        let v = match self.width {
-            2 => {
-                let (v, rest) = self.values.split_first_chunk::<2>()?;
-                self.values = rest;
-                i64::from(i16::from_le_bytes(*v))
-            }
-            4 => {
-                let (v, rest) = self.values.split_first_chunk::<4>()?;
-                self.values = rest;
-                i64::from(i32::from_le_bytes(*v))
-            }
-            _ => {
-                let (v, rest) = self.values.split_first_chunk::<8>()?;
-                self.values = rest;
-                i64::from_le_bytes(*v)
-            }
-        };
-        Some(v)
+        self.walk.next(self.values)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.values.len() / self.width;
+        let n = self.values.len().saturating_sub(self.walk.pos) / self.walk.width;
         (n, Some(n))
     }
 }
@@ -162,7 +149,7 @@ impl IntsetWalk {
         self.pos >= blob.len()
     }
 
-    /// The value at `pos` of `blob` (the intset this walk was made from); `None`
+    /// The value at `pos` of `blob` (the bytes this walk was made for); `None`
     /// after the last.
     #[inline]
     pub(crate) fn next(&mut self, blob: &[u8]) -> Option<i64> {

@@ -174,11 +174,6 @@ fn copy_back(out: &mut [u8], from: usize, to: usize, n: usize) {
         }
     } else if distance >= n {
         out.copy_within(from..from + n, to);
-    } else if n <= 16 {
-        // A short repeat of a short pattern: byte by byte beats the calls below.
-        for i in 0..n {
-            out[to + i] = out[from + i];
-        }
     } else {
         // Overlapping: the output from `from` on repeats with period `distance`, so
         // copying from `from` again doubles the finished part each time.

@@ -39,8 +39,6 @@ pub(crate) struct Packed<'a> {
     /// Absolute offset of the blob's string in the input: faults inside the blob are
     /// reported at it, with their place in the blob as the inner offset.
     offset: u64,
-    /// Entries per group, to report a blob that ends inside a group.
-    width: usize,
 }
 
 impl Default for Packed<'_> {
@@ -50,7 +48,6 @@ impl Default for Packed<'_> {
             owned: Vec::new(),
             walk: Walk::Done,
             offset: 0,
-            width: 1,
         }
     }
 }
@@ -73,7 +70,6 @@ impl<'a> Packed<'a> {
     ) -> Result<()> {
         self.walk = Walk::Done;
         self.offset = offset;
-        self.width = width;
         match s {
             RdbString::Raw(b) => self.borrowed = Some(b),
             _ => {
@@ -84,10 +80,7 @@ impl<'a> Packed<'a> {
                 s.bytes(&mut self.owned)?;
             }
         }
-        let blob: &[u8] = match self.borrowed {
-            Some(b) => b,
-            None => &self.owned,
-        };
+        let blob = current(self.borrowed, &self.owned);
         let (walk, count) = match kind {
             Compact::Ziplist => {
                 let z = Ziplist::new(blob).map_err(|e| e.inside(offset))?;
@@ -119,10 +112,7 @@ impl<'a> Packed<'a> {
     /// Whether the walk is over: no blob, or every entry taken (the blob's closing
     /// checks are then done).
     pub(crate) fn exhausted(&mut self) -> Result<bool> {
-        let blob: &[u8] = match self.borrowed {
-            Some(b) => b,
-            None => &self.owned,
-        };
+        let blob = current(self.borrowed, &self.owned);
         let at_end = match &self.walk {
             Walk::Done => return Ok(true),
             Walk::Ziplist(w) => w.at_end(blob),
@@ -141,10 +131,7 @@ impl<'a> Packed<'a> {
     /// The next `N` entries, or `None` after the last group.
     #[inline]
     pub(crate) fn take<const N: usize>(&mut self) -> Result<Option<[Element<'_>; N]>> {
-        let blob: &[u8] = match self.borrowed {
-            Some(b) => b,
-            None => &self.owned,
-        };
+        let blob = current(self.borrowed, &self.owned);
         let walk = &mut self.walk;
         let mut out = [Element::Int(0); N];
         for (i, slot) in out.iter_mut().enumerate() {
@@ -166,6 +153,12 @@ impl<'a> Packed<'a> {
         }
         Ok(Some(out))
     }
+}
+
+/// The loaded blob: borrowed from the input, or else the decompressed one. A free
+/// function so that callers can hold it while they change the walk.
+fn current<'s>(borrowed: Option<&'s [u8]>, owned: &'s [u8]) -> &'s [u8] {
+    borrowed.unwrap_or(owned)
 }
 
 /// The next entry of `blob` in `walk`.
