@@ -78,34 +78,26 @@ fn decode_fully(value: &Value<'_>, scratch: &mut Vec<u8>) -> rdb_parser::Result<
             n = 1;
             bytes = s.bytes(scratch)?.len() as u64;
         }
-        Value::List(l) => {
-            let mut c = l.elements()?;
-            while let Some(e) = c.next()? {
-                n += 1;
-                bytes += size(e);
-            }
-        }
-        Value::Set(s) => {
-            let mut c = s.members()?;
-            while let Some(e) = c.next()? {
-                n += 1;
-                bytes += size(e);
-            }
-        }
-        Value::SortedSet(z) => {
-            let mut c = z.members()?;
-            while let Some((m, _)) = c.next()? {
-                n += 1;
-                bytes += size(m) + 8;
-            }
-        }
-        Value::Hash(h) => {
-            let mut c = h.fields()?;
-            while let Some(f) = c.next()? {
-                n += 1;
-                bytes += size(f.field) + size(f.value);
-            }
-        }
+        Value::List(l) => l.elements()?.try_for_each(|e| {
+            n += 1;
+            bytes += size(e);
+            Ok::<_, rdb_parser::Error>(())
+        })?,
+        Value::Set(s) => s.members()?.try_for_each(|e| {
+            n += 1;
+            bytes += size(e);
+            Ok::<_, rdb_parser::Error>(())
+        })?,
+        Value::SortedSet(z) => z.members()?.try_for_each(|m, _| {
+            n += 1;
+            bytes += size(m) + 8;
+            Ok::<_, rdb_parser::Error>(())
+        })?,
+        Value::Hash(h) => h.fields()?.try_for_each(|f| {
+            n += 1;
+            bytes += size(f.field) + size(f.value);
+            Ok::<_, rdb_parser::Error>(())
+        })?,
         Value::Stream(s) => {
             let mut c = s.entries();
             while let Some(e) = c.next()? {

@@ -22,6 +22,6 @@ fuzz_target!(|data: &[u8]| {
     let crc = rdb_parser::crc64(&payload);
     payload.extend_from_slice(&crc.to_le_bytes());
     if let Ok(dump) = rdb_parser::parse_dump(&payload) {
-        let _ = dump.value.validate();
+        fuzz::check_value(&dump.value);
     }
 });

@@ -11,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let options = ParseOptions::default().verify_checksum(false);
-    let mut reader = Reader::with_options(options).max_record(1024).piece_size(64);
+    let mut reader = Reader::with_options(options)
+        .max_record(1024)
+        .piece_size(64);
     let mut chunks = file.chunks(usize::from(pick) + 1);
     loop {
         loop {
@@ -19,12 +21,16 @@ fuzz_target!(|data: &[u8]| {
                 Ok(Some(Event::Item(Item::Key(k)))) => {
                     let _ = k.value.validate();
                 }
-                Ok(Some(Event::Piece { piece: Piece::Entries(v), .. })) => {
+                Ok(Some(Event::Piece {
+                    piece: Piece::Entries(v),
+                    ..
+                })) => {
                     let _ = v.validate();
                 }
-                Ok(Some(Event::Piece { piece: Piece::StreamEntries(mut e), .. })) => {
-                    while let Ok(Some(_)) = e.next() {}
-                }
+                Ok(Some(Event::Piece {
+                    piece: Piece::StreamEntries(mut e),
+                    ..
+                })) => while let Ok(Some(_)) = e.next() {},
                 Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(_) => return,

@@ -6,7 +6,7 @@
 
 use crate::element::Element;
 use crate::entries::{Group, Layout, Walker};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::string::RdbString;
 use crate::value::Encoding;
 
@@ -129,6 +129,20 @@ impl Elements<'_> {
         Ok(self.0.next()?.map(|g: Group<'_>| g.elems[0]))
     }
 
+    /// Hands every remaining element to `f`, in order, stopping at the first error
+    /// (a fault in the value, converted with `From`, or `f`'s own). Faster than
+    /// [`Elements::next`] in a loop: the encoding is matched once, not per element.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated, or when `f` fails.
+    #[inline]
+    pub fn try_for_each<E: From<Error>>(
+        mut self,
+        mut f: impl FnMut(Element<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.0.each(|g| f(g.elems[0]))
+    }
+
     /// Walks to the end, validating every element, and returns how many there were.
     ///
     /// # Errors
@@ -151,6 +165,20 @@ impl ScoredMembers<'_> {
     #[allow(clippy::should_implement_trait)] // lending: the member borrows the cursor
     pub fn next(&mut self) -> Result<Option<(Element<'_>, f64)>> {
         Ok(self.0.next()?.map(|g| (g.elems[0], g.score)))
+    }
+
+    /// Hands every remaining member and its score to `f`, in order, stopping at the
+    /// first error (a fault in the value, converted with `From`, or `f`'s own).
+    /// Faster than [`ScoredMembers::next`] in a loop.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated, or when `f` fails.
+    #[inline]
+    pub fn try_for_each<E: From<Error>>(
+        mut self,
+        mut f: impl FnMut(Element<'_>, f64) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.0.each(|g| f(g.elems[0], g.score))
     }
 
     /// Walks to the end, validating every entry, and returns how many there were.
@@ -186,11 +214,21 @@ impl Fields<'_> {
     #[inline]
     #[allow(clippy::should_implement_trait)] // lending: the field borrows the cursor
     pub fn next(&mut self) -> Result<Option<Field<'_>>> {
-        Ok(self.0.next()?.map(|g| Field {
-            field: g.elems[0],
-            value: g.elems[1],
-            expire_ms: g.expire_ms,
-        }))
+        Ok(self.0.next()?.map(field))
+    }
+
+    /// Hands every remaining field to `f`, in order, stopping at the first error (a
+    /// fault in the value, converted with `From`, or `f`'s own). Faster than
+    /// [`Fields::next`] in a loop.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated, or when `f` fails.
+    #[inline]
+    pub fn try_for_each<E: From<Error>>(
+        mut self,
+        mut f: impl FnMut(Field<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.0.each(|g| f(field(g)))
     }
 
     /// Walks to the end, validating every field, and returns how many there were.
@@ -199,5 +237,14 @@ impl Fields<'_> {
     /// When the value is corrupt or truncated.
     pub fn count(mut self) -> Result<u64> {
         self.0.skip_all()
+    }
+}
+
+#[inline(always)]
+fn field(g: Group<'_>) -> Field<'_> {
+    Field {
+        field: g.elems[0],
+        value: g.elems[1],
+        expire_ms: g.expire_ms,
     }
 }

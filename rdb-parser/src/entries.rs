@@ -7,9 +7,9 @@
 
 use crate::cursor::Cursor;
 use crate::element::{Element, parse_double};
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::length::read_len;
-use crate::packed::Packed;
+use crate::packed::{Packed, Stop};
 use crate::string::{RdbString, read_string};
 use crate::unpacked::Compact;
 
@@ -133,10 +133,26 @@ impl<'a> Walker<'a> {
     /// Reads every entry to the end, validating the whole value.
     pub(crate) fn skip_all(&mut self) -> Result<u64> {
         let mut n = 0;
-        while self.next()?.is_some() {
+        self.each(|_| {
             n += 1;
-        }
+            Ok::<_, Error>(())
+        })?;
         Ok(n)
+    }
+
+    /// Hands every remaining entry to `f`, in order; faults name the key, and `f`'s
+    /// own errors are passed through. Faster than [`Walker::next`] in a loop: the
+    /// layout and encoding are matched once, not per entry.
+    #[inline]
+    pub(crate) fn each<E: From<Error>>(
+        &mut self,
+        mut f: impl FnMut(Group<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self.steps.each(&mut |g| f(g).map_err(Stop::Caller)) {
+            Ok(()) => Ok(()),
+            Err(Stop::Caller(e)) => Err(e),
+            Err(Stop::Fault(e)) => Err(E::from(e.with_rdb_key(self.key))),
+        }
     }
 }
 
@@ -195,6 +211,96 @@ impl Steps<'_> {
                 }
                 self.take(Shape::Single)
             }
+        }
+    }
+
+    /// Every remaining entry to `f`: see [`Walker::each`].
+    #[inline]
+    fn each<E>(
+        &mut self,
+        f: &mut impl FnMut(Group<'_>) -> Result<(), Stop<E>>,
+    ) -> Result<(), Stop<E>> {
+        let v = self.version;
+        match self.layout {
+            Layout::Blob { kind, shape } => {
+                if self.left == 1 {
+                    self.left = 0;
+                    let at = self.cur.offset();
+                    let s = read_string(&mut self.cur, v, "encoded collection")?;
+                    self.packed.load(s, kind, at, shape.width())?;
+                }
+                self.drain(shape, f)
+            }
+            Layout::Quicklist | Layout::Quicklist2 => loop {
+                self.drain(Shape::Single, f)?;
+                if self.left == 0 {
+                    return Ok(());
+                }
+                self.left -= 1;
+                let mut kind = Compact::Ziplist;
+                if self.layout == Layout::Quicklist2 {
+                    let at = self.cur.pos();
+                    match read_len(&mut self.cur, v, "quicklist container")? {
+                        1 => {
+                            let s = read_string(&mut self.cur, v, "quicklist plain node")?;
+                            f(single(s.element(&mut self.scratch[0])?))?;
+                            continue;
+                        }
+                        2 => kind = Compact::Listpack,
+                        _ => {
+                            let e = ErrorKind::Invalid("quicklist container");
+                            return Err(self.cur.error_at(e, at).into());
+                        }
+                    }
+                }
+                let at = self.cur.offset();
+                let s = read_string(&mut self.cur, v, "quicklist node")?;
+                self.packed.load(s, kind, at, 1)?;
+            },
+            _ => {
+                while self.left > 0 {
+                    self.left -= 1;
+                    f(self.next_plain(v)?)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Every remaining entry of the loaded blob to `f`, grouped as `shape` says.
+    #[inline(always)]
+    fn drain<E>(
+        &mut self,
+        shape: Shape,
+        f: &mut impl FnMut(Group<'_>) -> Result<(), Stop<E>>,
+    ) -> Result<(), Stop<E>> {
+        let at = self.cur.offset();
+        let fault = |what| Stop::Fault(Error::new(ErrorKind::Invalid(what), at));
+        match shape {
+            Shape::Single => self.packed.each(|[a]| f(single(a))),
+            Shape::Pair => self.packed.each(|[a, b]| {
+                f(Group {
+                    elems: [a, b, EMPTY],
+                    score: 0.0,
+                    expire_ms: None,
+                })
+            }),
+            Shape::Scored => self.packed.each(|[m, s]| {
+                let score = s.to_f64().ok_or_else(|| fault("sorted set score"))?;
+                f(Group {
+                    elems: [m, s, EMPTY],
+                    score,
+                    expire_ms: None,
+                })
+            }),
+            Shape::Expiring => self.packed.each(|[a, b, t]| {
+                let ttl = t.to_i64().ok_or_else(|| fault("hash field expiry"))?;
+                f(Group {
+                    elems: [a, b, t],
+                    score: 0.0,
+                    expire_ms: (ttl != 0).then_some(ttl),
+                })
+            }),
         }
     }
 

@@ -155,8 +155,36 @@ impl ListpackWalk {
 
     /// Decodes the entry at `pos` of `blob` (the listpack this walk was made from)
     /// and moves past it; `None` at the terminator.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next<'b>(&mut self, blob: &'b [u8]) -> Result<Option<Element<'b>>> {
+        // Fast path for the entries most listpacks are made of: a 7-bit integer or a
+        // string of up to 63 bytes, whose backlen is one byte. Entries end before
+        // the terminator, the last byte of `blob`.
+        let at = self.pos;
+        if let Some(&first) = blob.get(at)
+            && first < 0xC0
+        {
+            let size = if first < 0x80 {
+                1
+            } else {
+                1 + usize::from(first & 0x3F)
+            };
+            if at + size + 1 < blob.len() && blob[at + size] == size as u8 {
+                self.pos = at + size + 1;
+                self.seen += 1;
+                return Ok(Some(if first < 0x80 {
+                    Element::Int(i64::from(first))
+                } else {
+                    Element::Bytes(&blob[at + 1..at + size])
+                }));
+            }
+        }
+        self.next_any(blob)
+    }
+
+    /// [`ListpackWalk::next`] for every entry encoding, and every fault.
+    #[inline(never)]
+    fn next_any<'b>(&mut self, blob: &'b [u8]) -> Result<Option<Element<'b>>> {
         let at = self.pos;
         // The entries end before the terminator (`Listpack::new` checked it is there).
         let end = blob.len().saturating_sub(1);

@@ -155,6 +155,61 @@ impl<'a> Packed<'a> {
     }
 }
 
+/// Why an internal walk ([`Packed::each`]) stopped early: a fault in the value, or
+/// the caller's own error, passed through untouched.
+#[derive(Debug)]
+pub(crate) enum Stop<E> {
+    Fault(Error),
+    Caller(E),
+}
+
+impl<E> From<Error> for Stop<E> {
+    fn from(e: Error) -> Self {
+        Stop::Fault(e)
+    }
+}
+
+impl Packed<'_> {
+    /// Hands every remaining group of `N` entries to `f`, then ends the walk (with
+    /// its closing checks). One loop per encoding, so each is compiled tight.
+    #[inline]
+    pub(crate) fn each<const N: usize, E>(
+        &mut self,
+        f: impl FnMut([Element<'_>; N]) -> Result<(), Stop<E>>,
+    ) -> Result<(), Stop<E>> {
+        let blob = current(self.borrowed, &self.owned);
+        let offset = self.offset;
+        match std::mem::replace(&mut self.walk, Walk::Done) {
+            Walk::Done => Ok(()),
+            Walk::Listpack(mut w) => groups(|| w.next(blob), offset, f),
+            Walk::Ziplist(mut w) => groups(|| w.next(blob), offset, f),
+            Walk::Intset(mut w) => groups(|| Ok(w.next(blob).map(Element::Int)), offset, f),
+            mut walk @ Walk::Zipmap(..) => groups(|| next(&mut walk, blob), offset, f),
+        }
+    }
+}
+
+/// Takes entries from `next` in groups of `N` and hands each group to `f`.
+#[inline(always)]
+fn groups<'b, const N: usize, E>(
+    mut next: impl FnMut() -> Result<Option<Element<'b>>>,
+    offset: u64,
+    mut f: impl FnMut([Element<'b>; N]) -> Result<(), Stop<E>>,
+) -> Result<(), Stop<E>> {
+    loop {
+        let mut out = [Element::Int(0); N];
+        for (i, slot) in out.iter_mut().enumerate() {
+            match next() {
+                Ok(Some(e)) => *slot = e,
+                Ok(None) if i == 0 => return Ok(()),
+                Ok(None) => return Err(Stop::Fault(uneven(offset))),
+                Err(e) => return Err(Stop::Fault(e.inside(offset))),
+            }
+        }
+        f(out)?;
+    }
+}
+
 /// The loaded blob: borrowed from the input, or else the decompressed one. A free
 /// function so that callers can hold it while they change the walk.
 fn current<'s>(borrowed: Option<&'s [u8]>, owned: &'s [u8]) -> &'s [u8] {

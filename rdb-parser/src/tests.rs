@@ -90,7 +90,63 @@ enum Owned {
     Array(Vec<(u64, String)>),
 }
 
+/// [`owned_by_cursor`], checked against the same value walked with `try_for_each`:
+/// both walks must give the same entries, or fail with the same error.
 fn owned(v: &Value<'_>) -> Result<Owned> {
+    let by_cursor = owned_by_cursor(v);
+    if let Some(by_each) = owned_by_for_each(v) {
+        match (&by_cursor, &by_each) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "try_for_each against next"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("next gave {a:?}, try_for_each gave {b:?}"),
+        }
+    }
+    by_cursor
+}
+
+/// A collection walked with the cursors' `try_for_each` (`None` for other types).
+fn owned_by_for_each(v: &Value<'_>) -> Option<Result<Owned>> {
+    let mut out = Vec::new();
+    let mut push = |e: Element<'_>| {
+        out.push(e.to_vec());
+        Ok::<_, Error>(())
+    };
+    Some(match v {
+        Value::List(l) => l
+            .elements()
+            .and_then(|c| c.try_for_each(&mut push))
+            .map(|()| Owned::List(out)),
+        Value::Set(s) => s
+            .members()
+            .and_then(|c| c.try_for_each(&mut push))
+            .map(|()| Owned::Set(out)),
+        Value::SortedSet(z) => {
+            let mut pairs = Vec::new();
+            z.members()
+                .and_then(|c| {
+                    c.try_for_each(|m, s| {
+                        pairs.push((m.to_vec(), format!("{s}")));
+                        Ok::<_, Error>(())
+                    })
+                })
+                .map(|()| Owned::Zset(pairs))
+        }
+        Value::Hash(h) => {
+            let mut fields = Vec::new();
+            h.fields()
+                .and_then(|c| {
+                    c.try_for_each(|f| {
+                        fields.push((f.field.to_vec(), f.value.to_vec(), f.expire_ms));
+                        Ok::<_, Error>(())
+                    })
+                })
+                .map(|()| Owned::Hash(fields))
+        }
+        _ => return None,
+    })
+}
+
+fn owned_by_cursor(v: &Value<'_>) -> Result<Owned> {
     Ok(match v {
         Value::String(s) => Owned::Str(s.to_vec()?),
         Value::List(l) => {

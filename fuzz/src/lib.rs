@@ -1,0 +1,51 @@
+//! What the fuzz targets share.
+
+use rdb_parser::{Result, Value};
+
+/// Decodes `value` fully twice, with the cursors' `next` and with `try_for_each`
+/// (which `validate` uses): both walks must see the same number of entries, or fail
+/// with the same error.
+pub fn check_value(value: &Value<'_>) {
+    let each = value.validate();
+    let Some(stepped) = count_by_cursor(value) else {
+        return;
+    };
+    match (each, stepped) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "entries: try_for_each against next"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!("try_for_each gave {a:?}, next gave {b:?}"),
+    }
+}
+
+/// The entries of a collection counted with its cursor's `next` (`None` for others).
+fn count_by_cursor(value: &Value<'_>) -> Option<Result<u64>> {
+    let mut n = 0;
+    let walked: Result<()> = match value {
+        Value::List(l) => l.elements().and_then(|mut c| {
+            while c.next()?.is_some() {
+                n += 1;
+            }
+            Ok(())
+        }),
+        Value::Set(s) => s.members().and_then(|mut c| {
+            while c.next()?.is_some() {
+                n += 1;
+            }
+            Ok(())
+        }),
+        Value::SortedSet(z) => z.members().and_then(|mut c| {
+            while c.next()?.is_some() {
+                n += 1;
+            }
+            Ok(())
+        }),
+        Value::Hash(h) => h.fields().and_then(|mut c| {
+            while c.next()?.is_some() {
+                n += 1;
+            }
+            Ok(())
+        }),
+        _ => return None,
+    };
+    Some(walked.map(|()| n))
+}
