@@ -61,7 +61,48 @@ impl<'a> Element<'a> {
 }
 
 /// Parses a double written by Redis (`%.17g`, or `inf` / `-inf` / `nan`).
+#[inline]
 pub(crate) fn parse_double(b: &[u8]) -> Option<f64> {
+    short_decimal(b).or_else(|| parse_double_any(b))
+}
+
+/// The common scores (`-12.5`, `3`): at most 15 digits in all, at least one on each
+/// side of an optional point, no exponent. Both the digits as an integer and the
+/// power of ten are exact doubles then, so one division rounds correctly: the same
+/// value a full parse gives.
+#[inline]
+fn short_decimal(b: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (negative, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let (mut mantissa, mut point, mut count) = (0u64, None, 0usize);
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                count += 1;
+            }
+            b'.' if point.is_none() && i > 0 && i + 1 < digits.len() => point = Some(i),
+            _ => return None,
+        }
+    }
+    if count > 15 {
+        return None;
+    }
+    let fraction = point.map_or(0, |p| digits.len() - p - 1);
+    let value = mantissa as f64 / POW10[fraction];
+    Some(if negative { -value } else { value })
+}
+
+/// [`parse_double`] for any form.
+fn parse_double_any(b: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(b).ok()?;
     match s {
         "inf" | "+inf" => Some(f64::INFINITY),
@@ -76,6 +117,83 @@ impl fmt::Debug for Element<'_> {
         match self {
             Element::Bytes(b) => write!(f, "b\"{}\"", b.escape_ascii()),
             Element::Int(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The fast path must give the very bits a full parse gives.
+    fn same_as_std(text: &str) {
+        let expected = text.parse::<f64>().ok().map(f64::to_bits);
+        assert_eq!(
+            parse_double(text.as_bytes()).map(f64::to_bits),
+            expected,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn scores_as_redis_writes_them() {
+        for text in [
+            "0",
+            "-0",
+            "1.5",
+            "-3",
+            "0.1",
+            "-0.0001",
+            "123456789012345",
+            "1234567890123456",
+            "0.30000000000000004",
+            "1e+20",
+            "1.7976931348623157e+308",
+            "5e-324",
+            "inf",
+            "-inf",
+            "nan",
+            "1.",
+            ".5",
+            "-",
+            "",
+            "1.2.3",
+            "--1",
+            "12a",
+            "999999999999999.9",
+        ] {
+            let expected = match text {
+                "inf" => Some(f64::INFINITY.to_bits()),
+                "-inf" => Some(f64::NEG_INFINITY.to_bits()),
+                "nan" => Some(f64::NAN.to_bits()),
+                _ => text.parse::<f64>().ok().map(f64::to_bits),
+            };
+            assert_eq!(
+                parse_double(text.as_bytes()).map(f64::to_bits),
+                expected,
+                "{text}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn short_decimals_parse_exactly(int in 0u64..10_000_000_000, frac in 0u64..100_000_000, width in 0usize..9, negative: bool) {
+            let sign = if negative { "-" } else { "" };
+            same_as_std(&format!("{sign}{int}"));
+            if width > 0 {
+                same_as_std(&format!("{sign}{int}.{frac:0width$}", frac = frac % 10u64.pow(width as u32)));
+            }
+        }
+
+        #[test]
+        fn any_double_as_redis_formats_it(x: f64) {
+            // `%.17g` round-trips; Rust's shortest form and a 17-digit form cover both
+            // short and long mantissas.
+            same_as_std(&format!("{x}"));
+            same_as_std(&format!("{x:.17}"));
+            same_as_std(&format!("{x:e}"));
         }
     }
 }

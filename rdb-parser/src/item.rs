@@ -63,6 +63,7 @@ pub enum Item<'a> {
 
 /// A key with its value and metadata.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Key<'a> {
     /// The database the key is in.
     pub db: u64,

@@ -396,6 +396,7 @@ pub(crate) fn collection_kind(ty: u8, dialect: Dialect) -> Option<CollectionKind
 ///
 /// `key` (absent in DUMP payloads) is kept in collection views to name it in errors
 /// found later, while the caller walks the value.
+#[inline(always)]
 pub(crate) fn read_value<'a>(
     cur: &mut Cursor<'a>,
     ty: u8,
