@@ -160,6 +160,20 @@ impl<'a> Cursor<'a> {
         Ok(out)
     }
 
+    /// A plain string with a 6-bit length prefix (`00LLLLLL` then the bytes), taken
+    /// when it is whole; `None` (nothing taken) for any other prefix, or when short.
+    #[inline(always)]
+    pub(crate) fn short_string(&mut self) -> Option<&'a [u8]> {
+        let &first = self.input.get(self.pos)?;
+        if first >= 0x40 {
+            return None;
+        }
+        let from = self.pos + 1;
+        let bytes = self.input.get(from..from + usize::from(first))?;
+        self.pos = from + usize::from(first);
+        Some(bytes)
+    }
+
     /// Skips `n` bytes.
     #[inline]
     pub(crate) fn skip(&mut self, n: u64, what: &'static str) -> Result<()> {

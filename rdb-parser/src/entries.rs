@@ -10,7 +10,7 @@ use crate::element::{Element, parse_double};
 use crate::error::{Error, ErrorKind, Result};
 use crate::length::read_len;
 use crate::packed::{Packed, Stop};
-use crate::string::{RdbString, read_string};
+use crate::string::{RdbString, read_string, skip_string};
 use crate::unpacked::Compact;
 
 /// How a collection value is laid out after its type byte.
@@ -427,7 +427,7 @@ pub(crate) fn read_ascii_double(cur: &mut Cursor<'_>) -> Result<f64> {
 /// its elements: only the structure is walked, to find where the value ends.
 pub(crate) fn skip(layout: Layout, cur: &mut Cursor<'_>, v: u32) -> Result<()> {
     let what = "collection element";
-    let skip_str = |cur: &mut Cursor<'_>| read_string(cur, v, what).map(|_| ());
+    let skip_str = |cur: &mut Cursor<'_>| skip_string(cur, v, what);
     if let Layout::Blob { .. } = layout {
         return skip_str(cur);
     }
@@ -441,7 +441,7 @@ pub(crate) fn skip(layout: Layout, cur: &mut Cursor<'_>, v: u32) -> Result<()> {
 /// Skips one entry (or quicklist node) of a collection laid out as `layout`.
 pub(crate) fn skip_entry(layout: Layout, cur: &mut Cursor<'_>, v: u32) -> Result<()> {
     let what = "collection element";
-    let skip_str = |cur: &mut Cursor<'_>| read_string(cur, v, what).map(|_| ());
+    let skip_str = |cur: &mut Cursor<'_>| skip_string(cur, v, what);
     match layout {
         Layout::Strings { width } => {
             for _ in 0..width {

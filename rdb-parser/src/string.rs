@@ -159,6 +159,29 @@ pub(crate) fn read_string<'a>(
     version: u32,
     what: &'static str,
 ) -> Result<RdbString<'a>> {
+    // Most strings (keys, members, short values) have a 6-bit length.
+    if let Some(bytes) = cur.short_string() {
+        return Ok(RdbString::Raw(bytes));
+    }
+    read_string_any(cur, version, what)
+}
+
+/// Skips an RDB string without looking at its contents.
+#[inline]
+pub(crate) fn skip_string(cur: &mut Cursor<'_>, version: u32, what: &'static str) -> Result<()> {
+    if cur.short_string().is_some() {
+        return Ok(());
+    }
+    read_string_any(cur, version, what).map(|_| ())
+}
+
+/// [`read_string`] for every encoding, and every fault.
+#[inline(never)]
+fn read_string_any<'a>(
+    cur: &mut Cursor<'a>,
+    version: u32,
+    what: &'static str,
+) -> Result<RdbString<'a>> {
     let start = cur.pos();
     match read_length(cur, version, what)? {
         Length::Len(n) => Ok(RdbString::Raw(cur.take(n, what)?)),
