@@ -87,7 +87,6 @@ impl<'a> Intset<'a> {
     }
 
     /// The number of values.
-    #[allow(dead_code)] // For collection sizes.
     pub(crate) fn len(&self) -> usize {
         self.values.len() / self.width
     }

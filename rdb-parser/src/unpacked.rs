@@ -66,15 +66,24 @@ impl<'a> Unpacked<'a> {
             Element::Int(i) => Ref::Int(i),
         };
         let refs = &mut self.refs;
+        // One allocation at the size the header states, when it states one (every
+        // entry takes at least a byte, so the blob bounds it).
+        let reserve = |refs: &mut Vec<Ref>, hint: Option<usize>| {
+            refs.reserve(hint.unwrap_or(0).min(blob.len()));
+        };
         let walked: Result<()> = (|| {
             match kind {
                 Compact::Ziplist => {
-                    for e in Ziplist::new(blob)?.iter() {
+                    let z = Ziplist::new(blob)?;
+                    reserve(refs, z.len_hint());
+                    for e in z.iter() {
                         refs.push(to_ref(e?));
                     }
                 }
                 Compact::Listpack => {
-                    for e in Listpack::new(blob)?.iter() {
+                    let l = Listpack::new(blob)?;
+                    reserve(refs, l.len_hint());
+                    for e in l.iter() {
                         refs.push(to_ref(e?));
                     }
                 }

@@ -112,7 +112,6 @@ impl<'a> Ziplist<'a> {
     }
 
     /// The number of entries, as the header states it, unless it is 65535 (unknown).
-    #[allow(dead_code)] // For collection sizes; the walk checks it already.
     pub(crate) fn len_hint(&self) -> Option<usize> {
         (self.count != UNKNOWN_COUNT).then_some(usize::from(self.count))
     }

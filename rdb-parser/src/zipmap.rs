@@ -50,7 +50,6 @@ impl<'a> Zipmap<'a> {
 
     /// The number of pairs, as the count byte states it, unless it is 254 or more
     /// (unknown).
-    #[allow(dead_code)] // For collection sizes; the walk checks it already.
     pub(crate) fn len_hint(&self) -> Option<usize> {
         (self.count < BIG_LEN).then_some(usize::from(self.count))
     }
