@@ -96,27 +96,25 @@ impl JsonWriter {
     fn write_value(&mut self, out: &mut impl Write, value: &Value<'_>) -> io::Result<()> {
         match value {
             Value::String(s) => self.write_rdb_string(out, s),
-            Value::List(l) => write_elements(out, &mut l.elements()?),
-            Value::Set(s) => write_elements(out, &mut s.members()?),
+            Value::List(l) => write_elements(out, l.elements()?),
+            Value::Set(s) => write_elements(out, s.members()?),
             Value::SortedSet(z) => {
-                let mut c = z.members()?;
                 out.write_all(b"[")?;
                 let mut first = true;
-                while let Some((member, score)) = c.next()? {
+                z.members()?.try_for_each(|member, score| {
                     out.write_all(if first { b"[" } else { b",[" })?;
                     first = false;
                     write_element(out, member)?;
                     out.write_all(b",")?;
                     write_score(out, score)?;
-                    out.write_all(b"]")?;
-                }
+                    out.write_all(b"]")
+                })?;
                 out.write_all(b"]")
             }
             Value::Hash(h) => {
-                let mut c = h.fields()?;
                 out.write_all(b"[")?;
                 let mut first = true;
-                while let Some(f) = c.next()? {
+                h.fields()?.try_for_each(|f| {
                     out.write_all(if first { b"[" } else { b",[" })?;
                     first = false;
                     write_element(out, f.field)?;
@@ -125,8 +123,8 @@ impl JsonWriter {
                     if let Some(ms) = f.expire_ms {
                         write!(out, ",{ms}")?;
                     }
-                    out.write_all(b"]")?;
-                }
+                    out.write_all(b"]")
+                })?;
                 out.write_all(b"]")
             }
             Value::Stream(s) => self.write_stream(out, s),
@@ -250,16 +248,16 @@ impl JsonWriter {
 }
 
 /// Writes a list's elements or a set's members as a JSON array.
-fn write_elements(out: &mut impl Write, c: &mut Elements<'_>) -> io::Result<()> {
+fn write_elements(out: &mut impl Write, c: Elements<'_>) -> io::Result<()> {
     out.write_all(b"[")?;
     let mut first = true;
-    while let Some(e) = c.next()? {
+    c.try_for_each(|e| {
         if !first {
             out.write_all(b",")?;
         }
         first = false;
-        write_element(out, e)?;
-    }
+        write_element(out, e)
+    })?;
     out.write_all(b"]")
 }
 

@@ -57,35 +57,34 @@ pub(crate) fn render(
         Value::String(s) => out.push(vec![b("SET"), key.clone(), Bytes::from(s.to_vec()?)]),
         Value::List(list) => {
             let head = [b("RPUSH"), key.clone()];
-            let mut c = list.elements()?;
-            while let Some(e) = c.next()? {
+            list.elements()?.try_for_each(|e| {
                 batch(&mut out, &head, ELEMENTS_PER_COMMAND, vec![el(e)]);
-            }
+                Ok::<_, rdb_parser::Error>(())
+            })?;
         }
         Value::Set(set) => {
             let head = [b("SADD"), key.clone()];
-            let mut c = set.members()?;
-            while let Some(e) = c.next()? {
+            set.members()?.try_for_each(|e| {
                 batch(&mut out, &head, ELEMENTS_PER_COMMAND, vec![el(e)]);
-            }
+                Ok::<_, rdb_parser::Error>(())
+            })?;
         }
         Value::SortedSet(zset) => {
             let head = [b("ZADD"), key.clone()];
-            let mut c = zset.members()?;
-            while let Some((m, score)) = c.next()? {
+            zset.members()?.try_for_each(|m, score| {
                 batch(
                     &mut out,
                     &head,
                     ELEMENTS_PER_COMMAND,
                     vec![b(&score.to_string()), el(m)],
                 );
-            }
+                Ok::<_, rdb_parser::Error>(())
+            })?;
         }
         Value::Hash(hash) => {
             let head = [b("HSET"), key.clone()];
             let mut ttls = Vec::new();
-            let mut c = hash.fields()?;
-            while let Some(f) = c.next()? {
+            hash.fields()?.try_for_each(|f| {
                 let field = el(f.field);
                 if let Some(at) = f.expire_ms {
                     ttls.push((field.clone(), at));
@@ -96,7 +95,8 @@ pub(crate) fn render(
                     ELEMENTS_PER_COMMAND,
                     vec![field, el(f.value)],
                 );
-            }
+                Ok::<_, rdb_parser::Error>(())
+            })?;
             if !ttls.is_empty() && !has_field_ttls(target) {
                 return Err(Error::Unsupported {
                     key: shown(shown_key),

@@ -10,7 +10,10 @@
 //!   db changes, and [`Key`]s, ending with [`Item::End`].
 //! - A key's [`Value`] is a view: a [`List`], [`Set`], [`SortedSet`] or [`struct@Hash`] gives
 //!   a cursor over its entries (ziplists, listpacks and intsets are decoded during the
-//!   walk; LZF data is decompressed when reached, into the cursor's reusable buffers);
+//!   walk; LZF data is decompressed when reached, into the cursor's reusable buffers).
+//!   A cursor steps with `next`, or hands every entry to a closure with
+//!   `try_for_each` ([`Elements::try_for_each`]), which is faster: the encoding is
+//!   matched once per value rather than once per entry;
 //!   a [`Stream`] has its metadata and groups decoded and its entries walked lazily; a
 //!   [`Module`] value is kept raw with its module's name, so it can be passed on
 //!   without the module.
