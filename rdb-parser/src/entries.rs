@@ -156,60 +156,42 @@ impl<'a> Walker<'a> {
     }
 }
 
-impl Steps<'_> {
+/// What the next quicklist node holds.
+enum Node<'a> {
+    /// No nodes left.
+    End,
+    /// A PLAIN node: one large element, stored as a string.
+    Plain(RdbString<'a>),
+    /// A ziplist or listpack node, now loaded in `packed`.
+    Packed,
+}
+
+impl<'a> Steps<'a> {
     #[inline]
     fn next_entry(&mut self) -> Result<Option<Group<'_>>> {
-        let v = self.version;
         match self.layout {
-            Layout::Strings { .. }
-            | Layout::ZsetAsciiScore
-            | Layout::ZsetBinaryScore
-            | Layout::HashTtlFirst { .. }
-            | Layout::HashTtlLast => {
-                if self.left == 0 {
-                    return Ok(None);
-                }
-                self.left -= 1;
-                self.next_plain(v).map(Some)
-            }
             Layout::Blob { kind, shape } => {
-                if self.left == 1 {
-                    self.left = 0;
-                    let at = self.cur.offset();
-                    let s = read_string(&mut self.cur, v, "encoded collection")?;
-                    self.packed.load(s, kind, at, shape.width())?;
-                }
+                self.load_blob(kind, shape)?;
                 self.take(shape)
             }
             Layout::Quicklist | Layout::Quicklist2 => {
                 while self.packed.exhausted()? {
-                    if self.left == 0 {
-                        return Ok(None);
-                    }
-                    self.left -= 1;
-                    let mut kind = Compact::Ziplist;
-                    if self.layout == Layout::Quicklist2 {
-                        let at = self.cur.pos();
-                        match read_len(&mut self.cur, v, "quicklist container")? {
-                            1 => {
-                                // A PLAIN node: one large element, stored as a string.
-                                let s = read_string(&mut self.cur, v, "quicklist plain node")?;
-                                let e = s.element(&mut self.scratch[0])?;
-                                return Ok(Some(single(e)));
-                            }
-                            2 => kind = Compact::Listpack,
-                            _ => {
-                                return Err(self
-                                    .cur
-                                    .error_at(ErrorKind::Invalid("quicklist container"), at));
-                            }
+                    match self.next_node()? {
+                        Node::End => return Ok(None),
+                        Node::Plain(s) => {
+                            return Ok(Some(single(s.element(&mut self.scratch[0])?)));
                         }
+                        Node::Packed => {}
                     }
-                    let at = self.cur.offset();
-                    let s = read_string(&mut self.cur, v, "quicklist node")?;
-                    self.packed.load(s, kind, at, 1)?;
                 }
                 self.take(Shape::Single)
+            }
+            _ => {
+                if self.left == 0 {
+                    return Ok(None);
+                }
+                self.left -= 1;
+                self.next_plain(self.version).map(Some)
             }
         }
     }
@@ -220,51 +202,71 @@ impl Steps<'_> {
         &mut self,
         f: &mut impl FnMut(Group<'_>) -> Result<(), Stop<E>>,
     ) -> Result<(), Stop<E>> {
-        let v = self.version;
         match self.layout {
             Layout::Blob { kind, shape } => {
-                if self.left == 1 {
-                    self.left = 0;
-                    let at = self.cur.offset();
-                    let s = read_string(&mut self.cur, v, "encoded collection")?;
-                    self.packed.load(s, kind, at, shape.width())?;
-                }
+                self.load_blob(kind, shape)?;
                 self.drain(shape, f)
             }
             Layout::Quicklist | Layout::Quicklist2 => loop {
                 self.drain(Shape::Single, f)?;
-                if self.left == 0 {
-                    return Ok(());
+                match self.next_node()? {
+                    Node::End => return Ok(()),
+                    Node::Plain(s) => f(single(s.element(&mut self.scratch[0])?))?,
+                    Node::Packed => {}
                 }
-                self.left -= 1;
-                let mut kind = Compact::Ziplist;
-                if self.layout == Layout::Quicklist2 {
-                    let at = self.cur.pos();
-                    match read_len(&mut self.cur, v, "quicklist container")? {
-                        1 => {
-                            let s = read_string(&mut self.cur, v, "quicklist plain node")?;
-                            f(single(s.element(&mut self.scratch[0])?))?;
-                            continue;
-                        }
-                        2 => kind = Compact::Listpack,
-                        _ => {
-                            let e = ErrorKind::Invalid("quicklist container");
-                            return Err(self.cur.error_at(e, at).into());
-                        }
-                    }
-                }
-                let at = self.cur.offset();
-                let s = read_string(&mut self.cur, v, "quicklist node")?;
-                self.packed.load(s, kind, at, 1)?;
             },
             _ => {
                 while self.left > 0 {
                     self.left -= 1;
-                    f(self.next_plain(v)?)?;
+                    f(self.next_plain(self.version)?)?;
                 }
                 Ok(())
             }
         }
+    }
+
+    /// Loads a blob layout's one blob, the first time.
+    #[inline]
+    fn load_blob(&mut self, kind: Compact, shape: Shape) -> Result<()> {
+        if self.left == 1 {
+            self.left = 0;
+            let at = self.cur.offset();
+            let s = read_string(&mut self.cur, self.version, "encoded collection")?;
+            self.packed.load(s, kind, at, shape.width())?;
+        }
+        Ok(())
+    }
+
+    /// Reads the next quicklist node: a PLAIN node's string, or a blob loaded in
+    /// `packed`.
+    fn next_node(&mut self) -> Result<Node<'a>> {
+        if self.left == 0 {
+            return Ok(Node::End);
+        }
+        self.left -= 1;
+        let v = self.version;
+        let mut kind = Compact::Ziplist;
+        if self.layout == Layout::Quicklist2 {
+            let at = self.cur.pos();
+            match read_len(&mut self.cur, v, "quicklist container")? {
+                1 => {
+                    return Ok(Node::Plain(read_string(
+                        &mut self.cur,
+                        v,
+                        "quicklist plain node",
+                    )?));
+                }
+                2 => kind = Compact::Listpack,
+                _ => {
+                    let e = ErrorKind::Invalid("quicklist container");
+                    return Err(self.cur.error_at(e, at));
+                }
+            }
+        }
+        let at = self.cur.offset();
+        let s = read_string(&mut self.cur, v, "quicklist node")?;
+        self.packed.load(s, kind, at, 1)?;
+        Ok(Node::Packed)
     }
 
     /// Every remaining entry of the loaded blob to `f`, grouped as `shape` says.
@@ -275,69 +277,27 @@ impl Steps<'_> {
         f: &mut impl FnMut(Group<'_>) -> Result<(), Stop<E>>,
     ) -> Result<(), Stop<E>> {
         let at = self.cur.offset();
-        let fault = |what| Stop::Fault(Error::new(ErrorKind::Invalid(what), at));
         match shape {
             Shape::Single => self.packed.each(|[a]| f(single(a))),
-            Shape::Pair => self.packed.each(|[a, b]| {
-                f(Group {
-                    elems: [a, b, EMPTY],
-                    score: 0.0,
-                    expire_ms: None,
-                })
-            }),
-            Shape::Scored => self.packed.each(|[m, s]| {
-                let score = s.to_f64().ok_or_else(|| fault("sorted set score"))?;
-                f(Group {
-                    elems: [m, s, EMPTY],
-                    score,
-                    expire_ms: None,
-                })
-            }),
-            Shape::Expiring => self.packed.each(|[a, b, t]| {
-                let ttl = t.to_i64().ok_or_else(|| fault("hash field expiry"))?;
-                f(Group {
-                    elems: [a, b, t],
-                    score: 0.0,
-                    expire_ms: (ttl != 0).then_some(ttl),
-                })
-            }),
+            Shape::Pair => self.packed.each(|[a, b]| f(pair(a, b))),
+            Shape::Scored => self.packed.each(|[m, s]| f(scored(m, s, at)?)),
+            Shape::Expiring => self.packed.each(|[a, b, t]| f(expiring(a, b, t, at)?)),
         }
     }
 
     #[inline]
     fn take(&mut self, shape: Shape) -> Result<Option<Group<'_>>> {
+        let at = self.cur.offset();
         Ok(match shape {
             Shape::Single => self.packed.take::<1>()?.map(|[a]| single(a)),
-            Shape::Pair => self.packed.take::<2>()?.map(|[a, b]| Group {
-                elems: [a, b, EMPTY],
-                score: 0.0,
-                expire_ms: None,
-            }),
+            Shape::Pair => self.packed.take::<2>()?.map(|[a, b]| pair(a, b)),
             Shape::Scored => match self.packed.take::<2>()? {
+                Some([m, s]) => Some(scored(m, s, at)?),
                 None => None,
-                Some([m, s]) => {
-                    let Some(score) = s.to_f64() else {
-                        return Err(self.cur.error(ErrorKind::Invalid("sorted set score")));
-                    };
-                    Some(Group {
-                        elems: [m, s, EMPTY],
-                        score,
-                        expire_ms: None,
-                    })
-                }
             },
             Shape::Expiring => match self.packed.take::<3>()? {
+                Some([a, b, t]) => Some(expiring(a, b, t, at)?),
                 None => None,
-                Some([f, v, t]) => {
-                    let Some(ttl) = t.to_i64() else {
-                        return Err(self.cur.error(ErrorKind::Invalid("hash field expiry")));
-                    };
-                    Some(Group {
-                        elems: [f, v, t],
-                        score: 0.0,
-                        expire_ms: (ttl != 0).then_some(ttl),
-                    })
-                }
             },
         })
     }
@@ -404,6 +364,45 @@ fn single(e: Element<'_>) -> Group<'_> {
         score: 0.0,
         expire_ms: None,
     }
+}
+
+fn pair<'s>(a: Element<'s>, b: Element<'s>) -> Group<'s> {
+    Group {
+        elems: [a, b, EMPTY],
+        score: 0.0,
+        expire_ms: None,
+    }
+}
+
+/// A (member, score) entry; a score that is not a number is a fault at `at`.
+#[inline]
+fn scored<'s>(member: Element<'s>, score: Element<'s>, at: u64) -> Result<Group<'s>> {
+    let Some(value) = score.to_f64() else {
+        return Err(Error::new(ErrorKind::Invalid("sorted set score"), at));
+    };
+    Ok(Group {
+        elems: [member, score, EMPTY],
+        score: value,
+        expire_ms: None,
+    })
+}
+
+/// A (field, value, ttl) entry; a ttl that is not an integer is a fault at `at`.
+#[inline]
+fn expiring<'s>(
+    field: Element<'s>,
+    value: Element<'s>,
+    ttl: Element<'s>,
+    at: u64,
+) -> Result<Group<'s>> {
+    let Some(ms) = ttl.to_i64() else {
+        return Err(Error::new(ErrorKind::Invalid("hash field expiry"), at));
+    };
+    Ok(Group {
+        elems: [field, value, ttl],
+        score: 0.0,
+        expire_ms: (ms != 0).then_some(ms),
+    })
 }
 
 /// Reads a score saved as a 1-byte length and ASCII text (253 NaN, 254 +inf, 255 -inf).

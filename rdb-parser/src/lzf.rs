@@ -11,10 +11,10 @@
 //! GiB/s of output, this / lzf-rust / lzf (one run; runs vary by about 10%):
 //!
 //! ```text
-//! JSON 1 KiB  4.98 / 4.21 / 2.29     text 1 MiB     1.52 / 0.94 / 0.79
-//! JSON 16 KiB 5.18 / 4.63 / 2.28     listpack 8 KiB 3.05 / 2.59 / 1.66
-//! JSON 1 MiB  2.56 / 1.82 / 1.20     ziplist 8 KiB  2.91 / 2.57 / 1.64
-//! text 4 KiB  3.08 / 2.76 / 1.66     bitmap 128 KiB 27.4 / 0.99 / 0.99
+//! JSON 1 KiB  4.88 / 4.37 / 2.27     text 1 MiB     1.86 / 0.95 / 0.72
+//! JSON 16 KiB 5.01 / 4.53 / 2.28     listpack 8 KiB 3.38 / 2.51 / 1.62
+//! JSON 1 MiB  2.56 / 1.82 / 1.19     ziplist 8 KiB  3.29 / 2.50 / 1.53
+//! text 4 KiB  3.48 / 2.74 / 1.64     bitmap 128 KiB 25.2 / 0.95 / 0.93
 //! ```
 //!
 //! # Wire format
