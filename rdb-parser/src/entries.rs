@@ -9,9 +9,8 @@ use crate::cursor::Cursor;
 use crate::element::{Element, parse_double};
 use crate::error::{Error, ErrorKind, Result};
 use crate::length::read_len;
-use crate::packed::{Packed, Stop};
+use crate::packed::{Compact, Packed, Stop};
 use crate::string::{RdbString, read_string, skip_string};
-use crate::unpacked::Compact;
 
 /// How a collection value is laid out after its type byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

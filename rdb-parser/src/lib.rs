@@ -84,7 +84,6 @@ mod record;
 mod spare;
 mod stream;
 mod string;
-mod unpacked;
 mod value;
 mod ziplist;
 mod zipmap;

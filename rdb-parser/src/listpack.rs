@@ -39,12 +39,11 @@ const END: u8 = 0xFF;
 /// # Wire format
 /// See the module documentation (redis `src/listpack.c`).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Listpack<'a> {
-    blob: &'a [u8],
+pub(crate) struct Listpack {
     count: u16,
 }
 
-impl<'a> Listpack<'a> {
+impl Listpack {
     /// Checks the header of `blob`: at least 7 bytes, the total size equal to
     /// `blob.len()`, and the last byte 0xFF.
     ///
@@ -52,7 +51,7 @@ impl<'a> Listpack<'a> {
     /// [`ErrorKind::Incomplete`] when `blob` is shorter than the header or than its
     /// declared size, [`ErrorKind::BadLength`] when it is longer, and
     /// [`ErrorKind::Invalid`] when the last byte is not the terminator.
-    pub(crate) fn new(blob: &'a [u8]) -> Result<Self> {
+    pub(crate) fn new(blob: &[u8]) -> Result<Self> {
         let Some((&[b0, b1, b2, b3, c0, c1], _)) = blob.split_first_chunk::<HEADER>() else {
             return Err(Error::new(
                 ErrorKind::Incomplete {
@@ -86,7 +85,6 @@ impl<'a> Listpack<'a> {
             ));
         }
         Ok(Listpack {
-            blob,
             count: u16::from_le_bytes([c0, c1]),
         })
     }
@@ -94,16 +92,6 @@ impl<'a> Listpack<'a> {
     /// The number of entries, as the header states it, unless it is 65535 (unknown).
     pub(crate) fn len_hint(&self) -> Option<usize> {
         (self.count != UNKNOWN_COUNT).then_some(usize::from(self.count))
-    }
-
-    /// Walks the entries in order, checking each entry's backlen, then the count
-    /// and that the walk ends on the terminator.
-    pub(crate) fn iter(&self) -> ListpackIter<'a> {
-        ListpackIter {
-            blob: self.blob,
-            walk: self.walk(),
-            done: false,
-        }
     }
 
     /// The same walk as [`Listpack::iter`], as a position that is given the blob at
@@ -114,27 +102,6 @@ impl<'a> Listpack<'a> {
             seen: 0,
             count: self.count,
         }
-    }
-}
-
-/// The entries of a [`Listpack`]; after an error it yields `None`.
-#[derive(Clone, Debug)]
-pub(crate) struct ListpackIter<'a> {
-    blob: &'a [u8],
-    walk: ListpackWalk,
-    done: bool,
-}
-
-impl<'a> Iterator for ListpackIter<'a> {
-    type Item = Result<Element<'a>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let item = self.walk.next(self.blob).transpose();
-        self.done = !matches!(item, Some(Ok(_)));
-        item
     }
 }
 
@@ -437,6 +404,37 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Walks the entries in order, checking each entry's backlen, then the count
+    /// and that the walk ends on the terminator.
+    fn iter(blob: &[u8]) -> Result<ListpackIter<'_>> {
+        Ok(ListpackIter {
+            blob,
+            walk: Listpack::new(blob)?.walk(),
+            done: false,
+        })
+    }
+
+    /// The entries of a [`Listpack`]; after an error it yields `None`.
+    #[derive(Clone, Debug)]
+    struct ListpackIter<'a> {
+        blob: &'a [u8],
+        walk: ListpackWalk,
+        done: bool,
+    }
+
+    impl<'a> Iterator for ListpackIter<'a> {
+        type Item = Result<Element<'a>>;
+
+        fn next(&mut self) -> Option<Self::Item> {
+            if self.done {
+                return None;
+            }
+            let item = self.walk.next(self.blob).transpose();
+            self.done = !matches!(item, Some(Ok(_)));
+            item
+        }
+    }
+
     /// Decodes hex digits (test fixtures).
     pub(crate) fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
@@ -497,7 +495,7 @@ pub(crate) mod tests {
     }
 
     fn decode(blob: &[u8]) -> Result<Vec<Element<'_>>> {
-        Listpack::new(blob)?.iter().collect()
+        iter(blob)?.collect()
     }
 
     fn fault(blob: &[u8]) -> (ErrorKind, u64) {
@@ -702,7 +700,7 @@ pub(crate) mod tests {
     #[test]
     fn iteration_stops_after_an_error() {
         let blob = raw(b"\x01\x01\xf6\x01\x02\x01", 3);
-        let mut it = Listpack::new(&blob).unwrap().iter();
+        let mut it = iter(&blob).unwrap();
         assert_eq!(it.next().unwrap().unwrap(), Element::Int(1));
         assert!(it.next().unwrap().is_err());
         assert!(it.next().is_none());
@@ -775,8 +773,7 @@ pub(crate) mod tests {
     /// Walks a possibly corrupt blob: must end (with `None`) within one step per
     /// byte, and never panic.
     fn walk_any(blob: &[u8]) {
-        if let Ok(lp) = Listpack::new(blob) {
-            let mut it = lp.iter();
+        if let Ok(mut it) = iter(blob) {
             let mut steps = 0;
             while it.next().is_some() {
                 steps += 1;

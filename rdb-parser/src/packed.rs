@@ -12,9 +12,17 @@ use crate::intset::{Intset, IntsetWalk};
 use crate::listpack::{Listpack, ListpackWalk};
 use crate::spare;
 use crate::string::RdbString;
-use crate::unpacked::Compact;
 use crate::ziplist::{Ziplist, ZiplistWalk};
 use crate::zipmap::{Zipmap, ZipmapWalk};
+
+/// The compact encodings a blob can hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Compact {
+    Ziplist,
+    Listpack,
+    Intset,
+    Zipmap,
+}
 
 /// Where the walk of the loaded blob stands.
 #[derive(Clone, Copy, Debug)]

@@ -29,8 +29,8 @@ use crate::cursor::Cursor;
 use crate::element::Element;
 use crate::error::{Error, ErrorKind, Result};
 use crate::length::{read_count, read_len};
+use crate::listpack::{Listpack, ListpackWalk};
 use crate::string::{RdbString, read_string};
-use crate::unpacked::{Compact, Unpacked};
 
 const FLAG_DELETED: i64 = 1;
 const FLAG_SAMEFIELDS: i64 = 2;
@@ -258,10 +258,12 @@ impl<'a> StreamEntries<'a> {
             cur: Cursor::new(nodes, nodes_base),
             version,
             nodes_left: node_count,
-            node: Unpacked::default(),
+            borrowed: None,
+            owned: Vec::new(),
+            walk: None,
             node_offset: 0,
             master: StreamId::default(),
-            master_fields: 0..0,
+            master_fields: Vec::new(),
             pairs: Vec::new(),
             entries_left: 0,
             key,
@@ -364,21 +366,55 @@ fn read_idempotency<'a>(cur: &mut Cursor<'a>, v: u32) -> Result<Idempotency<'a>>
 }
 
 /// Cursor over a stream's live entries.
+///
+/// Each node's listpack is walked in place, once: an entry's fields and values are
+/// kept as places in the node until the next entry is read.
 #[derive(Debug)]
 pub struct StreamEntries<'a> {
     cur: Cursor<'a>,
     version: u32,
     nodes_left: u64,
-    node: Unpacked<'a>,
+    /// The current node's listpack when it is stored plainly in the input.
+    borrowed: Option<&'a [u8]>,
+    /// The current node's listpack decompressed, when it was LZF-compressed.
+    owned: Vec<u8>,
+    /// The walk over the current node (none before the first).
+    walk: Option<ListpackWalk>,
     node_offset: u64,
     master: StreamId,
-    /// Indexes of the master entry's field names in the node.
-    master_fields: std::ops::Range<usize>,
-    /// (field, value) indexes of the entry lent out last.
-    pairs: Vec<(usize, usize)>,
+    /// The master entry's field names, as places in the node.
+    master_fields: Vec<Place>,
+    /// (field, value) places of the entry lent out last.
+    pairs: Vec<(Place, Place)>,
     /// Entries (live and deleted) left in the current node.
     entries_left: u64,
     key: Option<RdbString<'a>>,
+}
+
+/// Where an element of the current node is: a byte range of it, or an integer.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    Bytes(usize, usize),
+    Int(i64),
+}
+
+impl Place {
+    fn of(blob: &[u8], e: Element<'_>) -> Place {
+        match e {
+            Element::Bytes(b) => {
+                let start = b.as_ptr() as usize - blob.as_ptr() as usize;
+                Place::Bytes(start, start + b.len())
+            }
+            Element::Int(i) => Place::Int(i),
+        }
+    }
+
+    fn get(self, blob: &[u8]) -> Element<'_> {
+        match self {
+            Place::Bytes(from, to) => Element::Bytes(blob.get(from..to).unwrap_or_default()),
+            Place::Int(i) => Element::Int(i),
+        }
+    }
 }
 
 /// One stream entry as [`StreamEntries`] lends it.
@@ -386,8 +422,8 @@ pub struct StreamEntries<'a> {
 pub struct StreamEntry<'s> {
     /// The entry's ID.
     pub id: StreamId,
-    node: &'s Unpacked<'s>,
-    pairs: &'s [(usize, usize)],
+    node: &'s [u8],
+    pairs: &'s [(Place, Place)],
 }
 
 impl<'s> StreamEntry<'s> {
@@ -403,25 +439,16 @@ impl<'s> StreamEntry<'s> {
 
     /// The (field, value) pairs, in order.
     pub fn fields(&self) -> impl Iterator<Item = (Element<'s>, Element<'s>)> + '_ {
-        self.pairs.iter().map(|&(f, v)| {
-            (
-                self.node.get(f).unwrap_or(Element::Int(0)),
-                self.node.get(v).unwrap_or(Element::Int(0)),
-            )
-        })
+        let node = self.node;
+        self.pairs
+            .iter()
+            .map(move |&(f, v)| (f.get(node), v.get(node)))
     }
 }
 
 impl<'a> StreamEntries<'a> {
     fn corrupt(&self, what: &'static str) -> Error {
         Error::new(ErrorKind::Invalid(what), self.node_offset)
-    }
-
-    fn int(&self, i: usize, what: &'static str) -> Result<i64> {
-        self.node
-            .get(i)
-            .and_then(|e| e.to_i64())
-            .ok_or_else(|| self.corrupt(what))
     }
 
     /// Loads the next node and reads its master entry.
@@ -435,29 +462,41 @@ impl<'a> StreamEntries<'a> {
             .ok_or_else(|| self.cur.error(ErrorKind::Invalid("stream node ID")))?;
         self.node_offset = self.cur.offset();
         let lp = read_string(&mut self.cur, v, "stream node listpack")?;
-        self.node.load(lp, Compact::Listpack, self.node_offset)?;
-        let count = self.int(0, "stream node entry count")?;
-        let deleted = self.int(1, "stream node deleted count")?;
-        let nfields = self.int(2, "stream node field count")?;
+        match lp {
+            RdbString::Raw(b) => self.borrowed = Some(b),
+            _ => {
+                self.borrowed = None;
+                lp.bytes(&mut self.owned)?;
+            }
+        }
+        let at = self.node_offset;
+        let blob = self.borrowed.unwrap_or(&self.owned);
+        let walk = self
+            .walk
+            .insert(Listpack::new(blob).map_err(|e| e.inside(at))?.walk());
+        let mut int = |what| next_int(walk, blob, at, what);
+        let count = int("stream node entry count")?;
+        let deleted = int("stream node deleted count")?;
+        let nfields = int("stream node field count")?;
         let (Ok(count), Ok(deleted), Ok(nfields)) = (
             u64::try_from(count),
             u64::try_from(deleted),
-            usize::try_from(nfields),
+            u64::try_from(nfields),
         ) else {
             return Err(self.corrupt("stream node master entry"));
         };
-        let end = nfields
-            .checked_add(3)
-            .filter(|&e| e < self.node.len())
-            .ok_or_else(|| self.corrupt("stream node master entry"))?;
-        if self.int(end, "stream master entry terminator")? != 0 {
+        // One place per field the node really holds: `nfields` sizes nothing.
+        self.master_fields.clear();
+        for _ in 0..nfields {
+            let field = next_element(walk, blob, at, "stream node master entry")?;
+            self.master_fields.push(Place::of(blob, field));
+        }
+        if next_int(walk, blob, at, "stream master entry terminator")? != 0 {
             return Err(self.corrupt("stream master entry terminator"));
         }
-        self.master_fields = 3..end;
         self.entries_left = count
             .checked_add(deleted)
             .ok_or_else(|| self.corrupt("stream node entry count"))?;
-        self.node.seek(end + 1);
         Ok(())
     }
 
@@ -472,10 +511,25 @@ impl<'a> StreamEntries<'a> {
     }
 
     fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>> {
+        Ok(self.advance()?.map(|id| StreamEntry {
+            id,
+            node: self.borrowed.unwrap_or(&self.owned),
+            pairs: &self.pairs,
+        }))
+    }
+
+    /// Reads up to the next live entry, whose pairs are then in `pairs`; its ID.
+    fn advance(&mut self) -> Result<Option<StreamId>> {
         loop {
             while self.entries_left == 0 {
-                if self.node.position() != self.node.len() {
-                    return Err(self.corrupt("stream node: entries beyond the count"));
+                // The node must end here; its closing checks (the entry count in
+                // its header) run on the way.
+                if let Some(mut walk) = self.walk.take() {
+                    let blob = self.borrowed.unwrap_or(&self.owned);
+                    let at = self.node_offset;
+                    if walk.next(blob).map_err(|e| e.inside(at))?.is_some() {
+                        return Err(self.corrupt("stream node: entries beyond the count"));
+                    }
                 }
                 if self.nodes_left == 0 {
                     return Ok(None);
@@ -483,48 +537,68 @@ impl<'a> StreamEntries<'a> {
                 self.load_node()?;
             }
             self.entries_left -= 1;
-            let at = self.node.position();
-            let flags = self.int(at, "stream entry flags")?;
-            let ms_diff = self.int(at + 1, "stream entry ID")?;
-            let seq_diff = self.int(at + 2, "stream entry ID")?;
+            let at = self.node_offset;
+            let blob = self.borrowed.unwrap_or(&self.owned);
+            // Entries are left only in a loaded node.
+            let Some(walk) = &mut self.walk else {
+                return Err(self.corrupt("stream node"));
+            };
+            let flags = next_int(walk, blob, at, "stream entry flags")?;
+            let ms_diff = next_int(walk, blob, at, "stream entry ID")?;
+            let seq_diff = next_int(walk, blob, at, "stream entry ID")?;
             let id = StreamId {
                 ms: self.master.ms.wrapping_add(ms_diff as u64),
                 seq: self.master.seq.wrapping_add(seq_diff as u64),
             };
             self.pairs.clear();
-            let mut i = at + 3;
             if flags & FLAG_SAMEFIELDS != 0 {
-                for f in self.master_fields.clone() {
-                    self.pairs.push((f, i));
-                    i += 1;
+                for &field in &self.master_fields {
+                    let value = next_element(walk, blob, at, "stream entry: truncated")?;
+                    self.pairs.push((field, Place::of(blob, value)));
                 }
             } else {
-                let n = usize::try_from(self.int(i, "stream entry field count")?)
-                    .map_err(|_| self.corrupt("stream entry field count"))?;
-                i += 1;
-                // The pairs and the lp-count after them must be in the node: a count
-                // the node cannot hold is refused before it sizes `pairs`.
-                let end = n
-                    .checked_mul(2)
-                    .and_then(|k| i.checked_add(k))
-                    .filter(|&e| e < self.node.len())
-                    .ok_or_else(|| self.corrupt("stream entry field count"))?;
-                self.pairs.extend((i..end).step_by(2).map(|f| (f, f + 1)));
-                i = end;
+                let n = next_int(walk, blob, at, "stream entry field count")?;
+                if n < 0 {
+                    return Err(self.corrupt("stream entry field count"));
+                }
+                // One pair per pair the node really holds: `n` sizes nothing.
+                for _ in 0..n {
+                    let field = next_element(walk, blob, at, "stream entry field count")?;
+                    let field = Place::of(blob, field);
+                    let value = next_element(walk, blob, at, "stream entry field count")?;
+                    self.pairs.push((field, Place::of(blob, value)));
+                }
             }
             // The trailing lp-count lets Redis walk backwards; it must be there.
-            if i >= self.node.len() {
-                return Err(self.corrupt("stream entry: truncated"));
-            }
-            self.node.seek(i + 1);
+            next_element(walk, blob, at, "stream entry: truncated")?;
             if flags & FLAG_DELETED != 0 {
                 continue;
             }
-            return Ok(Some(StreamEntry {
-                id,
-                node: &self.node,
-                pairs: &self.pairs,
-            }));
+            return Ok(Some(id));
         }
     }
+}
+
+/// The next element of the node `blob` (at absolute `at`); the node's end here is
+/// the fault `what`.
+#[inline]
+fn next_element<'b>(
+    walk: &mut ListpackWalk,
+    blob: &'b [u8],
+    at: u64,
+    what: &'static str,
+) -> Result<Element<'b>> {
+    match walk.next(blob) {
+        Ok(Some(e)) => Ok(e),
+        Ok(None) => Err(Error::new(ErrorKind::Invalid(what), at)),
+        Err(e) => Err(e.inside(at)),
+    }
+}
+
+/// The next element of the node as an integer; anything else is the fault `what`.
+#[inline]
+fn next_int(walk: &mut ListpackWalk, blob: &[u8], at: u64, what: &'static str) -> Result<i64> {
+    next_element(walk, blob, at, what)?
+        .to_i64()
+        .ok_or_else(|| Error::new(ErrorKind::Invalid(what), at))
 }

@@ -10,9 +10,9 @@ use crate::entries::{self, Layout, Shape};
 use crate::error::{ErrorKind, Result};
 use crate::header::Dialect;
 use crate::module::Module;
+use crate::packed::Compact;
 use crate::stream::Stream;
 use crate::string::{RdbString, read_string};
-use crate::unpacked::Compact;
 
 /// RDB type bytes (`RDB_TYPE_*`).
 pub(crate) mod code {

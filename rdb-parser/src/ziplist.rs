@@ -45,12 +45,11 @@ const BIG_PREVLEN: u8 = 0xFE;
 /// # Wire format
 /// See the module documentation (redis `src/ziplist.c`).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Ziplist<'a> {
-    blob: &'a [u8],
+pub(crate) struct Ziplist {
     count: u16,
 }
 
-impl<'a> Ziplist<'a> {
+impl Ziplist {
     /// Checks the header of `blob`: at least 11 bytes, the total size equal to
     /// `blob.len()`, the tail offset inside it, and the last byte 0xFF.
     ///
@@ -59,7 +58,7 @@ impl<'a> Ziplist<'a> {
     /// declared size, [`ErrorKind::BadLength`] when it is longer or the tail offset
     /// is past the end, and [`ErrorKind::Invalid`] when the last byte is not the
     /// terminator.
-    pub(crate) fn new(blob: &'a [u8]) -> Result<Self> {
+    pub(crate) fn new(blob: &[u8]) -> Result<Self> {
         let Some((&[b0, b1, b2, b3, t0, t1, t2, t3, c0, c1], _)) =
             blob.split_first_chunk::<HEADER>()
         else {
@@ -106,7 +105,6 @@ impl<'a> Ziplist<'a> {
             ));
         }
         Ok(Ziplist {
-            blob,
             count: u16::from_le_bytes([c0, c1]),
         })
     }
@@ -114,16 +112,6 @@ impl<'a> Ziplist<'a> {
     /// The number of entries, as the header states it, unless it is 65535 (unknown).
     pub(crate) fn len_hint(&self) -> Option<usize> {
         (self.count != UNKNOWN_COUNT).then_some(usize::from(self.count))
-    }
-
-    /// Walks the entries in order, checking each entry's prevlen, then the count
-    /// and that the walk ends on the terminator.
-    pub(crate) fn iter(&self) -> ZiplistIter<'a> {
-        ZiplistIter {
-            blob: self.blob,
-            walk: self.walk(),
-            done: false,
-        }
     }
 
     /// The same walk as [`Ziplist::iter`], as a position that is given the blob at
@@ -135,27 +123,6 @@ impl<'a> Ziplist<'a> {
             seen: 0,
             count: self.count,
         }
-    }
-}
-
-/// The entries of a [`Ziplist`]; after an error it yields `None`.
-#[derive(Clone, Debug)]
-pub(crate) struct ZiplistIter<'a> {
-    blob: &'a [u8],
-    walk: ZiplistWalk,
-    done: bool,
-}
-
-impl<'a> Iterator for ZiplistIter<'a> {
-    type Item = Result<Element<'a>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let item = self.walk.next(self.blob).transpose();
-        self.done = !matches!(item, Some(Ok(_)));
-        item
     }
 }
 
@@ -360,8 +327,39 @@ mod tests {
     use crate::listpack::tests::{Owned, element, hex};
     use proptest::prelude::*;
 
+    /// Walks the entries in order, checking each entry's prevlen, then the count
+    /// and that the walk ends on the terminator.
+    fn iter(blob: &[u8]) -> Result<ZiplistIter<'_>> {
+        Ok(ZiplistIter {
+            blob,
+            walk: Ziplist::new(blob)?.walk(),
+            done: false,
+        })
+    }
+
+    /// The entries of a [`Ziplist`]; after an error it yields `None`.
+    #[derive(Clone, Debug)]
+    struct ZiplistIter<'a> {
+        blob: &'a [u8],
+        walk: ZiplistWalk,
+        done: bool,
+    }
+
+    impl<'a> Iterator for ZiplistIter<'a> {
+        type Item = Result<Element<'a>>;
+
+        fn next(&mut self) -> Option<Self::Item> {
+            if self.done {
+                return None;
+            }
+            let item = self.walk.next(self.blob).transpose();
+            self.done = !matches!(item, Some(Ok(_)));
+            item
+        }
+    }
+
     fn decode(blob: &[u8]) -> Result<Vec<Element<'_>>> {
-        Ziplist::new(blob)?.iter().collect()
+        iter(blob)?.collect()
     }
 
     fn fault(blob: &[u8]) -> (ErrorKind, u64) {
@@ -598,8 +596,7 @@ mod tests {
     }
 
     fn walk_any(blob: &[u8]) {
-        if let Ok(zl) = Ziplist::new(blob) {
-            let mut it = zl.iter();
+        if let Ok(mut it) = iter(blob) {
             let mut steps = 0;
             while it.next().is_some() {
                 steps += 1;

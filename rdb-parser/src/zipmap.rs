@@ -20,18 +20,17 @@ const END: u8 = 0xFF;
 /// # Wire format
 /// See the module documentation (redis `src/zipmap.c`).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Zipmap<'a> {
-    blob: &'a [u8],
+pub(crate) struct Zipmap {
     count: u8,
 }
 
-impl<'a> Zipmap<'a> {
+impl Zipmap {
     /// Checks `blob`: at least 2 bytes (count and terminator), the last one 0xFF.
     ///
     /// # Errors
     /// [`ErrorKind::Incomplete`] when `blob` is shorter than 2 bytes,
     /// [`ErrorKind::Invalid`] when its last byte is not the terminator.
-    pub(crate) fn new(blob: &'a [u8]) -> Result<Self> {
+    pub(crate) fn new(blob: &[u8]) -> Result<Self> {
         let (Some(&count), Some(&last)) = (blob.first(), blob.get(1..).and_then(<[u8]>::last))
         else {
             return Err(Error::new(
@@ -45,22 +44,13 @@ impl<'a> Zipmap<'a> {
                 blob.len() as u64 - 1,
             ));
         }
-        Ok(Zipmap { blob, count })
+        Ok(Zipmap { count })
     }
 
     /// The number of pairs, as the count byte states it, unless it is 254 or more
     /// (unknown).
     pub(crate) fn len_hint(&self) -> Option<usize> {
         (self.count < BIG_LEN).then_some(usize::from(self.count))
-    }
-
-    /// Walks the (field, value) pairs in order, then checks the count.
-    pub(crate) fn iter(&self) -> ZipmapIter<'a> {
-        ZipmapIter {
-            blob: self.blob,
-            walk: self.walk(),
-            done: false,
-        }
     }
 
     /// The same walk as [`Zipmap::iter`], as a position that is given the blob at
@@ -71,27 +61,6 @@ impl<'a> Zipmap<'a> {
             seen: 0,
             count: self.count,
         }
-    }
-}
-
-/// The pairs of a [`Zipmap`]; after an error it yields `None`.
-#[derive(Clone, Debug)]
-pub(crate) struct ZipmapIter<'a> {
-    blob: &'a [u8],
-    walk: ZipmapWalk,
-    done: bool,
-}
-
-impl<'a> Iterator for ZipmapIter<'a> {
-    type Item = Result<(&'a [u8], &'a [u8])>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let item = self.walk.next(self.blob).transpose();
-        self.done = !matches!(item, Some(Ok(_)));
-        item
     }
 }
 
@@ -215,10 +184,40 @@ mod tests {
     use crate::listpack::tests::BOUNDARY_LENGTHS;
     use proptest::prelude::*;
 
+    /// Walks the (field, value) pairs in order, then checks the count.
+    fn iter(blob: &[u8]) -> Result<ZipmapIter<'_>> {
+        Ok(ZipmapIter {
+            blob,
+            walk: Zipmap::new(blob)?.walk(),
+            done: false,
+        })
+    }
+
+    /// The pairs of a [`Zipmap`]; after an error it yields `None`.
+    #[derive(Clone, Debug)]
+    struct ZipmapIter<'a> {
+        blob: &'a [u8],
+        walk: ZipmapWalk,
+        done: bool,
+    }
+
+    impl<'a> Iterator for ZipmapIter<'a> {
+        type Item = Result<(&'a [u8], &'a [u8])>;
+
+        fn next(&mut self) -> Option<Self::Item> {
+            if self.done {
+                return None;
+            }
+            let item = self.walk.next(self.blob).transpose();
+            self.done = !matches!(item, Some(Ok(_)));
+            item
+        }
+    }
+
     type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
 
     fn decode(blob: &[u8]) -> Result<Pairs<'_>> {
-        Zipmap::new(blob)?.iter().collect()
+        iter(blob)?.collect()
     }
 
     fn fault(blob: &[u8]) -> (ErrorKind, u64) {
@@ -330,8 +329,7 @@ mod tests {
     }
 
     fn walk_any(blob: &[u8]) {
-        if let Ok(zm) = Zipmap::new(blob) {
-            let mut it = zm.iter();
+        if let Ok(mut it) = iter(blob) {
             let mut steps = 0;
             while it.next().is_some() {
                 steps += 1;
