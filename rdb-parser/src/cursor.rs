@@ -13,8 +13,11 @@ pub(crate) struct Cursor<'a> {
     /// Absolute offset of `input[0]` in the whole source.
     base: u64,
     /// More input may follow `input` (a streaming buffer): a count too large for the
-    /// remaining bytes then means "incomplete", not "impossible".
-    partial: bool,
+    /// remaining bytes then means "incomplete", not "impossible". Non-zero when so.
+    /// A whole word, not a `bool`: cursors are moved in whole words, and a word read
+    /// back over a one-byte store cannot be forwarded from it (a measured stall
+    /// each time a collection walker is made).
+    partial: u64,
 }
 
 impl<'a> Cursor<'a> {
@@ -25,7 +28,7 @@ impl<'a> Cursor<'a> {
             input,
             pos: 0,
             base,
-            partial: false,
+            partial: 0,
         }
     }
 
@@ -33,7 +36,7 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub(crate) fn partial(input: &'a [u8], base: u64) -> Self {
         Cursor {
-            partial: true,
+            partial: 1,
             ..Cursor::new(input, base)
         }
     }
@@ -41,7 +44,7 @@ impl<'a> Cursor<'a> {
     /// Whether more input may follow this cursor's input.
     #[inline]
     pub(crate) fn is_partial(&self) -> bool {
-        self.partial
+        self.partial != 0
     }
 
     /// Position relative to the start of this cursor's input.
