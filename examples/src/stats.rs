@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rdb_parser::{ArrayValue, Encoding, Item, ModuleField, Type, Value};
+use rdb_parser::{ArrayValue, Encoding, Error, Item, ModuleField, Type, Value};
 
 /// Totals over an RDB: keys, elements and bytes per type and encoding.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -78,26 +78,27 @@ fn decode_fully(value: &Value<'_>, scratch: &mut Vec<u8>) -> rdb_parser::Result<
             n = 1;
             bytes = s.bytes(scratch)?.len() as u64;
         }
-        Value::List(l) => l.elements()?.try_for_each(|e| {
-            n += 1;
-            bytes += size(e);
-            Ok::<_, rdb_parser::Error>(())
-        })?,
-        Value::Set(s) => s.members()?.try_for_each(|e| {
-            n += 1;
-            bytes += size(e);
-            Ok::<_, rdb_parser::Error>(())
-        })?,
-        Value::SortedSet(z) => z.members()?.try_for_each(|m, _| {
-            n += 1;
-            bytes += size(m) + 8;
-            Ok::<_, rdb_parser::Error>(())
-        })?,
-        Value::Hash(h) => h.fields()?.try_for_each(|f| {
-            n += 1;
-            bytes += size(f.field) + size(f.value);
-            Ok::<_, rdb_parser::Error>(())
-        })?,
+        // Counts carried through the walk as values: they stay in registers.
+        Value::List(l) => {
+            (n, bytes) = l
+                .elements()?
+                .try_fold((0, 0), |(n, b), e| Ok::<_, Error>((n + 1, b + size(e))))?;
+        }
+        Value::Set(s) => {
+            (n, bytes) = s
+                .members()?
+                .try_fold((0, 0), |(n, b), e| Ok::<_, Error>((n + 1, b + size(e))))?;
+        }
+        Value::SortedSet(z) => {
+            (n, bytes) = z.members()?.try_fold((0, 0), |(n, b), m, _| {
+                Ok::<_, Error>((n + 1, b + size(m) + 8))
+            })?;
+        }
+        Value::Hash(h) => {
+            (n, bytes) = h.fields()?.try_fold((0, 0), |(n, b), f| {
+                Ok::<_, Error>((n + 1, b + size(f.field) + size(f.value)))
+            })?;
+        }
         Value::Stream(s) => {
             let mut c = s.entries();
             while let Some(e) = c.next()? {

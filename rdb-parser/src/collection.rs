@@ -129,18 +129,33 @@ impl Elements<'_> {
         Ok(self.0.next()?.map(|g: Group<'_>| g.elems[0]))
     }
 
-    /// Hands every remaining element to `f`, in order, stopping at the first error
-    /// (a fault in the value, converted with `From`, or `f`'s own). Faster than
-    /// [`Elements::next`] in a loop: the encoding is matched once, not per element.
+    /// Folds every remaining element into `init` with `f`, in order, stopping at the
+    /// first error (a fault in the value, converted with `From`, or `f`'s own).
+    /// Faster than [`Elements::next`] in a loop: the encoding is matched once, not
+    /// per element, and the accumulator stays a value rather than memory.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated, or when `f` fails.
+    #[inline]
+    pub fn try_fold<B, E: From<Error>>(
+        mut self,
+        init: B,
+        mut f: impl FnMut(B, Element<'_>) -> std::result::Result<B, E>,
+    ) -> std::result::Result<B, E> {
+        self.0.fold(init, |acc, g| f(acc, g.elems[0]))
+    }
+
+    /// Hands every remaining element to `f`, in order: [`Elements::try_fold`]
+    /// without an accumulator.
     ///
     /// # Errors
     /// When the value is corrupt or truncated, or when `f` fails.
     #[inline]
     pub fn try_for_each<E: From<Error>>(
-        mut self,
+        self,
         mut f: impl FnMut(Element<'_>) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        self.0.each(|g| f(g.elems[0]))
+        self.try_fold((), |(), e| f(e))
     }
 
     /// Walks to the end, validating every element, and returns how many there were.
@@ -167,18 +182,32 @@ impl ScoredMembers<'_> {
         Ok(self.0.next()?.map(|g| (g.elems[0], g.score)))
     }
 
-    /// Hands every remaining member and its score to `f`, in order, stopping at the
-    /// first error (a fault in the value, converted with `From`, or `f`'s own).
-    /// Faster than [`ScoredMembers::next`] in a loop.
+    /// Folds every remaining member and its score into `init` with `f`, in order,
+    /// stopping at the first error (a fault in the value, converted with `From`, or
+    /// `f`'s own). Faster than [`ScoredMembers::next`] in a loop.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated, or when `f` fails.
+    #[inline]
+    pub fn try_fold<B, E: From<Error>>(
+        mut self,
+        init: B,
+        mut f: impl FnMut(B, Element<'_>, f64) -> std::result::Result<B, E>,
+    ) -> std::result::Result<B, E> {
+        self.0.fold(init, |acc, g| f(acc, g.elems[0], g.score))
+    }
+
+    /// Hands every remaining member and its score to `f`, in order:
+    /// [`ScoredMembers::try_fold`] without an accumulator.
     ///
     /// # Errors
     /// When the value is corrupt or truncated, or when `f` fails.
     #[inline]
     pub fn try_for_each<E: From<Error>>(
-        mut self,
+        self,
         mut f: impl FnMut(Element<'_>, f64) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        self.0.each(|g| f(g.elems[0], g.score))
+        self.try_fold((), |(), m, s| f(m, s))
     }
 
     /// Walks to the end, validating every entry, and returns how many there were.
@@ -217,18 +246,32 @@ impl Fields<'_> {
         Ok(self.0.next()?.map(field))
     }
 
-    /// Hands every remaining field to `f`, in order, stopping at the first error (a
-    /// fault in the value, converted with `From`, or `f`'s own). Faster than
-    /// [`Fields::next`] in a loop.
+    /// Folds every remaining field into `init` with `f`, in order, stopping at the
+    /// first error (a fault in the value, converted with `From`, or `f`'s own).
+    /// Faster than [`Fields::next`] in a loop.
+    ///
+    /// # Errors
+    /// When the value is corrupt or truncated, or when `f` fails.
+    #[inline]
+    pub fn try_fold<B, E: From<Error>>(
+        mut self,
+        init: B,
+        mut f: impl FnMut(B, Field<'_>) -> std::result::Result<B, E>,
+    ) -> std::result::Result<B, E> {
+        self.0.fold(init, |acc, g| f(acc, field(g)))
+    }
+
+    /// Hands every remaining field to `f`, in order: [`Fields::try_fold`] without
+    /// an accumulator.
     ///
     /// # Errors
     /// When the value is corrupt or truncated, or when `f` fails.
     #[inline]
     pub fn try_for_each<E: From<Error>>(
-        mut self,
+        self,
         mut f: impl FnMut(Field<'_>) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        self.0.each(|g| f(field(g)))
+        self.try_fold((), |(), x| f(x))
     }
 
     /// Walks to the end, validating every field, and returns how many there were.

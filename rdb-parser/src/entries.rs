@@ -131,24 +131,23 @@ impl<'a> Walker<'a> {
 
     /// Reads every entry to the end, validating the whole value.
     pub(crate) fn skip_all(&mut self) -> Result<u64> {
-        let mut n = 0;
-        self.each(|_| {
-            n += 1;
-            Ok::<_, Error>(())
-        })?;
-        Ok(n)
+        self.fold(0, |n, _| Ok::<_, Error>(n + 1))
     }
 
-    /// Hands every remaining entry to `f`, in order; faults name the key, and `f`'s
-    /// own errors are passed through. Faster than [`Walker::next`] in a loop: the
-    /// layout and encoding are matched once, not per entry.
+    /// Folds every remaining entry into `acc` with `f`, in order; faults name the
+    /// key, and `f`'s own errors are passed through. Faster than [`Walker::next`] in
+    /// a loop: the layout and encoding are matched once, not per entry.
     #[inline]
-    pub(crate) fn each<E: From<Error>>(
+    pub(crate) fn fold<B, E: From<Error>>(
         &mut self,
-        mut f: impl FnMut(Group<'_>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        match self.steps.each(&mut |g| f(g).map_err(Stop::Caller)) {
-            Ok(()) => Ok(()),
+        acc: B,
+        mut f: impl FnMut(B, Group<'_>) -> Result<B, E>,
+    ) -> Result<B, E> {
+        match self
+            .steps
+            .fold(acc, &mut |acc, g| f(acc, g).map_err(Stop::Caller))
+        {
+            Ok(acc) => Ok(acc),
             Err(Stop::Caller(e)) => Err(e),
             Err(Stop::Fault(e)) => Err(E::from(e.with_rdb_key(self.key))),
         }
@@ -195,31 +194,32 @@ impl<'a> Steps<'a> {
         }
     }
 
-    /// Every remaining entry to `f`: see [`Walker::each`].
+    /// Every remaining entry folded into `acc`: see [`Walker::fold`].
     #[inline]
-    fn each<E>(
+    fn fold<B, E>(
         &mut self,
-        f: &mut impl FnMut(Group<'_>) -> Result<(), Stop<E>>,
-    ) -> Result<(), Stop<E>> {
+        mut acc: B,
+        f: &mut impl FnMut(B, Group<'_>) -> Result<B, Stop<E>>,
+    ) -> Result<B, Stop<E>> {
         match self.layout {
             Layout::Blob { kind, shape } => {
                 self.load_blob(kind, shape)?;
-                self.drain(shape, f)
+                self.drain(shape, acc, f)
             }
             Layout::Quicklist | Layout::Quicklist2 => loop {
-                self.drain(Shape::Single, f)?;
+                acc = self.drain(Shape::Single, acc, f)?;
                 match self.next_node()? {
-                    Node::End => return Ok(()),
-                    Node::Plain(s) => f(single(s.element(&mut self.scratch[0])?))?,
+                    Node::End => return Ok(acc),
+                    Node::Plain(s) => acc = f(acc, single(s.element(&mut self.scratch[0])?))?,
                     Node::Packed => {}
                 }
             },
             _ => {
                 while self.left > 0 {
                     self.left -= 1;
-                    f(self.next_plain(self.version)?)?;
+                    acc = f(acc, self.next_plain(self.version)?)?;
                 }
-                Ok(())
+                Ok(acc)
             }
         }
     }
@@ -268,19 +268,25 @@ impl<'a> Steps<'a> {
         Ok(Node::Packed)
     }
 
-    /// Every remaining entry of the loaded blob to `f`, grouped as `shape` says.
+    /// Every remaining entry of the loaded blob, grouped as `shape` says, folded
+    /// into `acc`.
     #[inline(always)]
-    fn drain<E>(
+    fn drain<B, E>(
         &mut self,
         shape: Shape,
-        f: &mut impl FnMut(Group<'_>) -> Result<(), Stop<E>>,
-    ) -> Result<(), Stop<E>> {
+        acc: B,
+        f: &mut impl FnMut(B, Group<'_>) -> Result<B, Stop<E>>,
+    ) -> Result<B, Stop<E>> {
         let at = self.cur.offset();
         match shape {
-            Shape::Single => self.packed.each(|[a]| f(single(a))),
-            Shape::Pair => self.packed.each(|[a, b]| f(pair(a, b))),
-            Shape::Scored => self.packed.each(|[m, s]| f(scored(m, s, at)?)),
-            Shape::Expiring => self.packed.each(|[a, b, t]| f(expiring(a, b, t, at)?)),
+            Shape::Single => self.packed.fold(acc, |acc, [a]| f(acc, single(a))),
+            Shape::Pair => self.packed.fold(acc, |acc, [a, b]| f(acc, pair(a, b))),
+            Shape::Scored => self
+                .packed
+                .fold(acc, |acc, [m, s]| f(acc, scored(m, s, at)?)),
+            Shape::Expiring => self
+                .packed
+                .fold(acc, |acc, [a, b, t]| f(acc, expiring(a, b, t, at)?)),
         }
     }
 

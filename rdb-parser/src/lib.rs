@@ -12,8 +12,8 @@
 //!   a cursor over its entries (ziplists, listpacks and intsets are decoded during the
 //!   walk; LZF data is decompressed when reached, into the cursor's reusable buffers).
 //!   A cursor steps with `next`, or hands every entry to a closure with
-//!   `try_for_each` ([`Elements::try_for_each`]), which is faster: the encoding is
-//!   matched once per value rather than once per entry;
+//!   `try_for_each` or `try_fold` ([`Elements::try_fold`]), which are faster: the
+//!   encoding is matched once per value rather than once per entry;
 //!   a [`Stream`] has its metadata and groups decoded and its entries walked lazily; a
 //!   [`Module`] value is kept raw with its module's name, so it can be passed on
 //!   without the module.

@@ -163,7 +163,7 @@ impl<'a> Packed<'a> {
     }
 }
 
-/// Why an internal walk ([`Packed::each`]) stopped early: a fault in the value, or
+/// Why an internal walk ([`Packed::fold`]) stopped early: a fault in the value, or
 /// the caller's own error, passed through untouched.
 #[derive(Debug)]
 pub(crate) enum Stop<E> {
@@ -178,43 +178,46 @@ impl<E> From<Error> for Stop<E> {
 }
 
 impl Packed<'_> {
-    /// Hands every remaining group of `N` entries to `f`, then ends the walk (with
-    /// its closing checks). One loop per encoding, so each is compiled tight.
+    /// Folds every remaining group of `N` entries into `acc` with `f`, then ends the
+    /// walk (with its closing checks). One loop per encoding, so each is compiled
+    /// tight, and the accumulator is a value the loop carries, not memory.
     #[inline]
-    pub(crate) fn each<const N: usize, E>(
+    pub(crate) fn fold<const N: usize, B, E>(
         &mut self,
-        f: impl FnMut([Element<'_>; N]) -> Result<(), Stop<E>>,
-    ) -> Result<(), Stop<E>> {
+        acc: B,
+        f: impl FnMut(B, [Element<'_>; N]) -> Result<B, Stop<E>>,
+    ) -> Result<B, Stop<E>> {
         let blob = current(self.borrowed, &self.owned);
         let offset = self.offset;
         match std::mem::replace(&mut self.walk, Walk::Done) {
-            Walk::Done => Ok(()),
-            Walk::Listpack(mut w) => groups(|| w.next(blob), offset, f),
-            Walk::Ziplist(mut w) => groups(|| w.next(blob), offset, f),
-            Walk::Intset(mut w) => groups(|| Ok(w.next(blob).map(Element::Int)), offset, f),
-            mut walk @ Walk::Zipmap(..) => groups(|| next(&mut walk, blob), offset, f),
+            Walk::Done => Ok(acc),
+            Walk::Listpack(mut w) => groups(|| w.next(blob), offset, acc, f),
+            Walk::Ziplist(mut w) => groups(|| w.next(blob), offset, acc, f),
+            Walk::Intset(mut w) => groups(|| Ok(w.next(blob).map(Element::Int)), offset, acc, f),
+            mut walk @ Walk::Zipmap(..) => groups(|| next(&mut walk, blob), offset, acc, f),
         }
     }
 }
 
-/// Takes entries from `next` in groups of `N` and hands each group to `f`.
+/// Takes entries from `next` in groups of `N` and folds each group into `acc`.
 #[inline(always)]
-fn groups<'b, const N: usize, E>(
+fn groups<'b, const N: usize, B, E>(
     mut next: impl FnMut() -> Result<Option<Element<'b>>>,
     offset: u64,
-    mut f: impl FnMut([Element<'b>; N]) -> Result<(), Stop<E>>,
-) -> Result<(), Stop<E>> {
+    mut acc: B,
+    mut f: impl FnMut(B, [Element<'b>; N]) -> Result<B, Stop<E>>,
+) -> Result<B, Stop<E>> {
     loop {
         let mut out = [Element::Int(0); N];
         for (i, slot) in out.iter_mut().enumerate() {
             match next() {
                 Ok(Some(e)) => *slot = e,
-                Ok(None) if i == 0 => return Ok(()),
+                Ok(None) if i == 0 => return Ok(acc),
                 Ok(None) => return Err(Stop::Fault(uneven(offset))),
                 Err(e) => return Err(Stop::Fault(e.inside(offset))),
             }
         }
-        f(out)?;
+        acc = f(acc, out)?;
     }
 }
 

@@ -104,7 +104,8 @@ fn owned(v: &Value<'_>) -> Result<Owned> {
     by_cursor
 }
 
-/// A collection walked with the cursors' `try_for_each` (`None` for other types).
+/// A collection walked with the cursors' `try_for_each` (lists, sets) and
+/// `try_fold` (sorted sets, hashes, the list's again); `None` for other types.
 fn owned_by_for_each(v: &Value<'_>) -> Option<Result<Owned>> {
     let mut out = Vec::new();
     let mut push = |e: Element<'_>| {
@@ -112,36 +113,48 @@ fn owned_by_for_each(v: &Value<'_>) -> Option<Result<Owned>> {
         Ok::<_, Error>(())
     };
     Some(match v {
-        Value::List(l) => l
-            .elements()
-            .and_then(|c| c.try_for_each(&mut push))
-            .map(|()| Owned::List(out)),
+        Value::List(l) => {
+            let folded = l.elements().and_then(|c| {
+                c.try_fold(Vec::new(), |mut all, e| {
+                    all.push(e.to_vec());
+                    Ok::<_, Error>(all)
+                })
+            });
+            let each = l.elements().and_then(|c| c.try_for_each(&mut push));
+            match (folded, each) {
+                (Ok(folded), Ok(())) => {
+                    assert_eq!(folded, out, "try_fold against try_for_each");
+                    Ok(Owned::List(folded))
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.to_string(), b.to_string());
+                    Err(a)
+                }
+                (a, b) => panic!("try_fold gave {a:?}, try_for_each gave {b:?}"),
+            }
+        }
         Value::Set(s) => s
             .members()
             .and_then(|c| c.try_for_each(&mut push))
             .map(|()| Owned::Set(out)),
-        Value::SortedSet(z) => {
-            let mut pairs = Vec::new();
-            z.members()
-                .and_then(|c| {
-                    c.try_for_each(|m, s| {
-                        pairs.push((m.to_vec(), format!("{s}")));
-                        Ok::<_, Error>(())
-                    })
+        Value::SortedSet(z) => z
+            .members()
+            .and_then(|c| {
+                c.try_fold(Vec::new(), |mut pairs, m, s| {
+                    pairs.push((m.to_vec(), format!("{s}")));
+                    Ok::<_, Error>(pairs)
                 })
-                .map(|()| Owned::Zset(pairs))
-        }
-        Value::Hash(h) => {
-            let mut fields = Vec::new();
-            h.fields()
-                .and_then(|c| {
-                    c.try_for_each(|f| {
-                        fields.push((f.field.to_vec(), f.value.to_vec(), f.expire_ms));
-                        Ok::<_, Error>(())
-                    })
+            })
+            .map(Owned::Zset),
+        Value::Hash(h) => h
+            .fields()
+            .and_then(|c| {
+                c.try_fold(Vec::new(), |mut fields, f| {
+                    fields.push((f.field.to_vec(), f.value.to_vec(), f.expire_ms));
+                    Ok::<_, Error>(fields)
                 })
-                .map(|()| Owned::Hash(fields))
-        }
+            })
+            .map(Owned::Hash),
         _ => return None,
     })
 }
