@@ -2,7 +2,9 @@
 //!
 //! A view borrows the value's bytes and decodes nothing until a cursor walks it.
 //! Cursors lend their entries: an entry borrows the cursor (elements may live in its
-//! decompression buffers), so walk them with `while let Some(e) = cursor.next()? {}`.
+//! decompression buffers), so walk them with `while let Some(e) = cursor.next()? {}`,
+//! or hand them all to a closure with `try_for_each` / `try_fold`, which match the
+//! encoding once per value instead of once per entry.
 
 use crate::element::Element;
 use crate::entries::{Group, Layout, Walker};
