@@ -68,45 +68,34 @@ impl Stats {
 
 /// Walks every element of a value; returns (elements, decoded bytes).
 fn decode_fully(value: &Value<'_>, scratch: &mut Vec<u8>) -> rdb_parser::Result<(u64, u64)> {
-    let (mut n, mut bytes) = (0u64, 0u64);
     let size = |e: rdb_parser::Element<'_>| match e {
         rdb_parser::Element::Bytes(b) => b.len() as u64,
         rdb_parser::Element::Int(_) => 8,
     };
-    match value {
-        Value::String(s) => {
-            n = 1;
-            bytes = s.bytes(scratch)?.len() as u64;
-        }
-        // Counts carried through the walk as values: they stay in registers.
-        Value::List(l) => {
-            (n, bytes) = l
-                .elements()?
-                .try_fold((0, 0), |(n, b), e| Ok::<_, Error>((n + 1, b + size(e))))?;
-        }
-        Value::Set(s) => {
-            (n, bytes) = s
-                .members()?
-                .try_fold((0, 0), |(n, b), e| Ok::<_, Error>((n + 1, b + size(e))))?;
-        }
-        Value::SortedSet(z) => {
-            (n, bytes) = z.members()?.try_fold((0, 0), |(n, b), m, _| {
-                Ok::<_, Error>((n + 1, b + size(m) + 8))
-            })?;
-        }
-        Value::Hash(h) => {
-            (n, bytes) = h.fields()?.try_fold((0, 0), |(n, b), f| {
-                Ok::<_, Error>((n + 1, b + size(f.field) + size(f.value)))
-            })?;
-        }
+    // Counts are folded through the collection walks as values, not captured by
+    // reference: they stay in registers.
+    let count = |(n, b): (u64, u64), more: u64| Ok::<_, Error>((n + 1, b + more));
+    Ok(match value {
+        Value::String(s) => (1, s.bytes(scratch)?.len() as u64),
+        Value::List(l) => l.elements()?.try_fold((0, 0), |t, e| count(t, size(e)))?,
+        Value::Set(s) => s.members()?.try_fold((0, 0), |t, e| count(t, size(e)))?,
+        Value::SortedSet(z) => z
+            .members()?
+            .try_fold((0, 0), |t, m, _| count(t, size(m) + 8))?,
+        Value::Hash(h) => h
+            .fields()?
+            .try_fold((0, 0), |t, f| count(t, size(f.field) + size(f.value)))?,
         Value::Stream(s) => {
+            let (mut n, mut bytes) = (0, 0);
             let mut c = s.entries();
             while let Some(e) = c.next()? {
                 n += 1;
                 bytes += e.fields().map(|(f, v)| size(f) + size(v)).sum::<u64>();
             }
+            (n, bytes)
         }
         Value::Module(m) => {
+            let (mut n, mut bytes) = (0, 0);
             for f in m.fields() {
                 n += 1;
                 bytes += match f? {
@@ -114,8 +103,10 @@ fn decode_fully(value: &Value<'_>, scratch: &mut Vec<u8>) -> rdb_parser::Result<
                     _ => 8,
                 };
             }
+            (n, bytes)
         }
         Value::Array(a) => {
+            let (mut n, mut bytes) = (0, 0);
             for slot in a.slots() {
                 n += 1;
                 bytes += match slot?.1 {
@@ -123,10 +114,10 @@ fn decode_fully(value: &Value<'_>, scratch: &mut Vec<u8>) -> rdb_parser::Result<
                     _ => 8,
                 };
             }
+            (n, bytes)
         }
-        _ => {}
-    }
-    Ok((n, bytes))
+        _ => (0, 0),
+    })
 }
 
 impl fmt::Display for Stats {

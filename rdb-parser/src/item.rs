@@ -63,6 +63,8 @@ pub enum Item<'a> {
 
 /// A key with its value and metadata.
 #[derive(Clone, Debug)]
+// Fields in declared order: the default layout packed the small ones into a run of
+// odd size, copied with overlapping moves that stalled the next copy of each key.
 #[repr(C)]
 pub struct Key<'a> {
     /// The database the key is in.

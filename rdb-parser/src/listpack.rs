@@ -406,33 +406,25 @@ pub(crate) mod tests {
 
     /// Walks the entries in order, checking each entry's backlen, then the count
     /// and that the walk ends on the terminator.
-    fn iter(blob: &[u8]) -> Result<ListpackIter<'_>> {
-        Ok(ListpackIter {
-            blob,
-            walk: Listpack::new(blob)?.walk(),
-            done: false,
-        })
+    fn iter(blob: &[u8]) -> Result<impl Iterator<Item = Result<Element<'_>>>> {
+        let mut walk = Listpack::new(blob)?.walk();
+        Ok(until_error(move || walk.next(blob)))
     }
 
-    /// The entries of a [`Listpack`]; after an error it yields `None`.
-    #[derive(Clone, Debug)]
-    struct ListpackIter<'a> {
-        blob: &'a [u8],
-        walk: ListpackWalk,
-        done: bool,
-    }
-
-    impl<'a> Iterator for ListpackIter<'a> {
-        type Item = Result<Element<'a>>;
-
-        fn next(&mut self) -> Option<Self::Item> {
-            if self.done {
+    /// The steps of a walk as an iterator, which ends after the first error (the
+    /// compact encodings' tests walk whole blobs this way).
+    pub(crate) fn until_error<T>(
+        mut step: impl FnMut() -> Result<Option<T>>,
+    ) -> impl Iterator<Item = Result<T>> {
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done {
                 return None;
             }
-            let item = self.walk.next(self.blob).transpose();
-            self.done = !matches!(item, Some(Ok(_)));
+            let item = step().transpose();
+            done = !matches!(item, Some(Ok(_)));
             item
-        }
+        })
     }
 
     /// Decodes hex digits (test fixtures).

@@ -200,6 +200,9 @@ impl Packed<'_> {
 }
 
 /// Takes entries from `next` in groups of `N` and folds each group into `acc`.
+///
+/// It gathers a group the way [`Packed::take`] does, written out again on purpose:
+/// one helper shared by both made a full decode of a 300k-key file 3 ms slower.
 #[inline(always)]
 fn groups<'b, const N: usize, B, E>(
     mut next: impl FnMut() -> Result<Option<Element<'b>>>,

@@ -204,12 +204,19 @@ impl Value<'_> {
     /// # Errors
     /// The first fault found in the value.
     pub fn validate(&self) -> Result<u64> {
+        // One decompression buffer for every string of the value, the thread's spare.
+        let mut buf = crate::spare::take();
+        let counted = self.decode_all(&mut buf);
+        crate::spare::give(buf);
+        counted
+    }
+
+    /// [`Value::validate`], decoding strings into `buf`.
+    fn decode_all(&self, buf: &mut Vec<u8>) -> Result<u64> {
         Ok(match self {
             Value::String(s) => {
-                let mut buf = crate::spare::take();
-                let decoded = s.bytes(&mut buf).map(|_| 1);
-                crate::spare::give(buf);
-                decoded?
+                s.bytes(buf)?;
+                1
             }
             Value::List(v) => v.elements()?.count()?,
             Value::Set(v) => v.members()?.count()?,
@@ -227,7 +234,7 @@ impl Value<'_> {
                 let mut n = 0;
                 for f in m.fields() {
                     if let crate::ModuleField::String(s) = f? {
-                        s.bytes(&mut Vec::new())?;
+                        s.bytes(buf)?;
                     }
                     n += 1;
                 }
@@ -237,7 +244,7 @@ impl Value<'_> {
                 let mut n = 0;
                 for slot in a.slots() {
                     if let (_, crate::ArrayValue::String(s)) = slot? {
-                        s.bytes(&mut Vec::new())?;
+                        s.bytes(buf)?;
                     }
                     n += 1;
                 }

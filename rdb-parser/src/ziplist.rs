@@ -324,38 +324,14 @@ fn encode_int(out: &mut Vec<u8>, v: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listpack::tests::{Owned, element, hex};
+    use crate::listpack::tests::{Owned, element, hex, until_error};
     use proptest::prelude::*;
 
     /// Walks the entries in order, checking each entry's prevlen, then the count
     /// and that the walk ends on the terminator.
-    fn iter(blob: &[u8]) -> Result<ZiplistIter<'_>> {
-        Ok(ZiplistIter {
-            blob,
-            walk: Ziplist::new(blob)?.walk(),
-            done: false,
-        })
-    }
-
-    /// The entries of a [`Ziplist`]; after an error it yields `None`.
-    #[derive(Clone, Debug)]
-    struct ZiplistIter<'a> {
-        blob: &'a [u8],
-        walk: ZiplistWalk,
-        done: bool,
-    }
-
-    impl<'a> Iterator for ZiplistIter<'a> {
-        type Item = Result<Element<'a>>;
-
-        fn next(&mut self) -> Option<Self::Item> {
-            if self.done {
-                return None;
-            }
-            let item = self.walk.next(self.blob).transpose();
-            self.done = !matches!(item, Some(Ok(_)));
-            item
-        }
+    fn iter(blob: &[u8]) -> Result<impl Iterator<Item = Result<Element<'_>>>> {
+        let mut walk = Ziplist::new(blob)?.walk();
+        Ok(until_error(move || walk.next(blob)))
     }
 
     fn decode(blob: &[u8]) -> Result<Vec<Element<'_>>> {

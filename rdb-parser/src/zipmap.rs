@@ -181,37 +181,13 @@ pub(crate) fn encode(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listpack::tests::BOUNDARY_LENGTHS;
+    use crate::listpack::tests::{BOUNDARY_LENGTHS, until_error};
     use proptest::prelude::*;
 
     /// Walks the (field, value) pairs in order, then checks the count.
-    fn iter(blob: &[u8]) -> Result<ZipmapIter<'_>> {
-        Ok(ZipmapIter {
-            blob,
-            walk: Zipmap::new(blob)?.walk(),
-            done: false,
-        })
-    }
-
-    /// The pairs of a [`Zipmap`]; after an error it yields `None`.
-    #[derive(Clone, Debug)]
-    struct ZipmapIter<'a> {
-        blob: &'a [u8],
-        walk: ZipmapWalk,
-        done: bool,
-    }
-
-    impl<'a> Iterator for ZipmapIter<'a> {
-        type Item = Result<(&'a [u8], &'a [u8])>;
-
-        fn next(&mut self) -> Option<Self::Item> {
-            if self.done {
-                return None;
-            }
-            let item = self.walk.next(self.blob).transpose();
-            self.done = !matches!(item, Some(Ok(_)));
-            item
-        }
+    fn iter(blob: &[u8]) -> Result<impl Iterator<Item = Result<(&[u8], &[u8])>>> {
+        let mut walk = Zipmap::new(blob)?.walk();
+        Ok(until_error(move || walk.next(blob)))
     }
 
     type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;

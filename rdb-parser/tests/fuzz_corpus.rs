@@ -4,7 +4,11 @@
 use std::fs;
 use std::path::Path;
 
-use rdb_parser::{Item, ParseOptions, Rdb, Value, crc64, parse_dump};
+use rdb_parser::{Item, ParseOptions, Rdb, crc64, parse_dump};
+
+/// The fuzz targets' own checks (the fuzz crate is a separate workspace).
+#[path = "../../fuzz/src/lib.rs"]
+mod fuzz_checks;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,42 +46,7 @@ fn dump_of(body: &[u8]) {
     let crc = crc64(&payload);
     payload.extend_from_slice(&crc.to_le_bytes());
     if let Ok(dump) = parse_dump(&payload) {
-        walks_agree(&dump.value);
-    }
-}
-
-/// As the fuzz crate's `check_value`: `validate` (which walks with `try_for_each`)
-/// and the cursors' `next` must count the same entries or fail alike.
-fn walks_agree(value: &Value<'_>) {
-    let each = value.validate();
-    let mut n = 0;
-    let mut step = |more: bool| {
-        n += u64::from(more);
-        more
-    };
-    let stepped: rdb_parser::Result<()> = match value {
-        Value::List(l) => l.elements().and_then(|mut c| {
-            while step(c.next()?.is_some()) {}
-            Ok(())
-        }),
-        Value::Set(s) => s.members().and_then(|mut c| {
-            while step(c.next()?.is_some()) {}
-            Ok(())
-        }),
-        Value::SortedSet(z) => z.members().and_then(|mut c| {
-            while step(c.next()?.is_some()) {}
-            Ok(())
-        }),
-        Value::Hash(h) => h.fields().and_then(|mut c| {
-            while step(c.next()?.is_some()) {}
-            Ok(())
-        }),
-        _ => return,
-    };
-    match (each, stepped.map(|()| n)) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b, "entries: try_for_each against next"),
-        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-        (a, b) => panic!("try_for_each gave {a:?}, next gave {b:?}"),
+        fuzz_checks::check_value(&dump.value);
     }
 }
 
