@@ -177,6 +177,19 @@ impl<'a> Cursor<'a> {
         Some(bytes)
     }
 
+    /// The input not read yet.
+    #[inline]
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        &self.input[self.pos..]
+    }
+
+    /// Moves past `n` bytes of [`Cursor::rest`], which the caller has checked are there.
+    #[inline]
+    pub(crate) fn advance(&mut self, n: usize) {
+        debug_assert!(n <= self.remaining());
+        self.pos += n;
+    }
+
     /// Skips `n` bytes.
     #[inline]
     pub(crate) fn skip(&mut self, n: u64, what: &'static str) -> Result<()> {

@@ -163,13 +163,51 @@ pub(crate) fn read_string<'a>(
     if let Some(bytes) = cur.short_string() {
         return Ok(RdbString::Raw(bytes));
     }
+    if let Some(s) = short_lzf(cur) {
+        return Ok(s);
+    }
     read_string_any(cur, version, what)
+}
+
+/// An LZF string whose two lengths have 1- or 2-byte prefixes (all but the largest,
+/// and every listpack a server compresses at its default sizes), read inline.
+/// `None` for any other form and for any fault, which [`read_string_any`] reports.
+#[inline(always)]
+fn short_lzf<'a>(cur: &mut Cursor<'a>) -> Option<RdbString<'a>> {
+    /// A 6- or 14-bit length prefix: the length and the prefix's size.
+    fn short_len(b: &[u8]) -> Option<(u64, usize)> {
+        match *b {
+            [first @ 0..=0x3F, ..] => Some((u64::from(first), 1)),
+            [first @ 0x40..=0x7F, second, ..] => {
+                Some(((u64::from(first & 0x3F) << 8) | u64::from(second), 2))
+            }
+            _ => None,
+        }
+    }
+    let rest = cur.rest();
+    if rest.first() != Some(&0xC3) {
+        return None;
+    }
+    let (clen, a) = short_len(&rest[1..])?;
+    let (len, b) = short_len(&rest[1 + a..])?;
+    if len > clen * MAX_LZF_RATIO || (clen == 0) != (len == 0) {
+        return None;
+    }
+    let head = 1 + a + b;
+    let compressed = rest.get(head..head + clen as usize)?;
+    let offset = cur.offset() + head as u64;
+    cur.advance(head + compressed.len());
+    Some(RdbString::Lzf {
+        compressed,
+        len,
+        offset,
+    })
 }
 
 /// Skips an RDB string without looking at its contents.
 #[inline]
 pub(crate) fn skip_string(cur: &mut Cursor<'_>, version: u32, what: &'static str) -> Result<()> {
-    if cur.short_string().is_some() {
+    if cur.short_string().is_some() || short_lzf(cur).is_some() {
         return Ok(());
     }
     read_string_any(cur, version, what).map(|_| ())
@@ -216,4 +254,49 @@ fn read_string_any<'a>(
 pub(crate) fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
     crate::length::write_len(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `read_string` with its inline fast paths against the general reader alone:
+    /// the same string, the same bytes consumed, or the same error.
+    fn same_as_general(bytes: &[u8]) {
+        let mut fast = Cursor::new(bytes, 100);
+        let mut general = fast.clone();
+        let a = read_string(&mut fast, 10, "s");
+        let b = read_string_any(&mut general, 10, "s");
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{bytes:02x?}"),
+            (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}")),
+            (a, b) => panic!("{bytes:02x?}: {a:?} against {b:?}"),
+        }
+        assert_eq!(fast.pos(), general.pos());
+    }
+
+    #[test]
+    fn lzf_headers() {
+        same_as_general(b"\xc3\x02\x05\x01ab");
+        same_as_general(b"\xc3\x40\x02\x05\x01ab");
+        same_as_general(b"\xc3\x02\x40\x05\x01ab");
+        same_as_general(b"\xc3\x00\x00");
+        same_as_general(b"\xc3\x00\x05");
+        same_as_general(b"\xc3\x01\x7f\xff\x00");
+        same_as_general(b"\xc3\x02\x05\x01");
+        same_as_general(b"\xc3\x80\x00\x00\x00\x02\x05\x01ab");
+        same_as_general(b"\xc3\x40");
+        same_as_general(b"\xc3");
+    }
+
+    proptest! {
+        #[test]
+        fn fast_paths_agree_with_the_general_reader(
+            head in prop_oneof![Just(vec![0xc3u8]), Just(vec![]), Just(vec![0xc3, 0x40])],
+            rest in prop::collection::vec(any::<u8>(), 0..40),
+        ) {
+            same_as_general(&[head, rest].concat());
+        }
+    }
 }
