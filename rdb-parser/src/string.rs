@@ -169,8 +169,8 @@ pub(crate) fn read_string<'a>(
     read_string_any(cur, version, what)
 }
 
-/// An LZF string whose two lengths have 1- or 2-byte prefixes (all but the largest,
-/// and every listpack a server compresses at its default sizes), read inline.
+/// An LZF string whose two lengths are below 16 KiB (1- or 2-byte prefixes: most
+/// compressed values and every quicklist node at the default size), read inline.
 /// `None` for any other form and for any fault, which [`read_string_any`] reports.
 #[inline(always)]
 fn short_lzf<'a>(cur: &mut Cursor<'a>) -> Option<RdbString<'a>> {
