@@ -11,9 +11,7 @@ use std::io::{self, Write};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use rdb_parser::{
-    ArrayValue, Element, Elements, Function, Item, Key, RdbString, Stream, StreamId, Value,
-};
+use rdb_parser::{ArrayValue, Element, Function, Item, Key, RdbString, Stream, StreamId, Value};
 
 /// Writes JSON lines, reusing its buffers across items.
 #[derive(Debug, Default)]
@@ -96,12 +94,20 @@ impl JsonWriter {
     fn write_value(&mut self, out: &mut impl Write, value: &Value<'_>) -> io::Result<()> {
         match value {
             Value::String(s) => self.write_rdb_string(out, s),
-            Value::List(l) => write_elements(out, l.elements()?),
-            Value::Set(s) => write_elements(out, s.members()?),
+            Value::List(l) => {
+                out.write_all(b"[")?;
+                l.try_fold((), elements(out))?;
+                out.write_all(b"]")
+            }
+            Value::Set(s) => {
+                out.write_all(b"[")?;
+                s.try_fold((), elements(out))?;
+                out.write_all(b"]")
+            }
             Value::SortedSet(z) => {
                 out.write_all(b"[")?;
                 let mut first = true;
-                z.members()?.try_for_each(|member, score| {
+                z.try_fold((), |(), member, score| {
                     out.write_all(if first { b"[" } else { b",[" })?;
                     first = false;
                     write_element(out, member)?;
@@ -114,7 +120,7 @@ impl JsonWriter {
             Value::Hash(h) => {
                 out.write_all(b"[")?;
                 let mut first = true;
-                h.fields()?.try_for_each(|f| {
+                h.try_fold((), |(), f| {
                     out.write_all(if first { b"[" } else { b",[" })?;
                     first = false;
                     write_element(out, f.field)?;
@@ -247,18 +253,17 @@ impl JsonWriter {
     }
 }
 
-/// Writes a list's elements or a set's members as a JSON array.
-fn write_elements(out: &mut impl Write, c: Elements<'_>) -> io::Result<()> {
-    out.write_all(b"[")?;
+/// Writes the elements handed to it as the items of a JSON array (the caller writes
+/// the brackets): the closure for a list's or a set's `try_fold`.
+fn elements<W: Write>(out: &mut W) -> impl FnMut((), Element<'_>) -> io::Result<()> + '_ {
     let mut first = true;
-    c.try_for_each(|e| {
+    move |(), e| {
         if !first {
             out.write_all(b",")?;
         }
         first = false;
         write_element(out, e)
-    })?;
-    out.write_all(b"]")
+    }
 }
 
 fn write_element(out: &mut impl Write, e: Element<'_>) -> io::Result<()> {

@@ -77,14 +77,10 @@ fn decode_fully(value: &Value<'_>, scratch: &mut Vec<u8>) -> rdb_parser::Result<
     let count = |(n, b): (u64, u64), more: u64| Ok::<_, Error>((n + 1, b + more));
     Ok(match value {
         Value::String(s) => (1, s.bytes(scratch)?.len() as u64),
-        Value::List(l) => l.elements()?.try_fold((0, 0), |t, e| count(t, size(e)))?,
-        Value::Set(s) => s.members()?.try_fold((0, 0), |t, e| count(t, size(e)))?,
-        Value::SortedSet(z) => z
-            .members()?
-            .try_fold((0, 0), |t, m, _| count(t, size(m) + 8))?,
-        Value::Hash(h) => h
-            .fields()?
-            .try_fold((0, 0), |t, f| count(t, size(f.field) + size(f.value)))?,
+        Value::List(l) => l.try_fold((0, 0), |t, e| count(t, size(e)))?,
+        Value::Set(s) => s.try_fold((0, 0), |t, e| count(t, size(e)))?,
+        Value::SortedSet(z) => z.try_fold((0, 0), |t, m, _| count(t, size(m) + 8))?,
+        Value::Hash(h) => h.try_fold((0, 0), |t, f| count(t, size(f.field) + size(f.value)))?,
         Value::Stream(s) => {
             let (mut n, mut bytes) = (0, 0);
             let mut c = s.entries();

@@ -57,21 +57,21 @@ pub(crate) fn render(
         Value::String(s) => out.push(vec![b("SET"), key.clone(), Bytes::from(s.to_vec()?)]),
         Value::List(list) => {
             let head = [b("RPUSH"), key.clone()];
-            list.elements()?.try_for_each(|e| {
+            list.try_fold((), |(), e| {
                 batch(&mut out, &head, ELEMENTS_PER_COMMAND, vec![el(e)]);
                 Ok::<_, rdb_parser::Error>(())
             })?;
         }
         Value::Set(set) => {
             let head = [b("SADD"), key.clone()];
-            set.members()?.try_for_each(|e| {
+            set.try_fold((), |(), e| {
                 batch(&mut out, &head, ELEMENTS_PER_COMMAND, vec![el(e)]);
                 Ok::<_, rdb_parser::Error>(())
             })?;
         }
         Value::SortedSet(zset) => {
             let head = [b("ZADD"), key.clone()];
-            zset.members()?.try_for_each(|m, score| {
+            zset.try_fold((), |(), m, score| {
                 batch(
                     &mut out,
                     &head,
@@ -84,7 +84,7 @@ pub(crate) fn render(
         Value::Hash(hash) => {
             let head = [b("HSET"), key.clone()];
             let mut ttls = Vec::new();
-            hash.fields()?.try_for_each(|f| {
+            hash.try_fold((), |(), f| {
                 let field = el(f.field);
                 if let Some(at) = f.expire_ms {
                     ttls.push((field.clone(), at));

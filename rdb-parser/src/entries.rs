@@ -101,25 +101,46 @@ impl<'a> Walker<'a> {
         key: Option<RdbString<'a>>,
         count: Option<u64>,
     ) -> Result<Self> {
-        let mut cur = Cursor::new(payload, base);
-        let left = match (layout, count) {
-            (Layout::Blob { .. }, _) => 1,
-            (_, Some(n)) => n,
-            _ => {
-                read_len(&mut cur, version, "collection length").map_err(|e| e.with_rdb_key(key))?
-            }
-        };
-        Ok(Walker {
+        let mut walker = Walker::unstarted(layout, payload, base, version, key);
+        walker.start(count)?;
+        Ok(walker)
+    }
+
+    /// A walk that has not read its entry count yet: [`Walker::start`] does. Split
+    /// from it so that a walk can be built where it is used and never moved (it is a
+    /// few hundred bytes, and a move out of a `Result` is a copy of all of them).
+    #[inline]
+    pub(crate) fn unstarted(
+        layout: Layout,
+        payload: &'a [u8],
+        base: u64,
+        version: u32,
+        key: Option<RdbString<'a>>,
+    ) -> Self {
+        Walker {
             steps: Steps {
                 layout,
-                cur,
+                cur: Cursor::new(payload, base),
                 version,
-                left,
+                left: 0,
                 packed: Packed::default(),
                 scratch: Default::default(),
             },
             key,
-        })
+        }
+    }
+
+    /// Reads the entry count (or takes `count` when the payload has none).
+    #[inline]
+    pub(crate) fn start(&mut self, count: Option<u64>) -> Result<()> {
+        let steps = &mut self.steps;
+        steps.left = match (steps.layout, count) {
+            (Layout::Blob { .. }, _) => 1,
+            (_, Some(n)) => n,
+            _ => read_len(&mut steps.cur, steps.version, "collection length")
+                .map_err(|e| e.with_rdb_key(self.key))?,
+        };
+        Ok(())
     }
 
     /// The next entry, or `None` at the end; errors name the key.

@@ -8,12 +8,12 @@
 //! # Overview
 //! - [`Rdb`] reads the header; [`Rdb::items`] yields [`Item`]s: aux fields, functions,
 //!   db changes, and [`Key`]s, ending with [`Item::End`].
-//! - A key's [`Value`] is a view: a [`List`], [`Set`], [`SortedSet`] or [`struct@Hash`] gives
-//!   a cursor over its entries (ziplists, listpacks and intsets are decoded during the
-//!   walk; LZF data is decompressed when reached, into the cursor's reusable buffers).
-//!   A cursor steps with `next`, or hands every entry to a closure with
-//!   `try_for_each` or `try_fold` ([`Elements::try_fold`]), which are faster: the
-//!   encoding is matched once per value rather than once per entry;
+//! - A key's [`Value`] is a view: a [`List`], [`Set`], [`SortedSet`] or [`struct@Hash`]
+//!   folds its entries into a closure with `try_fold` ([`List::try_fold`]), the
+//!   fastest walk (the encoding is matched once per value, not once per entry), or
+//!   gives a cursor over them that steps with `next` (and has `try_for_each` /
+//!   `try_fold` for the rest). Ziplists, listpacks and intsets are decoded during the
+//!   walk; LZF data is decompressed when reached, into reusable buffers;
 //!   a [`Stream`] has its metadata and groups decoded and its entries walked lazily; a
 //!   [`Module`] value is kept raw with its module's name, so it can be passed on
 //!   without the module.

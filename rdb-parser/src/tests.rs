@@ -90,18 +90,48 @@ enum Owned {
     Array(Vec<(u64, String)>),
 }
 
-/// [`owned_by_cursor`], checked against the same value walked with `try_for_each`:
-/// both walks must give the same entries, or fail with the same error.
+/// [`owned_by_cursor`], checked against the same value walked with the cursors'
+/// `try_for_each` / `try_fold` and with the views' `try_fold`: every walk must give
+/// the same entries, or fail with the same error.
 fn owned(v: &Value<'_>) -> Result<Owned> {
     let by_cursor = owned_by_cursor(v);
-    if let Some(by_each) = owned_by_for_each(v) {
-        match (&by_cursor, &by_each) {
-            (Ok(a), Ok(b)) => assert_eq!(a, b, "try_for_each against next"),
-            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-            (a, b) => panic!("next gave {a:?}, try_for_each gave {b:?}"),
+    for (how, other) in [
+        ("cursor try_for_each", owned_by_for_each(v)),
+        ("view try_fold", owned_by_view_fold(v)),
+    ] {
+        let Some(other) = other else { continue };
+        match (&by_cursor, &other) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{how} against next"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{how}"),
+            (a, b) => panic!("next gave {a:?}, {how} gave {b:?}"),
         }
     }
     by_cursor
+}
+
+/// A collection walked with its view's `try_fold`; `None` for other types.
+fn owned_by_view_fold(v: &Value<'_>) -> Option<Result<Owned>> {
+    let push = |mut all: Vec<Vec<u8>>, e: Element<'_>| {
+        all.push(e.to_vec());
+        Ok::<_, Error>(all)
+    };
+    Some(match v {
+        Value::List(l) => l.try_fold(Vec::new(), push).map(Owned::List),
+        Value::Set(s) => s.try_fold(Vec::new(), push).map(Owned::Set),
+        Value::SortedSet(z) => z
+            .try_fold(Vec::new(), |mut pairs, m, s| {
+                pairs.push((m.to_vec(), format!("{s}")));
+                Ok::<_, Error>(pairs)
+            })
+            .map(Owned::Zset),
+        Value::Hash(h) => h
+            .try_fold(Vec::new(), |mut fields, f| {
+                fields.push((f.field.to_vec(), f.value.to_vec(), f.expire_ms));
+                Ok::<_, Error>(fields)
+            })
+            .map(Owned::Hash),
+        _ => return None,
+    })
 }
 
 /// A collection walked with the cursors' `try_for_each` (lists, sets) and

@@ -7,7 +7,7 @@ use crate::array::Array;
 use crate::collection::{Body, Hash, List, Set, SortedSet};
 use crate::cursor::Cursor;
 use crate::entries::{self, Layout, Shape};
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::header::Dialect;
 use crate::module::Module;
 use crate::packed::Compact;
@@ -218,10 +218,10 @@ impl Value<'_> {
                 s.bytes(buf)?;
                 1
             }
-            Value::List(v) => v.elements()?.count()?,
-            Value::Set(v) => v.members()?.count()?,
-            Value::SortedSet(v) => v.members()?.count()?,
-            Value::Hash(v) => v.fields()?.count()?,
+            Value::List(v) => v.try_fold(0, |n, _| Ok::<_, Error>(n + 1))?,
+            Value::Set(v) => v.try_fold(0, |n, _| Ok::<_, Error>(n + 1))?,
+            Value::SortedSet(v) => v.try_fold(0, |n, _, _| Ok::<_, Error>(n + 1))?,
+            Value::Hash(v) => v.try_fold(0, |n, _| Ok::<_, Error>(n + 1))?,
             Value::Stream(s) => {
                 let mut entries = s.entries();
                 let mut n = 0;
