@@ -7,7 +7,8 @@
 //!
 //! # Overview
 //! - [`Rdb`] reads the header; [`Rdb::items`] yields [`Item`]s: aux fields, functions,
-//!   db changes, and [`Key`]s, ending with [`Item::End`].
+//!   db changes, and [`Key`]s, ending with [`Item::End`]. [`Items::try_for_each_ref`]
+//!   hands each to a closure where it lies, the fastest way through a whole file.
 //! - A key's [`Value`] is a view: a [`List`], [`Set`], [`SortedSet`] or [`struct@Hash`]
 //!   folds its entries into a closure with `try_fold` ([`List::try_fold`]), the
 //!   fastest walk (the encoding is matched once per value, not once per entry), or

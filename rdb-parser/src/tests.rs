@@ -1165,7 +1165,29 @@ fn mixed_file() -> Vec<u8> {
 
 /// Parses everything and walks every value; any error is fine, a panic is not.
 fn walk(file: &[u8]) -> Result<()> {
+    same_items_by_ref(file);
     keys(file).map(|_| ())
+}
+
+/// `Items::try_for_each_ref` must see the items the iterator yields, and stop at
+/// the same error.
+fn same_items_by_ref(file: &[u8]) {
+    let options = ParseOptions::default().verify_checksum(false);
+    let Ok(rdb) = Rdb::with_options(file, options) else {
+        return;
+    };
+    let mut by_iter = Vec::new();
+    let iter_end = rdb.items().try_for_each(|item| {
+        by_iter.push(format!("{:?}", item?));
+        Ok::<_, Error>(())
+    });
+    let mut by_ref = Vec::new();
+    let ref_end = rdb.items().try_for_each_ref(|item| {
+        by_ref.push(format!("{item:?}"));
+        Ok::<_, Error>(())
+    });
+    assert_eq!(by_iter, by_ref);
+    assert_eq!(format!("{iter_end:?}"), format!("{ref_end:?}"));
 }
 
 #[test]

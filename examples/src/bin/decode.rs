@@ -44,15 +44,13 @@ fn main() -> anyhow::Result<()> {
     if args.stats {
         let mut stats = Stats::default();
         let mut scratch = Vec::new();
-        for item in rdb.items() {
-            stats.add(&item?, &mut scratch)?;
-        }
+        rdb.items()
+            .try_for_each_ref(|item| stats.add(item, &mut scratch))?;
         write!(out, "{stats}")?;
     } else {
         let mut writer = JsonWriter::new();
-        for item in rdb.items() {
-            writer.write_item(&mut out, &item?)?;
-        }
+        rdb.items()
+            .try_for_each_ref(|item| writer.write_item(&mut out, item))?;
     }
     out.flush()?;
     Ok(())
