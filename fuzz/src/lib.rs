@@ -3,18 +3,18 @@
 
 use rdb_parser::{Result, Value};
 
-/// Decodes `value` fully twice, with the cursors' `next` and with `try_for_each`
-/// (which `validate` uses): both walks must see the same number of entries, or fail
-/// with the same error.
+/// Decodes `value` fully twice, with the cursors' `next` and with the views'
+/// `try_fold` (which `validate` uses): both walks must see the same number of
+/// entries, or fail with the same error.
 pub fn check_value(value: &Value<'_>) {
     let each = value.validate();
     let Some(stepped) = count_by_cursor(value) else {
         return;
     };
     match (each, stepped) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b, "entries: try_for_each against next"),
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "entries: try_fold against next"),
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-        (a, b) => panic!("try_for_each gave {a:?}, next gave {b:?}"),
+        (a, b) => panic!("try_fold gave {a:?}, next gave {b:?}"),
     }
 }
 
