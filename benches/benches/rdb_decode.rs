@@ -14,12 +14,17 @@ const KEYS: usize = 100_000;
 /// Parses every item and decodes every value; returns the number of keys.
 fn decode_all(file: &[u8]) -> u64 {
     let mut keys = 0;
-    for item in Rdb::new(file).expect("header").items() {
-        if let Item::Key(k) = item.expect("item") {
-            black_box(k.value.validate().expect("value"));
-            keys += 1;
-        }
-    }
+    Rdb::new(file)
+        .expect("header")
+        .items()
+        .try_for_each_ref(|item| {
+            if let Item::Key(k) = item {
+                black_box(k.value.validate()?);
+                keys += 1;
+            }
+            Ok::<_, rdb_parser::Error>(())
+        })
+        .expect("decode");
     keys
 }
 
