@@ -1,10 +1,11 @@
 //! The collection values (lists, sets, sorted sets, hashes) and their cursors.
 //!
-//! A view borrows the value's bytes and decodes nothing until a cursor walks it.
-//! Cursors lend their entries: an entry borrows the cursor (elements may live in its
-//! decompression buffers), so walk them with `while let Some(e) = cursor.next()? {}`,
-//! or hand them all to a closure with `try_for_each` / `try_fold`, which match the
-//! encoding once per value instead of once per entry.
+//! A view borrows the value's bytes and decodes nothing until it is walked. Its
+//! `try_fold` hands every entry to a closure, matching the encoding once per value
+//! instead of once per entry: the fastest walk. Or a cursor lends the entries one by
+//! one: an entry borrows the cursor (elements may live in its decompression
+//! buffers), so walk them with `while let Some(e) = cursor.next()? {}`, and hand the
+//! rest to a closure with the cursor's `try_for_each` / `try_fold`.
 
 use crate::element::Element;
 use crate::entries::{Group, Layout, Walker};
@@ -30,15 +31,16 @@ pub(crate) struct Body<'a> {
 }
 
 impl<'a> Body<'a> {
+    /// A walk over the value, its entry count not read yet.
+    #[inline]
+    fn unstarted(&self) -> Walker<'a> {
+        Walker::unstarted(self.layout, self.payload, self.base, self.version, self.key)
+    }
+
     fn walker(&self) -> Result<Walker<'a>> {
-        Walker::new(
-            self.layout,
-            self.payload,
-            self.base,
-            self.version,
-            self.key,
-            self.count,
-        )
+        let mut walker = self.unstarted();
+        walker.start(self.count)?;
+        Ok(walker)
     }
 
     /// Folds every entry into `init` with `f`, the walk built where it runs: a walk
@@ -50,8 +52,7 @@ impl<'a> Body<'a> {
         init: B,
         f: impl FnMut(B, Group<'_>) -> std::result::Result<B, E>,
     ) -> std::result::Result<B, E> {
-        let mut walker =
-            Walker::unstarted(self.layout, self.payload, self.base, self.version, self.key);
+        let mut walker = self.unstarted();
         walker.start(self.count)?;
         walker.fold(init, f)
     }
@@ -101,21 +102,6 @@ impl<'a> List<'a> {
     pub fn elements(&self) -> Result<Elements<'a>> {
         Ok(Elements(self.body.walker()?))
     }
-
-    /// Folds every element into `init` with `f`, head to tail, stopping at the first
-    /// error (a fault in the value, converted with `From`, or `f`'s own): the fastest
-    /// way to walk a whole list, [`Elements::try_fold`] without a cursor to build.
-    ///
-    /// # Errors
-    /// When the value is corrupt or truncated, or when `f` fails.
-    #[inline]
-    pub fn try_fold<B, E: From<Error>>(
-        &self,
-        init: B,
-        mut f: impl FnMut(B, Element<'_>) -> std::result::Result<B, E>,
-    ) -> std::result::Result<B, E> {
-        self.body.fold(init, |acc, g| f(acc, g.elems[0]))
-    }
 }
 
 impl<'a> Set<'a> {
@@ -126,21 +112,39 @@ impl<'a> Set<'a> {
     pub fn members(&self) -> Result<Elements<'a>> {
         Ok(Elements(self.body.walker()?))
     }
-
-    /// Folds every member into `init` with `f`, stopping at the first error: the
-    /// fastest way to walk a whole set; see [`List::try_fold`].
-    ///
-    /// # Errors
-    /// When the value is corrupt or truncated, or when `f` fails.
-    #[inline]
-    pub fn try_fold<B, E: From<Error>>(
-        &self,
-        init: B,
-        mut f: impl FnMut(B, Element<'_>) -> std::result::Result<B, E>,
-    ) -> std::result::Result<B, E> {
-        self.body.fold(init, |acc, g| f(acc, g.elems[0]))
-    }
 }
+
+/// `try_fold` for the views whose entries are single elements (lists, sets).
+macro_rules! element_fold {
+    ($view:ident, $doc:literal) => {
+        impl $view<'_> {
+            #[doc = $doc]
+            ///
+            /// # Errors
+            /// When the value is corrupt or truncated, or when `f` fails.
+            #[inline]
+            pub fn try_fold<B, E: From<Error>>(
+                &self,
+                init: B,
+                mut f: impl FnMut(B, Element<'_>) -> std::result::Result<B, E>,
+            ) -> std::result::Result<B, E> {
+                self.body.fold(init, |acc, g| f(acc, g.elems[0]))
+            }
+        }
+    };
+}
+
+element_fold!(
+    List,
+    "Folds every element into `init` with `f`, head to tail, stopping at the first
+    error (a fault in the value, converted with `From`, or `f`'s own): the fastest way
+    to walk a whole list, [`Elements::try_fold`] without a cursor to build."
+);
+element_fold!(
+    Set,
+    "Folds every member into `init` with `f`, stopping at the first error: the
+    fastest way to walk a whole set; see [`List::try_fold`]."
+);
 
 impl<'a> SortedSet<'a> {
     /// A cursor over the (member, score) pairs, in the order stored.

@@ -163,17 +163,21 @@ mod tests {
             "12a",
             "999999999999999.9",
         ] {
-            let expected = match text {
-                "inf" => Some(f64::INFINITY.to_bits()),
-                "-inf" => Some(f64::NEG_INFINITY.to_bits()),
-                "nan" => Some(f64::NAN.to_bits()),
-                _ => text.parse::<f64>().ok().map(f64::to_bits),
+            // Rust spells these "inf", "-inf" and "NaN"; Redis writes "nan".
+            let special = match text {
+                "inf" => Some(f64::INFINITY),
+                "-inf" => Some(f64::NEG_INFINITY),
+                "nan" => Some(f64::NAN),
+                _ => None,
             };
-            assert_eq!(
-                parse_double(text.as_bytes()).map(f64::to_bits),
-                expected,
-                "{text}"
-            );
+            match special {
+                Some(x) => assert_eq!(
+                    parse_double(text.as_bytes()).map(f64::to_bits),
+                    Some(x.to_bits()),
+                    "{text}"
+                ),
+                None => same_as_std(text),
+            }
         }
     }
 

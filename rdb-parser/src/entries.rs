@@ -91,24 +91,10 @@ struct Steps<'a> {
 
 impl<'a> Walker<'a> {
     /// A walk over `payload` (the value's bytes after any fixed prefix such as a
-    /// minimum expiry), which starts at absolute `base`. With `count`, the payload is
-    /// that many entries without a count prefix.
-    pub(crate) fn new(
-        layout: Layout,
-        payload: &'a [u8],
-        base: u64,
-        version: u32,
-        key: Option<RdbString<'a>>,
-        count: Option<u64>,
-    ) -> Result<Self> {
-        let mut walker = Walker::unstarted(layout, payload, base, version, key);
-        walker.start(count)?;
-        Ok(walker)
-    }
-
-    /// A walk that has not read its entry count yet: [`Walker::start`] does. Split
-    /// from it so that a walk can be built where it is used and never moved (it is a
-    /// few hundred bytes, and a move out of a `Result` is a copy of all of them).
+    /// minimum expiry), which starts at absolute `base`, before [`Walker::start`]
+    /// reads its entry count. Split so that a walk can be built where it is used and
+    /// never moved (it is a few hundred bytes, and a move out of a `Result` is a copy
+    /// of all of them).
     #[inline]
     pub(crate) fn unstarted(
         layout: Layout,
@@ -130,7 +116,8 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Reads the entry count (or takes `count` when the payload has none).
+    /// Reads the entry count, or takes `count` when the payload has no count prefix
+    /// (a streaming reader's run of entries cut from a larger value).
     #[inline]
     pub(crate) fn start(&mut self, count: Option<u64>) -> Result<()> {
         let steps = &mut self.steps;

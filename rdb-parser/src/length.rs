@@ -47,6 +47,20 @@ pub(crate) fn read_length(
     })
 }
 
+/// The 1- and 2-byte length forms (6 and 14 bits) at the start of `bytes`: the
+/// length and the prefix's size; `None` for any other form or when cut short, which
+/// [`read_length`] then reads or reports. For inline fast paths.
+#[inline(always)]
+pub(crate) fn short_length(bytes: &[u8]) -> Option<(u64, usize)> {
+    match *bytes {
+        [first @ 0..=0x3F, ..] => Some((u64::from(first), 1)),
+        [first @ 0x40..=0x7F, second, ..] => {
+            Some(((u64::from(first & 0x3F) << 8) | u64::from(second), 2))
+        }
+        _ => None,
+    }
+}
+
 /// Reads a plain length (a special encoding here is an error).
 #[inline]
 pub(crate) fn read_len(cur: &mut Cursor<'_>, version: u32, what: &'static str) -> Result<u64> {
@@ -155,6 +169,18 @@ mod tests {
             let mut cur = Cursor::new(&out, 0);
             prop_assert_eq!(read_len(&mut cur, 10, "len").unwrap(), n);
             prop_assert!(cur.is_empty());
+        }
+
+        #[test]
+        fn short_forms_agree_with_read_length(bytes in prop::collection::vec(any::<u8>(), 0..4)) {
+            if let Some((n, size)) = short_length(&bytes) {
+                let mut cur = Cursor::new(&bytes, 0);
+                prop_assert_eq!(read_length(&mut cur, 10, "len").unwrap(), Length::Len(n));
+                prop_assert_eq!(cur.pos(), size);
+            } else if let Some(&first) = bytes.first() {
+                // Only the longer forms, the special encodings or a cut 2-byte form.
+                prop_assert!(first >= 0x80 || bytes.len() < 2);
+            }
         }
     }
 }

@@ -94,8 +94,9 @@ impl Listpack {
         (self.count != UNKNOWN_COUNT).then_some(usize::from(self.count))
     }
 
-    /// The same walk as [`Listpack::iter`], as a position that is given the blob at
-    /// each step (so that its owner may also own the blob).
+    /// Walks the entries in order, checking each entry's backlen, then the count and
+    /// that the walk ends on the terminator: a position that is given the blob at each
+    /// step (so that its owner may also own the blob).
     pub(crate) fn walk(&self) -> ListpackWalk {
         ListpackWalk {
             pos: HEADER,

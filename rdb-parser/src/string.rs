@@ -14,7 +14,7 @@ use std::fmt;
 use crate::cursor::Cursor;
 use crate::element::Element;
 use crate::error::{ErrorKind, Result};
-use crate::length::{Length, read_length};
+use crate::length::{Length, read_length, short_length};
 use crate::lzf;
 
 /// The most an LZF stream can expand: a 3-byte back-reference yields at most 264
@@ -174,22 +174,12 @@ pub(crate) fn read_string<'a>(
 /// `None` for any other form and for any fault, which [`read_string_any`] reports.
 #[inline(always)]
 fn short_lzf<'a>(cur: &mut Cursor<'a>) -> Option<RdbString<'a>> {
-    /// A 6- or 14-bit length prefix: the length and the prefix's size.
-    fn short_len(b: &[u8]) -> Option<(u64, usize)> {
-        match *b {
-            [first @ 0..=0x3F, ..] => Some((u64::from(first), 1)),
-            [first @ 0x40..=0x7F, second, ..] => {
-                Some(((u64::from(first & 0x3F) << 8) | u64::from(second), 2))
-            }
-            _ => None,
-        }
-    }
     let rest = cur.rest();
     if rest.first() != Some(&0xC3) {
         return None;
     }
-    let (clen, a) = short_len(&rest[1..])?;
-    let (len, b) = short_len(&rest[1 + a..])?;
+    let (clen, a) = short_length(&rest[1..])?;
+    let (len, b) = short_length(&rest[1 + a..])?;
     if len > clen * MAX_LZF_RATIO || (clen == 0) != (len == 0) {
         return None;
     }

@@ -109,27 +109,35 @@ fn owned(v: &Value<'_>) -> Result<Owned> {
     by_cursor
 }
 
+/// The accumulators the fold walks below build their owned values with.
+fn push_element(mut all: Vec<Vec<u8>>, e: Element<'_>) -> Result<Vec<Vec<u8>>> {
+    all.push(e.to_vec());
+    Ok(all)
+}
+
+fn push_member(
+    mut pairs: Vec<(Vec<u8>, String)>,
+    m: Element<'_>,
+    score: f64,
+) -> Result<Vec<(Vec<u8>, String)>> {
+    pairs.push((m.to_vec(), format!("{score}")));
+    Ok(pairs)
+}
+
+type OwnedFields = Vec<(Vec<u8>, Vec<u8>, Option<i64>)>;
+
+fn push_field(mut fields: OwnedFields, f: Field<'_>) -> Result<OwnedFields> {
+    fields.push((f.field.to_vec(), f.value.to_vec(), f.expire_ms));
+    Ok(fields)
+}
+
 /// A collection walked with its view's `try_fold`; `None` for other types.
 fn owned_by_view_fold(v: &Value<'_>) -> Option<Result<Owned>> {
-    let push = |mut all: Vec<Vec<u8>>, e: Element<'_>| {
-        all.push(e.to_vec());
-        Ok::<_, Error>(all)
-    };
     Some(match v {
-        Value::List(l) => l.try_fold(Vec::new(), push).map(Owned::List),
-        Value::Set(s) => s.try_fold(Vec::new(), push).map(Owned::Set),
-        Value::SortedSet(z) => z
-            .try_fold(Vec::new(), |mut pairs, m, s| {
-                pairs.push((m.to_vec(), format!("{s}")));
-                Ok::<_, Error>(pairs)
-            })
-            .map(Owned::Zset),
-        Value::Hash(h) => h
-            .try_fold(Vec::new(), |mut fields, f| {
-                fields.push((f.field.to_vec(), f.value.to_vec(), f.expire_ms));
-                Ok::<_, Error>(fields)
-            })
-            .map(Owned::Hash),
+        Value::List(l) => l.try_fold(Vec::new(), push_element).map(Owned::List),
+        Value::Set(s) => s.try_fold(Vec::new(), push_element).map(Owned::Set),
+        Value::SortedSet(z) => z.try_fold(Vec::new(), push_member).map(Owned::Zset),
+        Value::Hash(h) => h.try_fold(Vec::new(), push_field).map(Owned::Hash),
         _ => return None,
     })
 }
@@ -144,12 +152,9 @@ fn owned_by_for_each(v: &Value<'_>) -> Option<Result<Owned>> {
     };
     Some(match v {
         Value::List(l) => {
-            let folded = l.elements().and_then(|c| {
-                c.try_fold(Vec::new(), |mut all, e| {
-                    all.push(e.to_vec());
-                    Ok::<_, Error>(all)
-                })
-            });
+            let folded = l
+                .elements()
+                .and_then(|c| c.try_fold(Vec::new(), push_element));
             let each = l.elements().and_then(|c| c.try_for_each(&mut push));
             match (folded, each) {
                 (Ok(folded), Ok(())) => {
@@ -169,21 +174,11 @@ fn owned_by_for_each(v: &Value<'_>) -> Option<Result<Owned>> {
             .map(|()| Owned::Set(out)),
         Value::SortedSet(z) => z
             .members()
-            .and_then(|c| {
-                c.try_fold(Vec::new(), |mut pairs, m, s| {
-                    pairs.push((m.to_vec(), format!("{s}")));
-                    Ok::<_, Error>(pairs)
-                })
-            })
+            .and_then(|c| c.try_fold(Vec::new(), push_member))
             .map(Owned::Zset),
         Value::Hash(h) => h
             .fields()
-            .and_then(|c| {
-                c.try_fold(Vec::new(), |mut fields, f| {
-                    fields.push((f.field.to_vec(), f.value.to_vec(), f.expire_ms));
-                    Ok::<_, Error>(fields)
-                })
-            })
+            .and_then(|c| c.try_fold(Vec::new(), push_field))
             .map(Owned::Hash),
         _ => return None,
     })

@@ -204,20 +204,9 @@ impl Value<'_> {
     /// # Errors
     /// The first fault found in the value.
     pub fn validate(&self) -> Result<u64> {
-        // One decompression buffer for every string of the value, the thread's spare.
-        let mut buf = crate::spare::take();
-        let counted = self.decode_all(&mut buf);
-        crate::spare::give(buf);
-        counted
-    }
-
-    /// [`Value::validate`], decoding strings into `buf`.
-    fn decode_all(&self, buf: &mut Vec<u8>) -> Result<u64> {
         Ok(match self {
-            Value::String(s) => {
-                s.bytes(buf)?;
-                1
-            }
+            // The collection and stream walks decompress into buffers of their own
+            // (the thread's spare): holding the spare here would leave them none.
             Value::List(v) => v.try_fold(0, |n, _| Ok::<_, Error>(n + 1))?,
             Value::Set(v) => v.try_fold(0, |n, _| Ok::<_, Error>(n + 1))?,
             Value::SortedSet(v) => v.try_fold(0, |n, _, _| Ok::<_, Error>(n + 1))?,
@@ -229,6 +218,24 @@ impl Value<'_> {
                     n += 1;
                 }
                 n
+            }
+            Value::String(_) | Value::Module(_) | Value::Array(_) => {
+                // One decompression buffer for every string of the value.
+                let mut buf = crate::spare::take();
+                let counted = self.decode_strings(&mut buf);
+                crate::spare::give(buf);
+                counted?
+            }
+        })
+    }
+
+    /// [`Value::validate`] for strings, module values and arrays, decoding their
+    /// strings into `buf`; the other values are walked by `validate` itself.
+    fn decode_strings(&self, buf: &mut Vec<u8>) -> Result<u64> {
+        Ok(match self {
+            Value::String(s) => {
+                s.bytes(buf)?;
+                1
             }
             Value::Module(m) => {
                 let mut n = 0;
@@ -250,6 +257,7 @@ impl Value<'_> {
                 }
                 n
             }
+            _ => self.validate()?,
         })
     }
 

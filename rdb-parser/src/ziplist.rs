@@ -114,8 +114,9 @@ impl Ziplist {
         (self.count != UNKNOWN_COUNT).then_some(usize::from(self.count))
     }
 
-    /// The same walk as [`Ziplist::iter`], as a position that is given the blob at
-    /// each step (so that its owner may also own the blob).
+    /// Walks the entries in order, checking each entry's prevlen, then the count and
+    /// that the walk ends on the terminator: a position that is given the blob at each
+    /// step (so that its owner may also own the blob).
     pub(crate) fn walk(&self) -> ZiplistWalk {
         ZiplistWalk {
             pos: HEADER,

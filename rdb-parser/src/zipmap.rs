@@ -53,8 +53,8 @@ impl Zipmap {
         (self.count < BIG_LEN).then_some(usize::from(self.count))
     }
 
-    /// The same walk as [`Zipmap::iter`], as a position that is given the blob at
-    /// each step (so that its owner may also own the blob).
+    /// Walks the (field, value) pairs in order, then checks the count: a position that
+    /// is given the blob at each step (so that its owner may also own the blob).
     pub(crate) fn walk(&self) -> ZipmapWalk {
         ZipmapWalk {
             pos: 1,
