@@ -14,6 +14,8 @@
 //!   exact [`wire_len`](Command::wire_len) for replication offsets. [`CommandCodec`]
 //!   decodes them; [`encode_command`] writes one straight from borrowed arguments,
 //!   [`Pipeline`] batches many, [`encode_inline`] writes the inline form.
+//! - [`DbCommand`]: a command of a change log (a replication stream or an AOF) with
+//!   the database it applies to and its offset in the log.
 //! - [`StreamingCodec`]: frames whose bulks over a threshold arrive as chunks
 //!   ([`Event`]s), so huge values are never buffered whole.
 //! - [`Limits`]: maximum frame and bulk sizes, nesting depth, element counts and
@@ -63,6 +65,7 @@
 
 mod aof;
 mod command;
+mod db_command;
 mod decode;
 mod encode;
 mod error;
@@ -77,6 +80,7 @@ mod streaming;
 
 pub use aof::{AofDecoder, AofItem, AofReader, Truncation};
 pub use command::{Command, CommandCodec, command_len, encode_command, encode_inline};
+pub use db_command::DbCommand;
 pub use decode::FrameCodec;
 pub use error::{Error, Result};
 pub use frame::{AggregateKind, BulkKind, Frame};
