@@ -156,7 +156,7 @@ impl AofDecoder {
                         match line::find_lf(buf, 0) {
                             Some(lf) if lf < MAX_ANNOTATION => {
                                 buf.advance(lf + 1);
-                                self.commands.skipped(lf + 1);
+                                self.commands.count_skipped(lf + 1);
                                 continue;
                             }
                             None if buf.len() < MAX_ANNOTATION && !eof => return Ok(None),
@@ -164,7 +164,7 @@ impl AofDecoder {
                             None if buf.len() < MAX_ANNOTATION => {
                                 let n = buf.len();
                                 buf.advance(n);
-                                self.commands.skipped(n);
+                                self.commands.count_skipped(n);
                                 continue;
                             }
                             _ => {
@@ -232,7 +232,7 @@ impl AofDecoder {
         match preamble_len(buf) {
             Ok(len) => {
                 self.state = State::Commands;
-                self.commands.skipped(len);
+                self.commands.count_skipped(len);
                 Ok(Some(buf.split_to(len).freeze()))
             }
             // A prefix of a valid RDB can also fail as a length too large for the

@@ -345,9 +345,10 @@ impl CommandCodec {
         self.consumed
     }
 
-    /// Counts `n` bytes that the caller consumed itself (an AOF annotation line, an
-    /// RDB preamble), so that offsets stay those of the stream.
-    pub(crate) fn skipped(&mut self, n: usize) {
+    /// Counts `n` bytes of the stream that the caller took off the buffer itself
+    /// (an AOF annotation line, an RDB preamble), so that [`consumed`](Self::consumed)
+    /// and error offsets stay those of the whole stream.
+    pub fn count_skipped(&mut self, n: usize) {
         self.consumed += n as u64;
     }
 
@@ -537,7 +538,7 @@ impl CommandCodec {
             return Err(Error::invalid("inline command (NUL byte)", self.consumed));
         }
         let pieces = inline::split(text)
-            .map_err(|Bad| Error::invalid("inline command (unbalanced quotes)", self.consumed))?;
+            .map_err(|_| Error::invalid("inline command (unbalanced quotes)", self.consumed))?;
         self.pieces = Some(pieces);
         Ok(Some(lf + 1))
     }

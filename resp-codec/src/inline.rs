@@ -1,8 +1,11 @@
 //! Inline commands: a line of space-separated arguments, as `redis-cli` or telnet
 //! send them, split the way the server splits them (`sdssplitargs` in `sds.c`).
 
+use std::borrow::Cow;
+
 use bytes::{BufMut, BytesMut};
 
+use crate::error::{Error, Result};
 use crate::line::Bad;
 
 /// One argument of an inline command.
@@ -29,9 +32,10 @@ fn hex_value(c: u8) -> Option<u8> {
 /// quoted part, which may follow unquoted bytes (`a"b c"` is one argument, `ab c`).
 /// In double quotes `\xHH`, `\n`, `\r`, `\t`, `\b`, `\a` and `\<any>` are escapes;
 /// in single quotes only `\'` is. A closing quote must be followed by a space or
-/// the end of the line, and every quote must be closed: otherwise `Bad`.
+/// the end of the line, and every quote must be closed: otherwise the error is the
+/// position where the offending argument starts.
 /// The caller rejects NUL bytes, which end the line for the server.
-pub(crate) fn split(line: &[u8]) -> Result<Vec<Piece>, Bad> {
+pub(crate) fn split(line: &[u8]) -> Result<Vec<Piece>, usize> {
     let mut args = Vec::new();
     let mut p = 0;
     loop {
@@ -50,12 +54,12 @@ pub(crate) fn split(line: &[u8]) -> Result<Vec<Piece>, Bad> {
                 Some(&(b' ' | b'\t' | b'\r' | b'\n')) => break,
                 Some(&quote @ (b'"' | b'\'')) => {
                     let out = owned.get_or_insert_with(|| line[start..p].to_vec());
-                    p = quoted(line, p + 1, quote, out)?;
+                    p = quoted(line, p + 1, quote, out).map_err(|Bad| start)?;
                     // After the closing quote: the end, or a space.
                     match line.get(p) {
                         None => break,
                         Some(&c) if is_space(c) => break,
-                        Some(_) => return Err(Bad),
+                        Some(_) => return Err(start),
                     }
                 }
                 Some(&c) => {
@@ -71,6 +75,42 @@ pub(crate) fn split(line: &[u8]) -> Result<Vec<Piece>, Bad> {
             None => Piece::Range(start, p),
         });
     }
+}
+
+/// Splits a line into arguments as the server does (`sdssplitargs` in `sds.c`): for
+/// inline commands, and for the lines of files it writes that way, such as the
+/// manifest of a Redis 7 multi-part AOF.
+///
+/// Arguments are separated by spaces, tabs, CR or LF. A `"` or `'` starts a quoted
+/// part, which may follow unquoted bytes (`a"b c"` is the one argument `ab c`). In
+/// double quotes `\xHH`, `\n`, `\r`, `\t`, `\b`, `\a` and `\<any>` are escapes; in
+/// single quotes only `\'` is. Unquoted arguments borrow from `line`; quoted ones
+/// are unescaped into a new buffer. A NUL byte is an ordinary byte here, though the
+/// server's line readers stop at it: reject it first where that matters.
+///
+/// ```
+/// use resp_codec::split_inline;
+///
+/// let args = split_inline(br#"SET "a key" 'it\'s' x\y"#)?;
+/// assert_eq!(args, [&b"SET"[..], b"a key", b"it's", b"x\\y"]);
+/// assert!(split_inline(br#"SET "open"#).is_err());
+/// # Ok::<(), resp_codec::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Invalid`] when a quote is not closed, or a closing quote is followed by
+/// something other than a space or the end; its offset is where that argument
+/// starts in `line`.
+pub fn split_inline(line: &[u8]) -> Result<Vec<Cow<'_, [u8]>>> {
+    let pieces = split(line)
+        .map_err(|at| Error::invalid("inline arguments (unbalanced quotes)", at as u64))?;
+    Ok(pieces
+        .into_iter()
+        .map(|p| match p {
+            Piece::Range(a, b) => Cow::Borrowed(line.get(a..b).unwrap_or_default()),
+            Piece::Owned(v) => Cow::Owned(v),
+        })
+        .collect())
 }
 
 /// Reads a quoted part starting after its opening quote; returns the position
@@ -175,7 +215,7 @@ pub(crate) fn put_arg(dst: &mut BytesMut, arg: &[u8]) {
 mod tests {
     use super::*;
 
-    fn args(line: &[u8]) -> Result<Vec<Vec<u8>>, Bad> {
+    fn args(line: &[u8]) -> Result<Vec<Vec<u8>>, usize> {
         Ok(split(line)?
             .into_iter()
             .map(|p| match p {
@@ -204,14 +244,15 @@ mod tests {
         assert_eq!(args(b"\"\" ''").unwrap(), v(&[b"", b""]));
         // Vertical tab and form feed separate only before an argument.
         assert_eq!(args(b"\x0ba\x0bb").unwrap(), v(&[b"a\x0bb"]));
-        for bad in [
-            &br#""abc"#[..],
-            br#"'abc"#,
-            br#""a"b"#,
-            br#"'a'b"#,
-            br#""a\"#,
+        for (bad, at) in [
+            (&br#""abc"#[..], 0),
+            (br#"'abc"#, 0),
+            (br#""a"b"#, 0),
+            (br#"'a'b"#, 0),
+            (br#""a\"#, 0),
+            (br#"set x"a"b"#, 4),
         ] {
-            assert_eq!(args(bad), Err(Bad), "{}", bad.escape_ascii());
+            assert_eq!(args(bad), Err(at), "{}", bad.escape_ascii());
         }
     }
 

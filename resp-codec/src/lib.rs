@@ -13,7 +13,8 @@
 //! - [`Command`]: a request as a server reads it, multibulk or inline, with its
 //!   exact [`wire_len`](Command::wire_len) for replication offsets. [`CommandCodec`]
 //!   decodes them; [`encode_command`] writes one straight from borrowed arguments,
-//!   [`Pipeline`] batches many, [`encode_inline`] writes the inline form.
+//!   [`Pipeline`] batches many, [`encode_inline`] writes the inline form and
+//!   [`split_inline`] splits a line as the server does.
 //! - [`DbCommand`]: a command of a change log (a replication stream or an AOF) with
 //!   the database it applies to and its offset in the log.
 //! - [`StreamingCodec`]: frames whose bulks over a threshold arrive as chunks
@@ -84,6 +85,7 @@ pub use db_command::DbCommand;
 pub use decode::FrameCodec;
 pub use error::{Error, Result};
 pub use frame::{AggregateKind, BulkKind, Frame};
+pub use inline::split_inline;
 pub use limits::{
     DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_FRAME_LEN,
     DEFAULT_MAX_INLINE_LEN, Limits,

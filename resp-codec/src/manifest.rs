@@ -7,7 +7,7 @@
 //! `startoffset` and `endoffset`); lines starting with `#` are comments.
 
 use crate::error::{Error, Result};
-use crate::inline::{self, Piece};
+use crate::inline::split_inline;
 use crate::line;
 
 /// Longest manifest line the server accepts (`MANIFEST_MAX_LINE`).
@@ -86,24 +86,17 @@ impl Manifest {
             if raw.contains(&0) {
                 return Err(bad("NUL byte"));
             }
-            let pieces = inline::split(raw).map_err(|_| bad("unbalanced quotes"))?;
-            if pieces.is_empty() {
+            let words = split_inline(raw).map_err(|_| bad("unbalanced quotes"))?;
+            if words.is_empty() {
                 continue;
             }
-            if pieces.len() < 6 || pieces.len() % 2 != 0 {
+            if words.len() < 6 || words.len() % 2 != 0 {
                 return Err(bad("expected file, seq and type key/value pairs"));
             }
-            let words: Vec<Vec<u8>> = pieces
-                .into_iter()
-                .map(|p| match p {
-                    Piece::Range(a, b) => raw[a..b].to_vec(),
-                    Piece::Owned(v) => v,
-                })
-                .collect();
             let (mut file, mut seq, mut kind) = (None, None, None);
             for pair in words.chunks_exact(2) {
                 let (key, value) = (&pair[0], &pair[1]);
-                match key.as_slice() {
+                match &key[..] {
                     b"file" => file = Some(value),
                     b"seq" => seq = Some(value),
                     b"type" => kind = Some(value),
@@ -114,7 +107,7 @@ impl Manifest {
                 return Err(bad("missing file, seq or type"));
             };
             let file =
-                String::from_utf8(file.clone()).map_err(|_| bad("file name is not UTF-8"))?;
+                String::from_utf8(file.to_vec()).map_err(|_| bad("file name is not UTF-8"))?;
             if file.is_empty() || file.contains('/') || file == "." || file == ".." {
                 return Err(bad("file must be a name in the AOF directory, not a path"));
             }
