@@ -1,12 +1,11 @@
-//! The fuzz corpus (`fuzz/corpus/resp_decode`, `fuzz/corpus/aof_read`) replayed
-//! with the fuzz targets' checks, and the fuzzers' findings as named regressions.
+//! The fuzz corpus of `resp_decode` (`fuzz/corpus/resp_decode`) replayed with the
+//! fuzz target's checks, and the fuzzer's findings as named regressions. The
+//! `aof_read` corpus is replayed by the `aof` crate's tests.
 
 use std::path::Path;
 
 use bytes::{Bytes, BytesMut};
-use resp_codec::{
-    AofDecoder, AofItem, CommandCodec, Frame, FrameCodec, Limits, Manifest, StreamingCodec,
-};
+use resp_codec::{CommandCodec, Frame, FrameCodec, Limits, StreamingCodec};
 
 /// Frames of `input` fed in two parts, and whether decoding stopped on an error.
 fn frames(input: &[u8], split: usize) -> (Vec<Frame>, bool) {
@@ -64,41 +63,6 @@ fn check_resp(data: &[u8]) {
     }
 }
 
-fn aof_items(data: &[u8], split: usize) -> Vec<String> {
-    let mut aof = AofDecoder::new();
-    let mut buf = BytesMut::from(&data[..split]);
-    let mut out = Vec::new();
-    for eof in [false, true] {
-        if eof {
-            buf.extend_from_slice(&data[split..]);
-        }
-        loop {
-            match aof.decode(&mut buf, eof) {
-                Ok(Some(AofItem::Rdb(b))) => out.push(format!("rdb {}", b.len())),
-                Ok(Some(AofItem::Command(c))) => {
-                    out.push(format!("cmd {:?}", c.iter().collect::<Vec<_>>()))
-                }
-                Ok(Some(AofItem::Truncated(t))) => out.push(format!("cut {} {}", t.offset, t.len)),
-                Ok(Some(other)) => out.push(format!("{other:?}")),
-                Ok(None) => break,
-                Err(e) => {
-                    out.push(format!("error at {:?}", e.offset()));
-                    return out;
-                }
-            }
-        }
-    }
-    out
-}
-
-fn check_aof(data: &[u8]) {
-    let whole = aof_items(data, data.len());
-    for split in 0..=data.len() {
-        assert_eq!(whole, aof_items(data, split), "split at {split}");
-    }
-    let _ = Manifest::parse(data);
-}
-
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz/corpus")
@@ -123,14 +87,6 @@ fn resp_decode_corpus() {
     }
 }
 
-#[test]
-fn aof_read_corpus() {
-    for (name, data) in corpus("aof_read") {
-        eprintln!("{name}");
-        check_aof(&data);
-    }
-}
-
 /// Found by `resp_decode`: a simple line scanned in part by the parser, then
 /// completed by the fast path for scalars, left the parser's scan position behind;
 /// the next line was then searched for its end past it.
@@ -142,15 +98,4 @@ fn regression_stale_line_scan_after_fast_path() {
     let (parts, failed) = frames(input, 11);
     assert!(!failed);
     assert_eq!(parts, whole);
-}
-
-/// Found by `aof_read`: a prefix of a valid RDB preamble can fail as "length too
-/// large for the input" rather than "incomplete"; before the end of the file that
-/// must mean "wait for more", as the whole file decodes.
-#[test]
-fn regression_preamble_prefix_fails_before_eof() {
-    let input = b"VALKEY080\xfe\x00\x1b\x00\x00\x00\x00\x00\x00\x00\x00\x01\x03\x00\x00\x00\x02\x00\x00\xc3\x00\x00\x1b\x00\x00\x00\xc3\x00\x00EDIk\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0c\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc3\x00\x00EDIk\r\n";
-    let whole = aof_items(input, input.len());
-    assert_eq!(whole[0], "rdb 153");
-    assert_eq!(aof_items(input, 86), whole);
 }

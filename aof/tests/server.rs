@@ -1,8 +1,9 @@
 //! Real AOF files: written by Redis 6.2 (one file, with and without an RDB
 //! preamble) and by Redis 7.0 and Valkey 9.1 (multi-part directories, with and
 //! without a preamble, several incr files, timestamp annotations), read with
-//! `AofReader`, replayed into a fresh server of the same version, and compared with
-//! the source by `DEBUG DIGEST`.
+//! `AofReader`, replayed into a fresh server of the same version (a `SELECT` before
+//! each command of another database than the last), and compared with the source
+//! by `DEBUG DIGEST`.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -11,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use resp_codec::{AofItem, AofReader, FrameCodec, Pipeline};
+use aof::{AofItem, AofReader};
+use bytes::{Bytes, BytesMut};
+use resp_codec::{DbCommand, FrameCodec, Pipeline, command_len};
 use testkit::redis::{self, Connection};
 use testkit::{Server, Version, write_mixed, write_sample};
 
@@ -107,10 +109,11 @@ fn add_incr_file_by_failed_rewrite(con: &mut Connection, tag: &str) {
 }
 
 /// Reads the AOF at `path` and replays it into a fresh server of `version`:
-/// the RDB (preamble or base) as the new server's dump file, then every command.
+/// the RDB (preamble or base) as the new server's dump file, then every command in
+/// its database.
 fn replay(version: Version, path: &Path) -> (Server, usize, bool) {
     let mut rdb = None;
-    let mut commands = Vec::new();
+    let mut commands: Vec<DbCommand> = Vec::new();
     for item in AofReader::open(path).unwrap() {
         match item.unwrap() {
             AofItem::Rdb(bytes) => {
@@ -135,15 +138,25 @@ fn replay(version: Version, path: &Path) -> (Server, usize, bool) {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
+    // The commands as sent: a SELECT where the database changes.
+    let mut sent: Vec<Vec<Bytes>> = Vec::new();
+    let mut db = 0;
+    for cmd in &commands {
+        if cmd.db != db {
+            db = cmd.db;
+            sent.push(vec!["SELECT".into(), db.to_string().into()]);
+        }
+        sent.push(cmd.args.clone());
+    }
     let mut codec = FrameCodec::new();
     let mut buf = BytesMut::new();
-    for batch in commands.chunks(500) {
+    for batch in sent.chunks(500) {
         let mut p = Pipeline::new();
-        for cmd in batch {
-            p.push_command(cmd);
+        for args in batch {
+            p.push(args);
         }
         stream.write_all(&p.take()).unwrap();
-        for cmd in batch {
+        for args in batch {
             let reply = loop {
                 if let Some(f) = codec.decode(&mut buf).unwrap() {
                     break f;
@@ -153,7 +166,11 @@ fn replay(version: Version, path: &Path) -> (Server, usize, bool) {
                 assert!(n > 0);
                 buf.extend_from_slice(&chunk[..n]);
             };
-            assert!(!reply.is_error(), "{cmd:?} failed: {reply:?}");
+            assert!(
+                !reply.is_error(),
+                "{} failed: {reply:?}",
+                String::from_utf8_lossy(&args[0])
+            );
         }
     }
     (target, commands.len(), had_rdb)
@@ -269,22 +286,23 @@ fn redis_6_2_single_file_without_preamble() {
 #[test]
 fn a_real_file_cut_inside_its_last_command() {
     let (_source, file) = single_file(true);
-    let mut reader = AofReader::open(&file).unwrap();
     let mut last_start = 0;
+    let mut last_end = 0;
     let mut count = 0;
-    loop {
-        let at = reader.position().map_or(0, |(_, offset)| offset);
-        match reader.next() {
-            Some(Ok(AofItem::Command(_))) => {
-                last_start = at;
-                count += 1;
-            }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => panic!("{e}"),
-            None => break,
+    for item in AofReader::open(&file).unwrap() {
+        if let AofItem::Command(cmd) = item.unwrap() {
+            // An AOF command is the multibulk encoding of its arguments.
+            last_start = cmd.offset - command_len(&cmd.args) as u64;
+            last_end = cmd.offset;
+            count += 1;
         }
     }
     let bytes = fs::read(&file).unwrap();
+    assert_eq!(
+        last_end,
+        bytes.len() as u64,
+        "the last command ends the file"
+    );
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("appendonly.aof");
     fs::write(&cut, &bytes[..last_start as usize + 7]).unwrap();
