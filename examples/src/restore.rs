@@ -6,17 +6,17 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::Context;
-use bytes::Bytes;
+use aof::{AofItem, AofReader};
 use key_writer::Writer;
 use rdb_parser::{Function, Item, ParseOptions, Rdb};
-use resp_codec::{AofItem, AofReader};
 
 use crate::progress::Progress;
 
 /// What a restore did besides what the writer counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Restored {
-    /// RDB keys and AOF commands read.
+    /// RDB keys and AOF commands read (`SELECT`s, which set the databases of the
+    /// commands after them, are not counted).
     pub items: u64,
     /// The incomplete end of an AOF that was not applied (offset, length), if any.
     pub truncated: Option<(u64, u64)>,
@@ -124,7 +124,6 @@ async fn replay_aof(
 ) -> anyhow::Result<Restored> {
     let mut progress = Progress::new(path.display().to_string(), None);
     let mut restored = Restored::default();
-    let mut db = 0u64;
     for item in reader {
         match item.with_context(|| format!("read the AOF {}", path.display()))? {
             AofItem::Rdb(bytes) => {
@@ -133,20 +132,11 @@ async fn replay_aof(
                 restored.items += r.items;
             }
             AofItem::Command(command) => {
-                progress.bytes += command.wire_len() as u64;
+                // The reader consumed the SELECTs: each command has its database.
+                progress.bytes = command.offset;
                 progress.items += 1;
                 restored.items += 1;
-                let args: Vec<Bytes> = (0..command.len())
-                    .filter_map(|i| command.arg_bytes(i))
-                    .collect();
-                if command.name_is("select") {
-                    db = args
-                        .get(1)
-                        .and_then(|d| std::str::from_utf8(d).ok()?.parse().ok())
-                        .context("a SELECT without a database number in the AOF")?;
-                    continue;
-                }
-                writer.write_command(db, &args).await?;
+                writer.write_command(command.db, &command.args).await?;
             }
             AofItem::Truncated(t) => {
                 eprintln!(

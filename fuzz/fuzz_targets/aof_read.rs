@@ -2,9 +2,9 @@
 //! not depend on the split), and the multi-part manifest parser.
 #![no_main]
 
+use aof::{AofDecoder, AofItem, Manifest};
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use resp_codec::{AofDecoder, AofItem, Manifest};
 
 /// Items as comparable text, or the error's offset, for `data` fed in two parts.
 fn read(data: &[u8], split: usize) -> Vec<String> {
@@ -19,7 +19,7 @@ fn read(data: &[u8], split: usize) -> Vec<String> {
             match aof.decode(&mut buf, eof) {
                 Ok(Some(AofItem::Rdb(b))) => out.push(format!("rdb {}", b.len())),
                 Ok(Some(AofItem::Command(c))) => {
-                    out.push(format!("cmd {:?}", c.iter().collect::<Vec<_>>()))
+                    out.push(format!("cmd {} {:?} {}", c.db, c.args, c.offset))
                 }
                 Ok(Some(AofItem::Truncated(t))) => out.push(format!("cut {} {}", t.offset, t.len)),
                 Ok(Some(_)) => out.push("other".into()),
