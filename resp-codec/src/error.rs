@@ -1,16 +1,13 @@
 //! The crate's one error type.
 
-use std::path::PathBuf;
-
 /// Result of every fallible operation in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A decoding, encoding or reading failure, with the byte offset where it happened.
 ///
 /// Offsets count from the start of the stream a decoder has seen (every byte it
-/// consumed before, plus the position in the current buffer), or from the start of
-/// the file for the AOF reader. Error messages never include payload bytes: a
-/// command may carry a password.
+/// consumed before, plus the position in the current buffer). Error messages never
+/// include payload bytes: a command may carry a password.
 ///
 /// Running out of input is not an error while more may come: decoders return
 /// `Ok(None)`. It becomes [`Error::Truncated`] only when the input has ended.
@@ -68,33 +65,6 @@ pub enum Error {
         /// What is wrong with the frame.
         what: &'static str,
     },
-    /// A line of a Redis 7 AOF manifest that cannot be used.
-    #[error("invalid AOF manifest line {line} (byte {offset}): {what}")]
-    Manifest {
-        /// What is wrong.
-        what: &'static str,
-        /// 1-based line number.
-        line: usize,
-        /// Byte offset of the line in the manifest.
-        offset: u64,
-    },
-    /// The RDB at the start of an AOF (its preamble, or a multi-part base file) is
-    /// corrupt or truncated.
-    #[error("RDB preamble at byte {offset}: {source}")]
-    Rdb {
-        /// Where the RDB starts.
-        offset: u64,
-        /// What `rdb-parser` found (its offset counts from the RDB's start).
-        source: rdb_parser::Error,
-    },
-    /// An error inside one file of an AOF; the inner error's offset is in that file.
-    #[error("{}: {source}", path.display())]
-    File {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong there.
-        source: Box<Error>,
-    },
     /// Reading or writing failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -108,25 +78,12 @@ impl Error {
             | Error::Invalid { offset, .. }
             | Error::TooLarge { offset, .. }
             | Error::TooDeep { offset, .. }
-            | Error::Truncated { offset, .. }
-            | Error::Manifest { offset, .. }
-            | Error::Rdb { offset, .. } => Some(*offset),
-            Error::File { source, .. } => source.offset(),
+            | Error::Truncated { offset, .. } => Some(*offset),
             Error::Unencodable { .. } | Error::Io(_) => None,
         }
     }
 
     pub(crate) fn invalid(what: &'static str, offset: u64) -> Self {
         Error::Invalid { what, offset }
-    }
-
-    pub(crate) fn in_file(self, path: PathBuf) -> Self {
-        match self {
-            e @ Error::File { .. } => e,
-            e => Error::File {
-                path,
-                source: Box::new(e),
-            },
-        }
     }
 }

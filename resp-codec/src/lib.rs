@@ -1,4 +1,4 @@
-//! RESP2/RESP3 frame codec and AOF reader for Redis and Valkey.
+//! RESP2/RESP3 frame and command codec for Redis and Valkey.
 //!
 //! Every byte the workspace sends to or reads from a server goes through this
 //! crate: commands to targets, replies, the replication stream, AOF files. Its core
@@ -6,6 +6,9 @@
 //! [`Bytes`](bytes::Bytes) slices of the input buffer) and resumable (a frame cut
 //! short by the end of a read is not read again from its start); each codec also
 //! implements [`tokio_util::codec`]'s `Decoder` and `Encoder` for `Framed`.
+//!
+//! Reading AOF files is the `aof` crate's job; it decodes their commands with
+//! [`CommandCodec`].
 //!
 //! # Overview
 //! - [`Frame`]: every RESP2 and RESP3 type. [`FrameCodec`] decodes them (replies,
@@ -21,11 +24,6 @@
 //!   ([`Event`]s), so huge values are never buffered whole.
 //! - [`Limits`]: maximum frame and bulk sizes, nesting depth, element counts and
 //!   inline line length, checked before anything is buffered.
-//! - [`AofReader`]: a single-file AOF (with or without an RDB preamble, handed over
-//!   as [`AofItem::Rdb`] for `rdb-parser`) or a Redis 7 multi-part directory through
-//!   its [`Manifest`]; a truncated last command is reported as
-//!   [`AofItem::Truncated`] after everything before it. [`AofDecoder`] is its
-//!   sans-IO core.
 //! - [`Error`]: one error type; every variant about input carries the byte offset.
 //!   No input makes a decoder panic, and no length read from the input reserves
 //!   memory before the bytes are there.
@@ -64,7 +62,6 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod aof;
 mod command;
 mod db_command;
 mod decode;
@@ -74,12 +71,10 @@ mod frame;
 mod inline;
 mod limits;
 mod line;
-mod manifest;
 mod payload;
 mod pipeline;
 mod streaming;
 
-pub use aof::{AofDecoder, AofItem, AofReader, Truncation};
 pub use command::{Command, CommandCodec, command_len, encode_command, encode_inline};
 pub use db_command::DbCommand;
 pub use decode::FrameCodec;
@@ -90,6 +85,5 @@ pub use limits::{
     DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_FRAME_LEN,
     DEFAULT_MAX_INLINE_LEN, Limits,
 };
-pub use manifest::{FileKind, Manifest, ManifestEntry};
 pub use pipeline::Pipeline;
 pub use streaming::{Event, StreamingCodec, encode_bulk_header};
