@@ -6,9 +6,9 @@
 //! commands, `#TS:` annotations skipped; a Redis 7 multi-part directory through its
 //! manifest (the base file, then the incr files in order). What a crash leaves, a
 //! last command cut short or a `MULTI` without its `EXEC`, is reported after
-//! everything complete. Commands come as [`resp_codec::DbCommand`]s, the type the
-//! replication stream carries too: `SELECT` is consumed and sets each command's
-//! database, and each command has its offset in the AOF.
+//! everything complete. Commands come as [`resp_codec::DbCommand`]s: `SELECT` is
+//! consumed and sets each command's database, and each command has its offset in
+//! the AOF.
 //!
 //! # Overview
 //! - [`AofReader`]: an AOF from disk (a file, a multi-part directory, or its
