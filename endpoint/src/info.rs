@@ -82,6 +82,21 @@ impl ServerInfo {
             },
         }
     }
+
+    /// Whether this server reads RDB data of `version` in the dialect `written_by`
+    /// writes, in `RESTORE` payloads and in RDB files alike: Redis cannot read Valkey
+    /// 9's format (`VALKEY080`), and Valkey refuses the versions it leaves to Redis
+    /// (12 to 79); otherwise anything up to [`ServerInfo::rdb_version`].
+    ///
+    /// Source: `rdbLoadRioWithLoadingCtx` and `verifyDumpPayload` in each server's
+    /// `src/rdb.c` / `src/cluster.c`.
+    pub fn reads_rdb(&self, version: u32, written_by: Flavor) -> bool {
+        match (written_by, self.flavor) {
+            (Flavor::Valkey, Flavor::Redis) => false,
+            (Flavor::Redis, Flavor::Valkey) => version <= 11,
+            _ => version <= u32::from(self.rdb_version()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -107,5 +122,10 @@ mod tests {
             ServerInfo::from_info("redis_version:6.2.14").rdb_version(),
             9
         );
+        let redis = ServerInfo::from_info("redis_version:7.0.15");
+        assert!(redis.reads_rdb(10, Flavor::Redis) && !redis.reads_rdb(11, Flavor::Redis));
+        assert!(!redis.reads_rdb(9, Flavor::Valkey), "Valkey 9's dialect");
+        assert!(valkey.reads_rdb(11, Flavor::Redis) && !valkey.reads_rdb(12, Flavor::Redis));
+        assert!(valkey.reads_rdb(80, Flavor::Valkey));
     }
 }

@@ -1,5 +1,6 @@
-//! Connects to one Redis or Valkey server: parses its URL, sets up TCP or TLS, logs
-//! in, and exchanges commands and replies.
+//! Connects to Redis and Valkey servers: parses their URLs, sets up TCP or TLS, logs
+//! in, exchanges commands and replies, and finds what a deployment is made of
+//! (standalone, or a cluster's masters and slots).
 //!
 //! # Overview
 //! - [`Endpoint`]: `redis://[user[:password]@]host[:port][/db]` (`rediss://` for TLS);
@@ -13,8 +14,9 @@
 //!   [`read_reply`](Connection::read_reply) pipeline; [`Connection::server_info`]
 //!   reads the version, flavour and limits; [`Connection::into_parts`] hands the raw
 //!   [`Stream`] to another protocol (replication).
-//! - [`masters`]: the masters of a Redis Cluster and their slots (`CLUSTER SHARDS`,
-//!   `CLUSTER SLOTS` on older servers).
+//! - [`discover`]: a standalone server, or the masters of a Redis Cluster and their
+//!   slots ([`Topology`]; `CLUSTER SHARDS`, `CLUSTER SLOTS` on older servers);
+//!   [`slot`] and [`hash_tag`] compute a key's slot as the server does.
 //! - [`Error`]: one type; authentication failures are told apart, messages name
 //!   commands but never their arguments.
 //!
@@ -35,6 +37,7 @@
 mod connection;
 mod error;
 mod info;
+mod slot;
 mod stream;
 mod tls;
 mod topology;
@@ -43,7 +46,8 @@ mod url;
 pub use connection::{ConnectOptions, Connection};
 pub use error::{Error, Result};
 pub use info::{Flavor, ServerInfo};
+pub use slot::{SLOTS, hash_tag, slot};
 pub use stream::Stream;
 pub use tls::TlsOptions;
-pub use topology::{Shard, masters, shards};
+pub use topology::{Shard, Topology, discover, masters, shards};
 pub use url::{DEFAULT_PORT, Endpoint, Secret};

@@ -1,5 +1,6 @@
-//! Finding the masters of a Redis Cluster and the slots each serves: to run one
-//! replica per shard, or to route writes by slot.
+//! What a deployment is made of: one standalone server, or the masters of a Redis
+//! Cluster and the slots each serves. Every pipeline asks this once, to run one
+//! replica per shard, to copy shard by shard, or to route writes by slot.
 //!
 //! `CLUSTER SHARDS` (Redis 7.0+, Valkey) is asked first; older servers answer
 //! `CLUSTER SLOTS`. Source: `cluster.c` (`clusterCommandShards`, `clusterReplyMultiBulkSlots`).
@@ -21,6 +22,45 @@ pub struct Shard {
     pub id: String,
     /// Inclusive slot ranges.
     pub slots: Vec<(u16, u16)>,
+}
+
+/// A deployment as [`discover`] finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Topology {
+    /// One server (a master, a replica, or a proxy that hides a cluster).
+    Standalone(Endpoint),
+    /// A Redis Cluster: its masters that serve slots, sorted by their first slot.
+    Cluster(Vec<Shard>),
+}
+
+impl Topology {
+    /// Whether this is a cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, Topology::Cluster(_))
+    }
+
+    /// The servers that hold the data: the standalone server, or each master.
+    pub fn masters(&self) -> Vec<Endpoint> {
+        match self {
+            Topology::Standalone(one) => vec![one.clone()],
+            Topology::Cluster(shards) => shards.iter().map(|s| s.master.clone()).collect(),
+        }
+    }
+}
+
+/// Finds what `endpoint` is part of: a standalone server, or a cluster (asked for its
+/// masters and their slots). A server with `cluster_enabled:1` is a cluster node.
+///
+/// # Errors
+/// When the server cannot be reached, or a cluster node's layout cannot be read.
+pub async fn discover(endpoint: &Endpoint, options: &ConnectOptions) -> Result<Topology> {
+    let mut con = Connection::connect(endpoint, options).await?;
+    if con.server_info().await?.cluster_enabled {
+        Ok(Topology::Cluster(shards(&mut con, endpoint).await?))
+    } else {
+        Ok(Topology::Standalone(endpoint.clone()))
+    }
 }
 
 /// The masters of the cluster `node` belongs to, each with its slots, sorted by

@@ -5,7 +5,15 @@
 //! scripts and transactions); see each server's `src/commands/*.json` for the
 //! authoritative key specs.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
+use endpoint::slot;
+
+/// An argument from text (command names, numbers).
+pub(crate) fn b(s: &str) -> Bytes {
+    Bytes::copy_from_slice(s.as_bytes())
+}
 
 /// Where a command's keys are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,6 +151,30 @@ pub(crate) fn key_indexes(spec: KeySpec, args: &[Bytes]) -> Vec<usize> {
     }
 }
 
+/// The slot of each key at `indexes`, or `None` when they all share one slot.
+pub(crate) fn slots_if_split(args: &[Bytes], indexes: &[usize]) -> Option<Vec<u16>> {
+    let slots: Vec<u16> = indexes.iter().map(|&i| slot(&args[i])).collect();
+    let first = *slots.first()?;
+    slots.iter().any(|&s| s != first).then_some(slots)
+}
+
+/// A splittable command (`DEL`, `MSET`...) as one command per slot, keys in their
+/// original order; each part paired with its first key. `step` is 2 for `MSET`
+/// (key, value), else 1.
+pub(crate) fn split_by_slot(
+    args: &[Bytes],
+    indexes: &[usize],
+    slots: &[u16],
+    step: usize,
+) -> Vec<Vec<Bytes>> {
+    let mut by_slot: BTreeMap<u16, Vec<Bytes>> = BTreeMap::new();
+    for (&i, &s) in indexes.iter().zip(slots) {
+        let part = by_slot.entry(s).or_insert_with(|| vec![args[0].clone()]);
+        part.extend(args[i..(i + step).min(args.len())].iter().cloned());
+    }
+    by_slot.into_values().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +201,25 @@ mod tests {
         assert_eq!(keys("XGROUP CREATE s g $"), ["s"]);
         assert_eq!(keys("PING"), Vec::<String>::new());
         assert_eq!(keys("EVAL s 9 a"), ["a"], "a count past the end is cut");
+    }
+
+    #[test]
+    fn splits_keep_each_slot_together() {
+        let args: Vec<Bytes> = "MSET {a}1 x {b}1 y {a}2 z"
+            .split(' ')
+            .map(|a| Bytes::from(a.to_owned()))
+            .collect();
+        let (spec, _) = spec(b"MSET");
+        let indexes = key_indexes(spec, &args);
+        let slots = slots_if_split(&args, &indexes).expect("two slots");
+        let parts: Vec<Vec<Bytes>> = split_by_slot(&args, &indexes, &slots, 2);
+        let text: Vec<String> = parts
+            .iter()
+            .map(|p| String::from_utf8(p.join(&b' ')).unwrap())
+            .collect();
+        assert_eq!(text.len(), 2);
+        assert!(text.contains(&"MSET {a}1 x {a}2 z".to_owned()), "{text:?}");
+        assert!(text.contains(&"MSET {b}1 y".to_owned()), "{text:?}");
+        assert!(slots_if_split(&args, &indexes[..1]).is_none());
     }
 }

@@ -62,15 +62,28 @@ pub enum Error {
     /// A cluster did not settle (no node serves a slot, or redirections loop).
     #[error("cluster: {0}")]
     Cluster(String),
-    /// Seeding a target through replication ([`crate::seed()`]) was refused or failed.
-    #[error("seed: {reason}")]
-    Seed {
-        /// Why.
+    /// A [`Hook`](crate::Hook) refused a key or command
+    /// ([`Verdict::Refuse`](crate::Verdict::Refuse)).
+    #[error("{what}: {reason}")]
+    Hook {
+        /// The key (shown escaped) or command, and its database.
+        what: String,
+        /// The hook's reason.
         reason: String,
     },
     /// Decoding a value to write it failed.
     #[error(transparent)]
     Rdb(#[from] rdb_parser::Error),
+}
+
+impl Error {
+    /// A failure to reach `node`.
+    pub(crate) fn connection(node: &endpoint::Endpoint, source: endpoint::Error) -> Error {
+        Error::Connection {
+            node: node.to_string(),
+            source,
+        }
+    }
 }
 
 /// A key name for messages: escaped, at most 64 bytes shown.

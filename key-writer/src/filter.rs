@@ -1,11 +1,14 @@
 //! Which keys and commands are written: databases, key prefixes or patterns, types,
-//! command names, or any rule given as a closure.
+//! command names, or any rule given as a closure. A [`Filter`] is a [`Hook`] that
+//! keeps or drops; add it to [`WriterOptions::hooks`](crate::WriterOptions::hooks).
 
 use std::fmt;
 use std::sync::Arc;
 
 use rdb_parser::Type;
 use regex::bytes::Regex;
+
+use crate::hook::{CommandEdit, Hook, KeyEdit, Verdict};
 
 /// A rule given as code: `(db, key) -> keep?`.
 pub type KeyRule = Arc<dyn Fn(u64, &[u8]) -> bool + Send + Sync>;
@@ -67,6 +70,27 @@ impl Filter {
         self.allows_db(db)
             && !self.skip_commands.iter().any(|c| c.as_bytes() == name)
             && keys.iter().all(|k| self.allows_name(db, k))
+    }
+}
+
+impl Hook for Filter {
+    fn key(&self, key: &mut KeyEdit<'_>) -> Verdict {
+        match self.allows_key(key.db, &key.name, key.value_type()) {
+            true => Verdict::Keep,
+            false => Verdict::Drop,
+        }
+    }
+
+    fn command(&self, command: &mut CommandEdit) -> Verdict {
+        let keys: Vec<&[u8]> = command
+            .key_indexes()
+            .into_iter()
+            .map(|i| &command.args[i][..])
+            .collect();
+        match self.allows_command(command.db, &command.name(), &keys) {
+            true => Verdict::Keep,
+            false => Verdict::Drop,
+        }
     }
 }
 

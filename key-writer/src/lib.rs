@@ -4,21 +4,29 @@
 //! # Overview
 //! - [`Writer::connect`] reads the target's version, limits and (for a cluster) its
 //!   slot layout.
-//! - [`Writer::write_key`] writes a key from an RDB: `RESTORE` with its stored bytes
+//! - [`Writer::write_item`] and [`Writer::write_event`] take what `rdb_parser`'s
+//!   `Rdb::items` and streaming `Reader` yield, as they are: keys, function
+//!   libraries, and values that arrive in pieces.
+//! - A key ([`Writer::write_key`]) goes as `RESTORE` with its stored bytes
 //!   (`ABSTTL`, `IDLETIME`, `FREQ`, `REPLACE` as the policy says) when the target
 //!   reads that RDB version and format and the payload fits its
-//!   `proto-max-bulk-len`; otherwise plain commands (`SET`, `RPUSH`, `SADD`, `ZADD`,
-//!   `HSET` + `HPEXPIREAT`, `XADD` + `XSETID` + `XGROUP` + `XCLAIM`) into a temporary
-//!   key in the same slot, renamed into place at the end. Values above
-//!   [`WriterOptions::large_value`] are written in bounded pieces the same way.
-//!   Expired keys are skipped and counted. Values that arrive in pieces from
-//!   `rdb_parser::Reader` go through [`Writer::begin_value`],
-//!   [`Writer::write_piece`] and [`Writer::end_value`] the same way.
-//! - [`Writer::write_command`] forwards a command of a replication stream or an AOF:
-//!   routed by its keys' slot, split by slot where that keeps its meaning (`DEL`,
-//!   `UNLINK`, `EXISTS`, `TOUCH`, `MSET`), `MULTI`/`EXEC` kept atomic when its keys
-//!   share a slot; `SELECT` and the [`DbMap`] decide the database; database-wide
-//!   commands follow [`DatabaseCommands`].
+//!   `proto-max-bulk-len`; otherwise as plain commands (`SET`, `RPUSH`, `SADD`,
+//!   `ZADD`, `HSET` + `HPEXPIREAT`, `XADD` + `XSETID` + `XGROUP` + `XCLAIM`) into a
+//!   temporary key in the same slot, renamed into place at the end. Values above
+//!   [`WriterOptions::large_value`], and values in pieces, are written the same way
+//!   in bounded batches. Expired keys are skipped and counted.
+//! - [`Writer::write_command`] forwards a [`DbCommand`] of a replication stream or
+//!   an AOF: routed by its keys' slot, split by slot where that keeps its meaning
+//!   (`DEL`, `UNLINK`, `EXISTS`, `TOUCH`, `MSET`), `MULTI`/`EXEC` held until `EXEC`
+//!   and kept atomic when its keys share a slot; database-wide commands follow
+//!   [`DatabaseCommands`].
+//! - [`Writer::flush`] sends what is queued, reads every reply, and returns the
+//!   source offset it made durable: acknowledge that one, and no acknowledgement can
+//!   come before its write.
+//! - [`Hook`]s judge every key and command before it is written: keep, drop,
+//!   rename, move to another database, rewrite, or refuse. [`Filter`] (databases,
+//!   prefixes, patterns, types, command names) and [`DbMap`] are hooks; [`Hooks`]
+//!   runs several in order.
 //! - Requests are queued per node and sent in batches bounded by commands and bytes
 //!   ([`WriterOptions`]); every reply is matched to its request. `MOVED` updates the
 //!   slot map and resends, `ASK` resends with `ASKING`, `TRYAGAIN` / `CLUSTERDOWN` /
@@ -27,52 +35,49 @@
 //!   [`Error`] naming the key and command.
 //! - [`ExistingKeys`]: `Rewrite`, `Ignore` (counted), `Fail` (naming the key);
 //!   [`Writer::check_empty`] checks the target holds nothing.
-//! - [`Filter`]: databases, key prefixes and patterns, types, command names, or a
-//!   closure; what is left out is counted.
-//! - [`seed()`] loads a whole RDB file into an empty standalone target by posing as
-//!   its master (`REPLICAOF`, a full resynchronization, `REPLICAOF NO ONE`): the
-//!   target loads at its own start-up speed instead of taking a `RESTORE` per key.
-//! - [`slot`] and [`hash_tag`]: cluster slots as the server computes them.
 //!
 //! # Example
 //! ```no_run
 //! # async fn run(file: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
-//! use key_writer::{ExistingKeys, Writer, WriterOptions};
-//! use rdb_parser::{Item, Rdb};
+//! use key_writer::{ExistingKeys, Filter, Writer, WriterOptions};
+//! use rdb_parser::Rdb;
 //!
 //! let target: endpoint::Endpoint = "redis://127.0.0.1:7000".parse()?;
-//! let options = WriterOptions { existing: ExistingKeys::Ignore, ..WriterOptions::default() };
+//! let mut options = WriterOptions { existing: ExistingKeys::Ignore, ..WriterOptions::default() };
+//! options.hooks.push(Filter { prefixes: vec![b"user:".to_vec()], ..Filter::default() });
 //! let mut writer = Writer::connect(&target, options).await?;
 //! for item in Rdb::new(file)?.items() {
-//!     if let Item::Key(key) = item? {
-//!         writer.write_key(&key).await?;
-//!     }
+//!     writer.write_item(&item?).await?;
 //! }
 //! writer.flush().await?;
 //! # Ok(()) }
 //! ```
 //!
-//! The `restore` and `scan` programs in the workspace's `examples` package are built
-//! on this crate.
+//! The pipelines of the `migrate` crate (restore, scan, sync) are built on this
+//! crate.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod build;
 mod command;
+mod db_map;
 mod error;
+mod expiry;
 mod filter;
+pub mod hook;
+mod layout;
 mod options;
 mod pieces;
 mod pipeline;
 mod render;
-mod seed;
-mod slot;
-mod topology;
+mod transaction;
 mod writer;
 
+pub use db_map::{DbMap, DbMapError};
 pub use error::{Error, Result};
 pub use filter::{Filter, KeyRule};
-pub use options::{DatabaseCommands, DbMap, ExistingKeys, Stats, TargetMode, WriterOptions};
+pub use hook::{CommandEdit, Hook, Hooks, KeyEdit, Verdict};
+pub use options::{DatabaseCommands, ExistingKeys, Stats, TargetMode, WriterOptions};
 pub use render::ELEMENTS_PER_COMMAND;
-pub use seed::{SeedOptions, Seeded, seed};
-pub use slot::{SLOTS, hash_tag, slot};
+pub use resp_codec::DbCommand;
 pub use writer::Writer;

@@ -1,11 +1,10 @@
 //! The writer's settings and counters.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use endpoint::ConnectOptions;
 
-use crate::filter::Filter;
+use crate::hook::Hooks;
 
 /// What to do when a key being written already exists on the target.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,19 +30,6 @@ pub enum TargetMode {
     Proxy,
 }
 
-/// Which target database a source database goes to.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DbMap {
-    /// The same number (a cluster target takes only db 0).
-    #[default]
-    Same,
-    /// Every database into this one.
-    AllTo(u64),
-    /// These databases to these; others are refused.
-    Map(BTreeMap<u64, u64>),
-}
-
 /// How commands that change whole databases (`FLUSHDB`, `FLUSHALL`, `SWAPDB`) in a
 /// forwarded stream are treated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,8 +53,11 @@ pub struct WriterOptions {
     pub existing: ExistingKeys,
     /// Cluster detection or proxy mode.
     pub mode: TargetMode,
-    /// Database mapping.
-    pub db_map: DbMap,
+    /// What each key and command becomes before it is written, in order: filters
+    /// ([`Filter`](crate::Filter)), database mapping ([`DbMap`](crate::DbMap)), the
+    /// caller's own [`Hook`](crate::Hook)s. Dropped keys and commands are counted in
+    /// [`Stats::filtered`].
+    pub hooks: Hooks,
     /// `FLUSHDB`, `FLUSHALL`, `SWAPDB` in forwarded streams.
     pub database_commands: DatabaseCommands,
     /// Apply a `MULTI`/`EXEC` whose keys span slots command by command (not atomic)
@@ -85,9 +74,6 @@ pub struct WriterOptions {
     pub max_batch_bytes: usize,
     /// How long `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` and lost nodes are retried.
     pub retry_for: Duration,
-    /// Which keys and commands are written (others are counted in
-    /// [`Stats::filtered`]).
-    pub filter: Filter,
     /// For a live sync: instead of skipping keys that have expired, and applying
     /// absolute expiries already past (which makes the target delete a key the
     /// source may still extend), move them this far into the future and let the
@@ -102,7 +88,7 @@ impl Default for WriterOptions {
             connect: ConnectOptions::default(),
             existing: ExistingKeys::default(),
             mode: TargetMode::default(),
-            db_map: DbMap::default(),
+            hooks: Hooks::default(),
             database_commands: DatabaseCommands::default(),
             split_transactions: false,
             force_commands: false,
@@ -110,7 +96,6 @@ impl Default for WriterOptions {
             max_batch_commands: 1024,
             max_batch_bytes: 8 << 20,
             retry_for: Duration::from_secs(30),
-            filter: Filter::default(),
             expiry_grace: None,
         }
     }
@@ -128,7 +113,7 @@ pub struct Stats {
     pub keys_expired: u64,
     /// Keys that existed on the target and were kept (policy `ignore`).
     pub keys_existing: u64,
-    /// Keys and commands left out by a filter (counted by the caller's filters).
+    /// Keys and commands a hook left out (filters included).
     pub filtered: u64,
     /// Commands forwarded.
     pub commands: u64,
@@ -142,4 +127,21 @@ pub struct Stats {
     pub redirections: u64,
     /// Commands sent again after `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` or a lost node.
     pub retries: u64,
+}
+
+impl std::ops::AddAssign<&Stats> for Stats {
+    /// Adds another writer's counts (several writers restoring in parallel).
+    fn add_assign(&mut self, other: &Stats) {
+        self.keys_restored += other.keys_restored;
+        self.keys_as_commands += other.keys_as_commands;
+        self.keys_expired += other.keys_expired;
+        self.keys_existing += other.keys_existing;
+        self.filtered += other.filtered;
+        self.commands += other.commands;
+        self.commands_skipped += other.commands_skipped;
+        self.functions += other.functions;
+        self.bytes += other.bytes;
+        self.redirections += other.redirections;
+        self.retries += other.retries;
+    }
 }

@@ -5,14 +5,14 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use endpoint::{Connection, Endpoint};
+use endpoint::{ConnectOptions, Connection};
 use resp_codec::Frame;
 use tokio::time::{Instant, sleep};
 
+use crate::command::b;
 use crate::error::{Error, Result, shown};
-use crate::options::ExistingKeys;
-use crate::slot::slot;
-use crate::writer::{Writer, b, connection_error};
+use crate::layout::Layout;
+use crate::options::{ExistingKeys, WriterOptions};
 
 /// How a reply is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,67 +36,177 @@ pub(crate) struct Op {
     /// The key the request writes (for routing and messages); `None` for keyless.
     pub(crate) key: Option<Bytes>,
     pub(crate) expect: Expect,
-    pub(crate) asking: bool,
-    pub(crate) attempts: u32,
+    asking: bool,
+    attempts: u32,
 }
 
-/// One node and its queue.
-pub(crate) struct Node {
-    pub(crate) endpoint: Endpoint,
-    pub(crate) con: Option<Connection>,
-    pub(crate) queue: Vec<Op>,
+impl Op {
+    pub(crate) fn new(args: Vec<Bytes>, key: Option<Bytes>, expect: Expect) -> Op {
+        Op {
+            args,
+            key,
+            expect,
+            asking: false,
+            attempts: 0,
+        }
+    }
+
+    fn size(&self) -> usize {
+        self.args.iter().map(|a| a.len() + 16).sum()
+    }
+}
+
+/// What the replies said besides "done", for the writer's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counters {
+    /// Bytes of commands sent.
+    pub(crate) bytes: u64,
+    /// `MOVED` and `ASK` followed.
+    pub(crate) redirections: u64,
+    /// Requests sent again.
+    pub(crate) retries: u64,
+    /// `RESTORE`s answered `BUSYKEY` under the `ignore` policy: kept, not restored.
+    pub(crate) restores_existing: u64,
+    /// `RENAMENX`s answered 0: the key existed and was kept.
+    pub(crate) renames_existing: u64,
+}
+
+/// One node's connection and queue.
+#[derive(Debug, Default)]
+struct Node {
+    con: Option<Connection>,
+    queue: Vec<Op>,
     /// Sent, replies not read yet.
-    pub(crate) in_flight: Vec<Op>,
-    pub(crate) bytes: usize,
-    /// The database selected on the connection (standalone).
-    pub(crate) db: u64,
+    in_flight: Vec<Op>,
+    bytes: usize,
+    /// The database selected on the connection (single node).
+    db: u64,
 }
 
-impl Writer {
-    /// Queues `op` for the node serving `slot_key` (any node for keyless ops on a
-    /// standalone target) in database `db`.
-    pub(crate) async fn enqueue(&mut self, db: u64, op: Op) -> Result<()> {
-        let index = self.route(op.key.as_deref());
-        let node = &mut self.nodes[index];
-        if !self.cluster && node.db != db {
-            node.queue.push(Op {
-                args: vec![b("SELECT"), b(&db.to_string())],
-                key: None,
-                expect: Expect::Ok,
-                asking: false,
-                attempts: 0,
+/// The queues of every node of the target, and what moves them.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    layout: Layout,
+    nodes: Vec<Node>,
+    connect: ConnectOptions,
+    existing: ExistingKeys,
+    max_batch_commands: usize,
+    max_batch_bytes: usize,
+    retry_for: Duration,
+    counters: Counters,
+}
+
+impl Pipeline {
+    /// A pipeline over `layout`; `con` is an open connection to node 0 of a single
+    /// node target, kept.
+    pub(crate) fn new(layout: Layout, con: Option<Connection>, options: &WriterOptions) -> Self {
+        let mut pipeline = Pipeline {
+            layout,
+            nodes: Vec::new(),
+            connect: options.connect.clone(),
+            existing: options.existing,
+            max_batch_commands: options.max_batch_commands,
+            max_batch_bytes: options.max_batch_bytes,
+            retry_for: options.retry_for,
+            counters: Counters::default(),
+        };
+        pipeline.grow();
+        if let Some(con) = con {
+            pipeline.nodes[0].con = Some(con);
+        }
+        pipeline
+    }
+
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub(crate) fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Whether any request waits to be sent or for its reply.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.nodes
+            .iter()
+            .all(|n| n.queue.is_empty() && n.in_flight.is_empty())
+    }
+
+    /// A node state for every node the layout knows.
+    fn grow(&mut self) {
+        while self.nodes.len() < self.layout.nodes().len() {
+            let db = self.layout.nodes()[self.nodes.len()].db().unwrap_or(0);
+            self.nodes.push(Node {
+                db,
+                ..Node::default()
             });
+        }
+    }
+
+    /// Queues `op` for the node serving its key, in database `db` (a single node
+    /// target selects it first when needed), without sending.
+    pub(crate) fn push(&mut self, db: u64, op: Op) -> usize {
+        let index = self.layout.route(op.key.as_deref());
+        self.push_to(index, Some(db), op);
+        index
+    }
+
+    /// Queues `op` for node `index` in database `db` (`None`: any), without sending.
+    pub(crate) fn push_to(&mut self, index: usize, db: Option<u64>, op: Op) {
+        let single = !self.layout.is_cluster();
+        let node = &mut self.nodes[index];
+        if let Some(db) = db
+            && single
+            && node.db != db
+        {
+            node.queue.push(Op::new(
+                vec![b("SELECT"), b(&db.to_string())],
+                None,
+                Expect::Ok,
+            ));
             node.db = db;
         }
-        let size: usize = op.args.iter().map(|a| a.len() + 16).sum();
-        node.bytes += size;
+        node.bytes += op.size();
         node.queue.push(op);
-        if node.queue.len() >= self.options.max_batch_commands
-            || node.bytes >= self.options.max_batch_bytes
-        {
+    }
+
+    /// Queues `op` and sends a batch when a node's queue is full.
+    pub(crate) async fn enqueue(&mut self, db: u64, op: Op) -> Result<()> {
+        let index = self.push(db, op);
+        self.send_if_full(index).await
+    }
+
+    /// Sends a batch if node `index`'s queue is full.
+    pub(crate) async fn send_if_full(&mut self, index: usize) -> Result<()> {
+        let node = &self.nodes[index];
+        if node.queue.len() >= self.max_batch_commands || node.bytes >= self.max_batch_bytes {
             self.exchange(false, Instant::now()).await?;
         }
         Ok(())
     }
 
-    pub(crate) fn route(&self, key: Option<&[u8]>) -> usize {
-        match (self.cluster, key) {
-            (true, Some(key)) => self.slots[usize::from(slot(key))].unwrap_or(0),
-            _ => 0,
+    /// Queues a keyless `op` on every master (once on a single node, in database
+    /// `db`, or any with `None`), then flushes.
+    pub(crate) async fn on_every_master(&mut self, db: Option<u64>, op: Op) -> Result<()> {
+        for index in self.layout.masters() {
+            self.push_to(index, db, op.clone());
         }
+        self.flush().await
     }
 
-    pub(crate) async fn connected(&mut self, index: usize) -> Result<()> {
+    /// An open connection to node `index`.
+    pub(crate) async fn connection(&mut self, index: usize) -> Result<&mut Connection> {
         let node = &mut self.nodes[index];
         if node.con.is_none() {
-            let con = Connection::connect(&node.endpoint, &self.options.connect)
+            let endpoint = &self.layout.nodes()[index];
+            let con = Connection::connect(endpoint, &self.connect)
                 .await
-                .map_err(|e| connection_error(&node.endpoint, e))?;
+                .map_err(|e| Error::connection(endpoint, e))?;
             node.con = Some(con);
             // A new connection starts in the endpoint's database.
-            node.db = node.endpoint.db().unwrap_or(0);
+            node.db = endpoint.db().unwrap_or(0);
         }
-        Ok(())
+        Ok(node.con.as_mut().expect("connected above"))
     }
 
     /// Sends everything queued and reads every reply, following redirections and
@@ -104,15 +214,10 @@ impl Writer {
     ///
     /// # Errors
     /// The first error reply that is not a redirection or retryable (naming its key
-    /// and command), or a node that stays unreachable for
-    /// [`WriterOptions::retry_for`](crate::WriterOptions::retry_for).
-    pub async fn flush(&mut self) -> Result<()> {
+    /// and command), or a node that stays unreachable for the retry time.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
         let started = Instant::now();
-        while self
-            .nodes
-            .iter()
-            .any(|n| !n.queue.is_empty() || !n.in_flight.is_empty())
-        {
+        while !self.is_idle() {
             self.exchange(true, started).await?;
         }
         Ok(())
@@ -121,7 +226,7 @@ impl Writer {
     /// One round: sends every node's queue, then reads the replies of the batch sent
     /// the round before (and, when `last`, of this one). Keeping one batch in flight
     /// lets the target work on it while the next one is being built.
-    pub(crate) async fn exchange(&mut self, last: bool, started: Instant) -> Result<()> {
+    async fn exchange(&mut self, last: bool, started: Instant) -> Result<()> {
         // Send to every node first, so the nodes work in parallel.
         let mut fresh: Vec<Vec<Op>> = vec![Vec::new(); self.nodes.len()];
         let mut lost: Vec<Op> = Vec::new();
@@ -131,21 +236,26 @@ impl Writer {
             }
             let ops = std::mem::take(&mut self.nodes[i].queue);
             self.nodes[i].bytes = 0;
-            if let Err(e) = self.connected(i).await {
-                tracing::warn!(error = %e, "node unreachable");
-                lost.extend(std::mem::take(&mut self.nodes[i].in_flight));
-                lost.extend(ops);
-                continue;
-            }
-            let con = self.nodes[i].con.as_mut().expect("connected above");
+            let con = match self.connection(i).await {
+                Ok(con) => con,
+                Err(e) => {
+                    tracing::warn!(error = %e, "node unreachable");
+                    lost.extend(std::mem::take(&mut self.nodes[i].in_flight));
+                    lost.extend(ops);
+                    continue;
+                }
+            };
+            let mut bytes = 0;
             for o in &ops {
                 if o.asking {
                     con.send(&["ASKING"]);
                 }
                 con.send(&o.args);
-                self.stats.bytes += o.args.iter().map(|a| a.len() as u64).sum::<u64>();
+                bytes += o.args.iter().map(|a| a.len() as u64).sum::<u64>();
             }
-            match con.flush().await {
+            let flushed = con.flush().await;
+            self.counters.bytes += bytes;
+            match flushed {
                 Ok(()) => *sent = ops,
                 Err(e) => {
                     tracing::warn!(error = %e, "write to a node failed");
@@ -189,23 +299,24 @@ impl Writer {
                 match self.judge(o, &reply) {
                     Verdict::Done => {}
                     Verdict::Moved(slot, addr) => {
-                        let index = self.redirect_index(&addr)?;
-                        self.slots[usize::from(slot)] = Some(index);
+                        self.layout.moved(slot, &addr)?;
+                        self.grow();
                         topology_changed = true;
-                        self.stats.redirections += 1;
+                        self.counters.redirections += 1;
                         let mut o = o.clone();
                         o.asking = false;
                         again.push(o);
                     }
                     Verdict::Ask(addr) => {
-                        let index = self.redirect_index(&addr)?;
-                        self.stats.redirections += 1;
+                        let index = self.layout.redirect(&addr)?;
+                        self.grow();
+                        self.counters.redirections += 1;
                         let mut o = o.clone();
                         o.asking = true;
                         self.nodes[index].queue.push(o);
                     }
                     Verdict::Retry => {
-                        self.stats.retries += 1;
+                        self.counters.retries += 1;
                         let mut o = o.clone();
                         o.attempts += 1;
                         again.push(o);
@@ -219,48 +330,41 @@ impl Writer {
         if let Some(e) = first_error {
             return Err(e);
         }
-        if !lost.is_empty() || topology_changed && self.cluster {
-            if started.elapsed() > self.options.retry_for {
+        let cluster = self.layout.is_cluster();
+        if !lost.is_empty() || topology_changed && cluster {
+            if started.elapsed() > self.retry_for {
                 return Err(Error::Cluster(format!(
                     "nodes unreachable or moving for {:?}",
-                    self.options.retry_for
+                    self.retry_for
                 )));
             }
             if !lost.is_empty() {
                 sleep(Duration::from_millis(200)).await;
             }
-            if self.cluster {
-                self.refresh_topology().await?;
+            if cluster {
+                self.layout.refresh(&self.connect, self.retry_for).await?;
+                self.grow();
             }
-            self.stats.retries += lost.len() as u64;
+            self.counters.retries += lost.len() as u64;
             again.splice(0..0, lost);
         }
         if again.iter().any(|o| o.attempts > 0) {
-            if started.elapsed() > self.options.retry_for {
+            if started.elapsed() > self.retry_for {
                 return Err(Error::Cluster(format!(
                     "still refused after {:?}",
-                    self.options.retry_for
+                    self.retry_for
                 )));
             }
             sleep(Duration::from_millis(100)).await;
         }
         // Requeue in order, each to the node its key maps to now.
         for o in again {
-            let index = self.route(o.key.as_deref());
+            let index = self.layout.route(o.key.as_deref());
             let node = &mut self.nodes[index];
-            node.bytes += o.args.iter().map(|a| a.len()).sum::<usize>();
+            node.bytes += o.size();
             node.queue.push(o);
         }
         Ok(())
-    }
-
-    fn redirect_index(&mut self, addr: &str) -> Result<usize> {
-        let (host, port) = addr
-            .rsplit_once(':')
-            .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
-            .ok_or_else(|| Error::Cluster(format!("a redirection to {addr:?}")))?;
-        let endpoint = self.seed.with_addr(host, port);
-        Ok(self.node_index(&endpoint))
     }
 
     /// What a reply means for its request.
@@ -297,8 +401,7 @@ impl Writer {
                 }
                 "TRYAGAIN" | "CLUSTERDOWN" | "LOADING" | "MASTERDOWN" => Verdict::Retry,
                 "BUSYKEY" if o.expect == Expect::BusyIsExisting => {
-                    self.stats.keys_existing += 1;
-                    self.stats.keys_restored -= 1;
+                    self.counters.restores_existing += 1;
                     Verdict::Done
                 }
                 "ERR" if o.expect == Expect::FunctionExists && msg.contains("already exists") => {
@@ -309,11 +412,10 @@ impl Writer {
         }
         match (o.expect, reply) {
             (Expect::RenameNx, Frame::Integer(0)) => {
-                if self.options.existing == ExistingKeys::Fail {
+                if self.existing == ExistingKeys::Fail {
                     return fail("the key exists on the target (policy fail)".into());
                 }
-                self.stats.keys_existing += 1;
-                self.stats.keys_as_commands -= 1;
+                self.counters.renames_existing += 1;
                 Verdict::Done
             }
             (Expect::Exec, Frame::Array(items)) => match items.iter().find(|f| f.is_error()) {
@@ -333,14 +435,4 @@ enum Verdict {
     Ask(String),
     Retry,
     Fail(Error),
-}
-
-pub(crate) fn op(args: Vec<Bytes>, key: Option<Bytes>, expect: Expect) -> Op {
-    Op {
-        args,
-        key,
-        expect,
-        asking: false,
-        attempts: 0,
-    }
 }

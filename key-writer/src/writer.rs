@@ -1,93 +1,73 @@
-//! The writer: routes keys and commands to the target's nodes, pipelines them in
-//! bounded batches, matches every reply to its request, follows the cluster when it
-//! moves, and applies the existing-key policy.
-
-use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+//! The writer: turns keys, values in pieces and commands into requests, after the
+//! hooks have judged them, and hands them to the pipeline; keeps the offset of the
+//! source that its writes have made durable.
 
 use bytes::Bytes;
 use endpoint::{Connection, Endpoint, Flavor, ServerInfo};
-use rdb_parser::{Dialect, Key, Value};
+use rdb_parser::{Dialect, Event, Function, Item, Key, Value, ValueStart};
+use resp_codec::DbCommand;
 
-use crate::command::{Kind, key_indexes, spec};
-use crate::error::{Error, Result};
-use crate::options::{DatabaseCommands, DbMap, ExistingKeys, Stats, TargetMode, WriterOptions};
-use crate::pipeline::{Expect, Node, Op, op};
+use crate::build::Build;
+use crate::command::{Kind, b, key_indexes, slots_if_split, spec, split_by_slot};
+use crate::error::{Error, Result, shown};
+use crate::expiry::{Expiry, now_ms};
+use crate::hook::{CommandEdit, Hook, KeyEdit, Verdict};
+use crate::layout::Layout;
+use crate::options::{DatabaseCommands, ExistingKeys, Stats, TargetMode, WriterOptions};
+use crate::pieces::InPieces;
+use crate::pipeline::{Expect, Op, Pipeline};
 use crate::render::{ELEMENTS_PER_COMMAND, render};
-use crate::slot::{SLOTS, hash_tag, slot};
+use crate::transaction::Transaction;
 
 /// Writes keys and commands into one target deployment.
 ///
 /// ```no_run
 /// # async fn run(file: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
 /// use key_writer::{Writer, WriterOptions};
-/// use rdb_parser::{Item, Rdb};
+/// use rdb_parser::Rdb;
 ///
 /// let target: endpoint::Endpoint = "redis://127.0.0.1:7000".parse()?;
 /// let mut writer = Writer::connect(&target, WriterOptions::default()).await?;
 /// for item in Rdb::new(file)?.items() {
-///     if let Item::Key(key) = item? {
-///         writer.write_key(&key).await?;
-///     }
+///     writer.write_item(&item?).await?;
 /// }
 /// writer.flush().await?;
 /// println!("{:?}", writer.stats());
 /// # Ok(()) }
 /// ```
 pub struct Writer {
-    pub(crate) options: WriterOptions,
-    pub(crate) seed: Endpoint,
-    pub(crate) info: ServerInfo,
-    pub(crate) cluster: bool,
-    pub(crate) nodes: Vec<Node>,
-    /// Node index per slot (cluster).
-    pub(crate) slots: Vec<Option<usize>>,
-    pub(crate) stats: Stats,
-    /// Commands between `MULTI` and `EXEC`, held until `EXEC`.
-    transaction: Option<Vec<Vec<Bytes>>>,
-    temp_counter: u64,
+    options: WriterOptions,
+    info: ServerInfo,
+    pipeline: Pipeline,
+    expiry: Expiry,
+    /// The writer's own counts; [`Writer::stats`] adds what the replies said.
+    stats: Stats,
+    /// A `MULTI` whose `EXEC` has not arrived.
+    transaction: Option<Transaction>,
+    /// Makes temporary key names unique.
+    serial: u64,
     /// A value being written in pieces.
-    pub(crate) in_pieces: Option<crate::pieces::InPieces>,
+    in_pieces: Option<InPieces>,
+    /// The source offset that everything written so far brings the target to.
+    written: Option<u64>,
 }
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer")
-            .field("target", &self.seed)
-            .field("cluster", &self.cluster)
-            .field("nodes", &self.nodes.len())
-            .field("stats", &self.stats)
+            .field("target", self.pipeline.layout().seed())
+            .field("cluster", &self.is_cluster())
+            .field("nodes", &self.pipeline.layout().nodes().len())
+            .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-pub(crate) fn b(s: &str) -> Bytes {
-    Bytes::copy_from_slice(s.as_bytes())
-}
-
-/// Whether a server reads RDB data of this version and dialect (in `RESTORE`
-/// payloads and in RDB files alike).
-pub(crate) fn reads_rdb(info: &ServerInfo, version: u32, dialect: Dialect) -> bool {
-    match (dialect, info.flavor) {
-        // Redis cannot read Valkey 9 data.
-        (Dialect::Valkey, Flavor::Redis) => false,
-        // Valkey refuses the RDB versions it reserves for Redis (12 to 79).
-        (Dialect::Redis, Flavor::Valkey) => version <= 11,
-        _ => version <= u32::from(info.rdb_version()),
-    }
-}
-
-pub(crate) fn connection_error(node: &Endpoint, source: endpoint::Error) -> Error {
-    Error::Connection {
-        node: node.to_string(),
-        source,
+/// The server flavour whose RDB dialect this is.
+fn written_by(dialect: Dialect) -> Flavor {
+    match dialect {
+        Dialect::Valkey => Flavor::Valkey,
+        _ => Flavor::Redis,
     }
 }
 
@@ -98,41 +78,35 @@ impl Writer {
     /// # Errors
     /// When the target cannot be reached or its layout read.
     pub async fn connect(target: &Endpoint, options: WriterOptions) -> Result<Writer> {
-        let plain = target.with_credentials(target.username(), target.password().cloned());
-        let mut con = Connection::connect(&plain, &options.connect)
+        let mut con = Connection::connect(target, &options.connect)
             .await
-            .map_err(|e| connection_error(target, e))?;
+            .map_err(|e| Error::connection(target, e))?;
         let info = con
             .server_info()
             .await
-            .map_err(|e| connection_error(target, e))?;
+            .map_err(|e| Error::connection(target, e))?;
         let cluster = info.cluster_enabled && options.mode == TargetMode::Auto;
-        let mut writer = Writer {
+        let (layout, con) = if cluster {
+            let layout = Layout::cluster(target, &options.connect, options.retry_for).await?;
+            (layout, None)
+        } else {
+            (Layout::single(target), Some(con))
+        };
+        let pipeline = Pipeline::new(layout, con, &options);
+        tracing::info!(target = %target, cluster, version = ?info.version, "writer connected");
+        Ok(Writer {
+            expiry: Expiry {
+                grace: options.expiry_grace,
+            },
             options,
-            seed: target.clone(),
             info,
-            cluster,
-            nodes: Vec::new(),
-            slots: vec![None; usize::from(SLOTS)],
+            pipeline,
             stats: Stats::default(),
             transaction: None,
-            temp_counter: 0,
+            serial: 0,
             in_pieces: None,
-        };
-        if cluster {
-            writer.refresh_topology().await?;
-        } else {
-            writer.nodes.push(Node {
-                endpoint: target.clone(),
-                con: Some(con),
-                queue: Vec::new(),
-                in_flight: Vec::new(),
-                bytes: 0,
-                db: target.db().unwrap_or(0),
-            });
-        }
-        tracing::info!(target = %target, cluster, version = ?writer.info.version, "writer connected");
-        Ok(writer)
+            written: None,
+        })
     }
 
     /// The target's version, flavour and limits, as read at connect.
@@ -142,37 +116,136 @@ impl Writer {
 
     /// Whether the target is a cluster.
     pub fn is_cluster(&self) -> bool {
-        self.cluster
+        self.pipeline.layout().is_cluster()
     }
 
     /// Sets [`WriterOptions::expiry_grace`] from here on, e.g. while replaying an
     /// AOF: a server loading one never deletes a key for an expiry that has passed,
     /// since a later command in the file may extend it.
     pub fn set_expiry_grace(&mut self, grace: Option<std::time::Duration>) {
-        self.options.expiry_grace = grace;
+        self.expiry.grace = grace;
     }
 
-    /// What was written so far.
-    pub fn stats(&self) -> &Stats {
-        &self.stats
+    /// What was written so far (requests whose replies are not read yet count as
+    /// written).
+    pub fn stats(&self) -> Stats {
+        let c = self.pipeline.counters();
+        let mut s = self.stats.clone();
+        s.keys_restored = s.keys_restored.saturating_sub(c.restores_existing);
+        s.keys_as_commands = s.keys_as_commands.saturating_sub(c.renames_existing);
+        s.keys_existing = c.restores_existing + c.renames_existing;
+        s.bytes = c.bytes;
+        s.redirections = c.redirections;
+        s.retries = c.retries;
+        s
     }
 
-    /// Counts keys or commands a caller's filter left out.
+    /// Counts keys or commands a caller left out before they reached the writer.
     pub fn count_filtered(&mut self, n: u64) {
         self.stats.filtered += n;
     }
 
-    /// The target database for source database `db`.
-    pub(crate) fn map_db(&self, db: u64) -> Result<u64> {
-        let mapped = match &self.options.db_map {
-            DbMap::Same => db,
-            DbMap::AllTo(to) => *to,
-            DbMap::Map(map) => *map.get(&db).ok_or(Error::Database { db })?,
-        };
-        if (self.cluster || self.options.mode == TargetMode::Proxy) && mapped != 0 {
+    /// Records that what was written so far brings the target to source offset
+    /// `offset` (the end of a full resync's RDB, say); [`Writer::flush`] returns it
+    /// once it is durable. Commands carry their own offsets.
+    pub fn mark(&mut self, offset: u64) {
+        self.written = Some(offset);
+    }
+
+    /// Drops the commands of a transaction whose `EXEC` will never come (the stream
+    /// it came from was replaced by a full resync); returns how many there were.
+    pub fn discard_transaction(&mut self) -> Option<usize> {
+        let dropped = self.transaction.take().map(|t| t.held.len());
+        if let Some(n) = dropped {
+            tracing::warn!(
+                commands = n,
+                "a transaction left open by the source stream was dropped"
+            );
+        }
+        dropped
+    }
+
+    /// Sends everything queued and reads every reply, following redirections and
+    /// retrying what can be retried. Returns the source offset now durable on the
+    /// target: that of the last command written (or of [`Writer::mark`]), but never
+    /// beyond a transaction still open (its commands wait for `EXEC`). Acknowledge
+    /// that offset to the source, not one taken before the flush.
+    ///
+    /// # Errors
+    /// The first error reply that is not a redirection or retryable (naming its key
+    /// and command), or a node that stays unreachable for
+    /// [`WriterOptions::retry_for`].
+    pub async fn flush(&mut self) -> Result<Option<u64>> {
+        let written = self.written;
+        self.pipeline.flush().await?;
+        Ok(written)
+    }
+
+    /// Writes one item of an RDB: a key ([`Writer::write_key`]) or a function library
+    /// ([`Writer::write_function`]); the other items (aux fields, database changes,
+    /// size hints) write nothing.
+    ///
+    /// # Errors
+    /// As [`Writer::write_key`] and [`Writer::write_function`];
+    /// [`Error::Unsupported`] for a function of a Redis 7.0 release candidate.
+    pub async fn write_item(&mut self, item: &Item<'_>) -> Result<()> {
+        match item {
+            Item::Key(key) => self.write_key(key).await,
+            Item::Function(Function::Library { code }) => {
+                self.write_function(&code.to_vec()?).await
+            }
+            Item::Function(_) => Err(Error::Unsupported {
+                key: "(function)".into(),
+                reason: "a function of a Redis 7.0 release candidate, which no release loads"
+                    .into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes one event of `rdb_parser::Reader`: whole items as
+    /// [`Writer::write_item`], values in pieces through [`Writer::begin_value`],
+    /// [`Writer::write_piece`] and [`Writer::end_value`].
+    ///
+    /// # Errors
+    /// As those methods.
+    pub async fn write_event(&mut self, event: Event<'_>) -> Result<()> {
+        match event {
+            Event::Item(item) => self.write_item(&item).await,
+            Event::ValueStart(start) => self.begin_value(&start).await,
+            Event::Piece { piece, .. } => self.write_piece(piece).await,
+            Event::ValueEnd => self.end_value().await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs the hooks on a key: its target database and name, or `None` when a
+    /// hook dropped it (counted).
+    fn judge_key(&mut self, mut key: KeyEdit<'_>) -> Result<Option<(u64, Bytes)>> {
+        if !self.options.hooks.is_empty() {
+            match self.options.hooks.key(&mut key) {
+                Verdict::Keep => {}
+                Verdict::Drop => {
+                    self.stats.filtered += 1;
+                    return Ok(None);
+                }
+                Verdict::Refuse(reason) => {
+                    return Err(Error::Hook {
+                        what: format!("key {} in db {}", shown(&key.name), key.db),
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(Some((self.target_db(key.db)?, key.name)))
+    }
+
+    /// `db` if the target has it: a cluster or a proxy has only database 0.
+    fn target_db(&self, db: u64) -> Result<u64> {
+        if (self.is_cluster() || self.options.mode == TargetMode::Proxy) && db != 0 {
             return Err(Error::Database { db });
         }
-        Ok(mapped)
+        Ok(db)
     }
 
     /// Writes one key from an RDB: `RESTORE` with its stored bytes when the target can
@@ -180,145 +253,40 @@ impl Writer {
     ///
     /// # Errors
     /// An error reply for this key (or one queued before it), a value with no form
-    /// the target takes, an unmapped database.
+    /// the target takes, a database the target does not have, a hook's refusal.
     pub async fn write_key(&mut self, key: &Key<'_>) -> Result<()> {
         let name = Bytes::from(key.key.to_vec()?);
-        if !self
-            .options
-            .filter
-            .allows_key(key.db, &name, key.value.value_type())
-        {
-            self.stats.filtered += 1;
+        let edit = KeyEdit::new(
+            key.db,
+            name,
+            key.value.value_type(),
+            key.expire_ms,
+            Some(&key.value),
+        );
+        let Some((db, name)) = self.judge_key(edit)? else {
             return Ok(());
-        }
-        let Some(expire_ms) = self.expiry(key.expire_ms) else {
+        };
+        let Some(expire_ms) = self.expiry.key(key.expire_ms) else {
             self.stats.keys_expired += 1;
             return Ok(());
         };
-        let db = self.map_db(key.db)?;
         let payload_len = key.raw_value.len() + 11;
-        if self.can_restore(key) && payload_len <= self.options.large_value {
-            self.restore(db, &name, key, expire_ms).await
+        let header = key.header;
+        if self.can_restore(header.version, header.dialect, payload_len)
+            && payload_len <= self.options.large_value
+        {
+            let mut args = self.restore_args(name.clone(), expire_ms, key.dump_payload().into());
+            if let Some(idle) = key.idle {
+                args.extend([b("IDLETIME"), b(&idle.to_string())]);
+            }
+            if let Some(freq) = key.freq {
+                args.extend([b("FREQ"), b(&freq.to_string())]);
+            }
+            self.restore(db, name, args).await
         } else {
-            self.write_as_commands(db, &name, &key.value, expire_ms, key.raw_value.len())
+            self.write_as_commands(db, name, &key.value, expire_ms, key.raw_value.len())
                 .await
         }
-    }
-
-    /// The expiry to write: `None` for a key to skip (expired, no grace), else the
-    /// expiry (moved into the grace period when past).
-    pub(crate) fn expiry(&self, expire_ms: Option<i64>) -> Option<Option<i64>> {
-        match (expire_ms, self.options.expiry_grace) {
-            (Some(at), None) if at <= now_ms() => None,
-            (Some(at), Some(grace)) => Some(Some(at.max(now_ms() + grace.as_millis() as i64))),
-            (other, _) => Some(other),
-        }
-    }
-
-    /// A forwarded command with absolute expiry times already past moved into the
-    /// grace period (only with [`WriterOptions::expiry_grace`]).
-    fn with_grace(&self, name: &[u8], args: &[Bytes]) -> Option<Vec<Bytes>> {
-        let grace = self.options.expiry_grace?.as_millis() as i64;
-        let floor = now_ms() + grace;
-        let number = |a: &Bytes| std::str::from_utf8(a).ok()?.parse::<i64>().ok();
-        let mut out = args.to_vec();
-        let mut changed = false;
-        let mut set_ms = |out: &mut Vec<Bytes>, i: usize, ms: i64| {
-            if ms < floor {
-                out[i] = b(&floor.to_string());
-                changed = true;
-                true
-            } else {
-                false
-            }
-        };
-        match name {
-            b"PEXPIREAT" => {
-                if let Some(ms) = out.get(2).and_then(number) {
-                    set_ms(&mut out, 2, ms);
-                }
-            }
-            b"EXPIREAT" => {
-                if let Some(s) = out.get(2).and_then(number)
-                    && set_ms(&mut out, 2, s.saturating_mul(1000))
-                {
-                    out[0] = b("PEXPIREAT");
-                }
-            }
-            b"SET" | b"GETEX" => {
-                for i in 2..out.len().saturating_sub(1) {
-                    let unit = out[i].to_ascii_uppercase();
-                    if (unit == b"PXAT" || unit == b"EXAT")
-                        && let Some(t) = number(&out[i + 1])
-                    {
-                        let ms = if unit == b"EXAT" {
-                            t.saturating_mul(1000)
-                        } else {
-                            t
-                        };
-                        if set_ms(&mut out, i + 1, ms) {
-                            out[i] = b("PXAT");
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-        changed.then_some(out)
-    }
-
-    /// Whether the target reads this key's stored bytes.
-    fn can_restore(&self, key: &Key<'_>) -> bool {
-        self.can_restore_payload(
-            key.header.version,
-            key.header.dialect,
-            key.raw_value.len() + 11,
-        )
-    }
-
-    /// Whether the target reads a payload of this RDB version, dialect and length.
-    fn can_restore_payload(&self, payload: u32, dialect: Dialect, len: usize) -> bool {
-        if self.options.force_commands {
-            return false;
-        }
-        let fits = self
-            .info
-            .proto_max_bulk_len
-            .is_none_or(|max| len as u64 <= max);
-        reads_rdb(&self.info, payload, dialect) && fits
-    }
-
-    async fn restore(
-        &mut self,
-        db: u64,
-        name: &Bytes,
-        key: &Key<'_>,
-        expire_ms: Option<i64>,
-    ) -> Result<()> {
-        let mut args = vec![
-            b("RESTORE"),
-            name.clone(),
-            b(&expire_ms.unwrap_or(0).to_string()),
-            Bytes::from(key.dump_payload()),
-        ];
-        if self.options.existing == ExistingKeys::Rewrite {
-            args.push(b("REPLACE"));
-        }
-        if expire_ms.is_some() {
-            args.push(b("ABSTTL"));
-        }
-        if let Some(idle) = key.idle {
-            args.extend([b("IDLETIME"), b(&idle.to_string())]);
-        }
-        if let Some(freq) = key.freq {
-            args.extend([b("FREQ"), b(&freq.to_string())]);
-        }
-        let expect = match self.options.existing {
-            ExistingKeys::Ignore => Expect::BusyIsExisting,
-            _ => Expect::Ok,
-        };
-        self.stats.keys_restored += 1;
-        self.enqueue(db, op(args, Some(name.clone()), expect)).await
     }
 
     /// Writes a key copied with `DUMP` from a live source (the `scan` path): the
@@ -335,165 +303,123 @@ impl Writer {
         pttl_ms: i64,
     ) -> Result<()> {
         let dump = rdb_parser::parse_dump(&payload)?;
-        if !self
-            .options
-            .filter
-            .allows_key(db, name, dump.value.value_type())
-        {
-            self.stats.filtered += 1;
-            return Ok(());
-        }
-        let target_db = self.map_db(db)?;
         let expire_ms = (pttl_ms > 0).then(|| now_ms() + pttl_ms);
-        if self.can_restore_payload(dump.header.version, dump.header.dialect, payload.len())
+        let edit = KeyEdit::new(
+            db,
+            name.clone(),
+            dump.value.value_type(),
+            expire_ms,
+            Some(&dump.value),
+        );
+        let Some((db, name)) = self.judge_key(edit)? else {
+            return Ok(());
+        };
+        let header = dump.header;
+        if self.can_restore(header.version, header.dialect, payload.len())
             && payload.len() <= self.options.large_value
         {
-            let mut args = vec![
-                b("RESTORE"),
-                name.clone(),
-                b(&expire_ms.unwrap_or(0).to_string()),
-                payload.clone(),
-            ];
-            if self.options.existing == ExistingKeys::Rewrite {
-                args.push(b("REPLACE"));
-            }
-            if expire_ms.is_some() {
-                args.push(b("ABSTTL"));
-            }
-            let expect = match self.options.existing {
-                ExistingKeys::Ignore => Expect::BusyIsExisting,
-                _ => Expect::Ok,
-            };
-            self.stats.keys_restored += 1;
-            return self
-                .enqueue(target_db, op(args, Some(name.clone()), expect))
-                .await;
+            let args = self.restore_args(name.clone(), expire_ms, payload.clone());
+            return self.restore(db, name, args).await;
         }
         let value = dump.value.clone();
-        self.write_as_commands(target_db, name, &value, expire_ms, payload.len())
+        self.write_as_commands(db, name, &value, expire_ms, payload.len())
             .await
     }
 
-    /// A temporary key in the same slot as `name`, or `None` if `name` has a brace
-    /// that makes that impossible.
-    pub(crate) fn temp_key(&mut self, name: &[u8]) -> Option<Bytes> {
-        self.temp_counter += 1;
-        let tag = hash_tag(name);
-        let tagged = if tag.len() < name.len() {
-            tag.to_vec()
-        } else if !name.contains(&b'}') {
-            name.to_vec()
-        } else {
-            return None;
-        };
-        let mut key = b"{".to_vec();
-        key.extend_from_slice(&tagged);
-        key.extend_from_slice(format!("}}:key-writer-tmp:{}", self.temp_counter).as_bytes());
-        Some(Bytes::from(key))
+    /// Whether the target reads a payload of this RDB version, dialect and length.
+    fn can_restore(&self, version: u32, dialect: Dialect, len: usize) -> bool {
+        if self.options.force_commands {
+            return false;
+        }
+        let fits = self
+            .info
+            .proto_max_bulk_len
+            .is_none_or(|max| len as u64 <= max);
+        self.info.reads_rdb(version, written_by(dialect)) && fits
     }
 
-    /// Writes a value as commands: into a temporary key renamed into place at the
-    /// end, so a half-written key is never visible and a retry never adds twice.
-    async fn write_as_commands(
-        &mut self,
-        db: u64,
-        name: &Bytes,
-        value: &Value<'_>,
-        expire_ms: Option<i64>,
-        stored_len: usize,
-    ) -> Result<()> {
-        let large = stored_len > self.options.large_value;
-        let temp = self.temp_key(name);
-        let build = temp.clone().unwrap_or_else(|| name.clone());
-        self.enqueue(
-            db,
-            op(
-                vec![b("DEL"), build.clone()],
-                Some(build.clone()),
-                Expect::Ok,
-            ),
-        )
-        .await?;
-        if let (Value::String(s), true) = (value, large) {
-            // A long string in pieces.
-            let bytes = s.to_cow()?;
-            for chunk in bytes.chunks(1 << 20) {
-                self.enqueue(
-                    db,
-                    op(
-                        vec![b("APPEND"), build.clone(), Bytes::copy_from_slice(chunk)],
-                        Some(build.clone()),
-                        Expect::Ok,
-                    ),
-                )
-                .await?;
-            }
-        } else if large {
-            self.write_large_collection(db, &build, name, value).await?;
-        } else {
-            for cmd in render(&build, name, value, &self.info)? {
-                self.enqueue(db, op(cmd, Some(build.clone()), Expect::Ok))
-                    .await?;
-            }
+    /// `RESTORE name ttl payload [REPLACE] [ABSTTL]`.
+    fn restore_args(&self, name: Bytes, expire_ms: Option<i64>, payload: Bytes) -> Vec<Bytes> {
+        let mut args = vec![
+            b("RESTORE"),
+            name,
+            b(&expire_ms.unwrap_or(0).to_string()),
+            payload,
+        ];
+        if self.options.existing == ExistingKeys::Rewrite {
+            args.push(b("REPLACE"));
         }
-        self.finish_commands(db, name, temp, expire_ms).await
+        if expire_ms.is_some() {
+            args.push(b("ABSTTL"));
+        }
+        args
+    }
+
+    async fn restore(&mut self, db: u64, name: Bytes, args: Vec<Bytes>) -> Result<()> {
+        let expect = match self.options.existing {
+            ExistingKeys::Ignore => Expect::BusyIsExisting,
+            _ => Expect::Ok,
+        };
+        self.stats.keys_restored += 1;
+        self.pipeline
+            .enqueue(db, Op::new(args, Some(name), expect))
+            .await
+    }
+
+    fn build(&mut self, db: u64, name: Bytes, expire_ms: Option<i64>) -> Build {
+        self.serial += 1;
+        Build::new(db, name, expire_ms, self.serial)
     }
 
     /// The end of a value written as commands: its expiry, the rename into place.
-    pub(crate) async fn finish_commands(
-        &mut self,
-        db: u64,
-        name: &Bytes,
-        temp: Option<Bytes>,
-        expire_ms: Option<i64>,
-    ) -> Result<()> {
-        let build = temp.clone().unwrap_or_else(|| name.clone());
-        if let Some(at) = expire_ms {
-            self.enqueue(
-                db,
-                op(
-                    vec![b("PEXPIREAT"), build.clone(), b(&at.to_string())],
-                    Some(build.clone()),
-                    Expect::Ok,
-                ),
-            )
-            .await?;
-        }
-        if let Some(temp) = temp {
-            let (command, expect) = match self.options.existing {
-                ExistingKeys::Rewrite => ("RENAME", Expect::Ok),
-                _ => ("RENAMENX", Expect::RenameNx),
-            };
-            self.enqueue(
-                db,
-                op(
-                    vec![b(command), temp.clone(), name.clone()],
-                    Some(name.clone()),
-                    expect,
-                ),
-            )
-            .await?;
-            if expect == Expect::RenameNx {
-                // Whatever RENAMENX did, no temporary key stays behind.
-                self.enqueue(db, op(vec![b("DEL"), temp.clone()], Some(temp), Expect::Ok))
-                    .await?;
-            }
+    async fn finish(&mut self, build: Build) -> Result<()> {
+        let db = build.db;
+        for op in build.finish(self.options.existing) {
+            self.pipeline.enqueue(db, op).await?;
         }
         self.stats.keys_as_commands += 1;
         Ok(())
     }
 
-    /// A long list, set, sorted set or hash, element by element, flushing as the
-    /// batches fill, so memory stays bounded whatever the value's size.
-    async fn write_large_collection(
+    /// Writes a value as commands, into a temporary key renamed into place.
+    async fn write_as_commands(
         &mut self,
         db: u64,
-        build: &Bytes,
-        name: &Bytes,
+        name: Bytes,
         value: &Value<'_>,
+        expire_ms: Option<i64>,
+        stored_len: usize,
     ) -> Result<()> {
+        let large = stored_len > self.options.large_value;
+        let build = self.build(db, name, expire_ms);
+        self.pipeline.enqueue(db, build.start()).await?;
+        if let (Value::String(s), true) = (value, large) {
+            // A long string in pieces.
+            let bytes = s.to_cow()?;
+            for chunk in bytes.chunks(1 << 20) {
+                let args = vec![
+                    b("APPEND"),
+                    build.key().clone(),
+                    Bytes::copy_from_slice(chunk),
+                ];
+                self.pipeline.enqueue(db, build.op(args)).await?;
+            }
+        } else if large {
+            self.write_large_collection(&build, value).await?;
+        } else {
+            for cmd in render(build.key(), &build.name, value, &self.info)? {
+                self.pipeline.enqueue(db, build.op(cmd)).await?;
+            }
+        }
+        self.finish(build).await
+    }
+
+    /// A long list, set, sorted set or hash, element by element, sending as the
+    /// batches fill, so memory stays bounded whatever the value's size.
+    async fn write_large_collection(&mut self, build: &Build, value: &Value<'_>) -> Result<()> {
+        let db = build.db;
         let mut pending: Vec<Bytes> = Vec::new();
-        let head = |cmd: &str| vec![b(cmd), build.clone()];
+        let head = |cmd: &str| vec![b(cmd), build.key().clone()];
         macro_rules! walk {
             ($cursor:expr, $cmd:expr, |$item:ident| $push:expr) => {{
                 let mut cursor = $cursor;
@@ -503,15 +429,13 @@ impl Writer {
                     if pending.len() >= ELEMENTS_PER_COMMAND * 2 {
                         let mut args = head($cmd);
                         args.append(&mut pending);
-                        self.enqueue(db, op(args, Some(build.clone()), Expect::Ok))
-                            .await?;
+                        self.pipeline.enqueue(db, build.op(args)).await?;
                     }
                 }
                 if !pending.is_empty() {
                     let mut args = head($cmd);
                     args.append(&mut pending);
-                    self.enqueue(db, op(args, Some(build.clone()), Expect::Ok))
-                        .await?;
+                    self.pipeline.enqueue(db, build.op(args)).await?;
                 }
             }};
         }
@@ -524,28 +448,90 @@ impl Writer {
                 pending.push(b(&e.1.to_string()));
                 pending.push(Bytes::from(e.0.to_vec()));
             }),
-            Value::Hash(v) => {
-                if v.fields()?.next()?.is_some_and(|f| f.expire_ms.is_some()) {
-                    // Field TTLs: the general path checks the target supports them.
-                    for cmd in render(build, name, value, &self.info)? {
-                        self.enqueue(db, op(cmd, Some(build.clone()), Expect::Ok))
-                            .await?;
-                    }
-                    return Ok(());
-                }
+            Value::Hash(v) if !v.fields()?.next()?.is_some_and(|f| f.expire_ms.is_some()) => {
                 walk!(v.fields()?, "HSET", |f| {
                     pending.push(Bytes::from(f.field.to_vec()));
                     pending.push(Bytes::from(f.value.to_vec()));
                 })
             }
+            // Field TTLs (the general path checks the target keeps them), streams.
             other => {
-                for cmd in render(build, name, other, &self.info)? {
-                    self.enqueue(db, op(cmd, Some(build.clone()), Expect::Ok))
-                        .await?;
+                for cmd in render(build.key(), &build.name, other, &self.info)? {
+                    self.pipeline.enqueue(db, build.op(cmd)).await?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// Starts a value that comes in pieces ([`rdb_parser::Event::ValueStart`]).
+    ///
+    /// # Errors
+    /// A value already in progress, a database the target does not have, a hook's
+    /// refusal, error replies.
+    pub async fn begin_value(&mut self, start: &ValueStart<'_>) -> Result<()> {
+        if self.in_pieces.is_some() {
+            return Err(Error::Refused {
+                command: "begin_value".into(),
+                reason: "a value is already being written in pieces".into(),
+            });
+        }
+        let name = Bytes::from(start.key.to_vec()?);
+        let edit = KeyEdit::new(start.db, name, start.value_type, start.expire_ms, None);
+        let mut build = None;
+        if let Some((db, name)) = self.judge_key(edit)? {
+            match self.expiry.key(start.expire_ms) {
+                None => self.stats.keys_expired += 1,
+                Some(expire_ms) => {
+                    let started = self.build(db, name, expire_ms);
+                    self.pipeline.enqueue(db, started.start()).await?;
+                    build = Some(started);
+                }
+            }
+        }
+        self.in_pieces = Some(InPieces::new(build, start.value_type));
+        Ok(())
+    }
+
+    /// Writes the next piece of the value begun with [`Writer::begin_value`].
+    ///
+    /// # Errors
+    /// No value in progress, a module value (it has no command form), error replies.
+    pub async fn write_piece(&mut self, piece: rdb_parser::Piece<'_>) -> Result<()> {
+        let Some(state) = self.in_pieces.as_mut() else {
+            return Err(Error::Refused {
+                command: "write_piece".into(),
+                reason: "no value is being written in pieces".into(),
+            });
+        };
+        let commands = state.commands(piece, &self.info)?;
+        let Some(build) = &state.build else {
+            return Ok(());
+        };
+        let ops: Vec<Op> = commands.into_iter().map(|c| build.op(c)).collect();
+        let db = build.db;
+        for op in ops {
+            self.pipeline.enqueue(db, op).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the value begun with [`Writer::begin_value`]: its expiry, then the rename
+    /// into place (under the existing-key policy).
+    ///
+    /// # Errors
+    /// No value in progress, error replies.
+    pub async fn end_value(&mut self) -> Result<()> {
+        let Some(state) = self.in_pieces.take() else {
+            return Err(Error::Refused {
+                command: "end_value".into(),
+                reason: "no value is being written in pieces".into(),
+            });
+        };
+        match state.build {
+            Some(build) => self.finish(build).await,
+            None => Ok(()),
+        }
     }
 
     /// Loads a function library (an RDB's `FUNCTION2` record) on every master, with
@@ -571,203 +557,248 @@ impl Writer {
             ExistingKeys::Ignore => Expect::FunctionExists,
             _ => Expect::Ok,
         };
-        self.on_every_master(op(args, None, expect)).await?;
+        self.pipeline
+            .on_every_master(None, Op::new(args, None, expect))
+            .await?;
         self.stats.functions += 1;
         Ok(())
     }
 
-    /// Queues a keyless op on every master (once on a standalone target).
-    async fn on_every_master(&mut self, o: Op) -> Result<()> {
-        let masters: Vec<usize> = if self.cluster {
-            let mut m: Vec<usize> = self.slots.iter().flatten().copied().collect();
-            m.sort_unstable();
-            m.dedup();
-            m
-        } else {
-            vec![0]
-        };
-        for index in masters {
-            self.nodes[index].queue.push(o.clone());
-        }
-        self.flush().await
-    }
-
-    /// Forwards one command of a replication stream or an AOF, from source database
-    /// `db`: routed by its keys' slot, split by slot where its meaning allows
-    /// (`DEL`, `UNLINK`, `EXISTS`, `TOUCH`, `MSET`), `MULTI`/`EXEC` kept atomic when
-    /// its keys share a slot.
+    /// Forwards one command of a replication stream or an AOF, in its database:
+    /// judged by the hooks, routed by its keys' slot, split by slot where its
+    /// meaning allows (`DEL`, `UNLINK`, `EXISTS`, `TOUCH`, `MSET`), `MULTI`/`EXEC`
+    /// held until `EXEC` and kept atomic when its keys share a slot. The command's
+    /// offset becomes durable with the next [`Writer::flush`] (at `EXEC` for a
+    /// transaction's commands).
     ///
     /// # Errors
     /// [`Error::CrossSlot`] for a command (or transaction) that cannot be split,
     /// [`Error::Refused`] for database commands under
-    /// [`DatabaseCommands::Refuse`], and error replies.
-    pub async fn write_command(&mut self, db: u64, args: &[Bytes]) -> Result<()> {
-        let Some(first) = args.first() else {
-            return Ok(());
-        };
-        let name = first.to_ascii_uppercase();
-        let (keys, kind) = spec(&name);
-        let command = String::from_utf8_lossy(&name).into_owned();
-        match kind {
-            Kind::Skip => {
-                self.stats.commands_skipped += 1;
-                return Ok(());
-            }
-            // The caller passes each command's database (the replica tracks SELECT;
-            // an AOF reader does with `select_db`); the writer selects its own.
-            Kind::Select => return Ok(()),
-            Kind::Transaction => return self.transaction_command(db, &name).await,
-            _ => {}
-        }
-        let key_args: Vec<&[u8]> = key_indexes(keys, args)
-            .into_iter()
-            .map(|i| &args[i][..])
-            .collect();
-        if !self.options.filter.allows_command(db, &name, &key_args) {
-            self.stats.filtered += 1;
-            return Ok(());
-        }
-        let graced = self.with_grace(&name, args);
-        let args: &[Bytes] = graced.as_deref().unwrap_or(args);
-        if let Some(held) = &mut self.transaction {
-            held.push(args.to_vec());
-            return Ok(());
-        }
-        if kind == Kind::EveryMaster {
-            self.stats.commands += 1;
-            let db = self.map_db(db)?;
-            if !self.cluster {
-                return self.enqueue(db, op(args.to_vec(), None, Expect::Ok)).await;
-            }
-            return self
-                .on_every_master(op(args.to_vec(), None, Expect::Ok))
-                .await;
-        }
-        if kind == Kind::Database {
-            return self.database_command(db, &command, args).await;
-        }
-        let target_db = self.map_db(db)?;
-        let indexes = key_indexes(keys, args);
-        self.stats.commands += 1;
-        if !self.cluster || indexes.len() <= 1 {
-            let key = indexes.first().map(|&i| args[i].clone());
-            return self
-                .enqueue(target_db, op(args.to_vec(), key, Expect::Ok))
-                .await;
-        }
-        let slots: Vec<u16> = indexes.iter().map(|&i| slot(&args[i])).collect();
-        if slots.iter().all(|&s| s == slots[0]) {
-            let key = Some(args[indexes[0]].clone());
-            return self
-                .enqueue(target_db, op(args.to_vec(), key, Expect::Ok))
-                .await;
-        }
-        if kind != Kind::Splittable {
-            return Err(Error::CrossSlot { command });
-        }
-        // One command per slot, keys in their original order.
-        let step = if name == b"MSET" { 2 } else { 1 };
-        let mut by_slot: BTreeMap<u16, Vec<Bytes>> = BTreeMap::new();
-        for (&i, &s) in indexes.iter().zip(&slots) {
-            let part = by_slot.entry(s).or_insert_with(|| vec![first.clone()]);
-            part.extend(args[i..i + step].iter().cloned());
-        }
-        for (_, part) in by_slot {
-            let key = Some(part[1].clone());
-            self.enqueue(target_db, op(part, key, Expect::Ok)).await?;
+    /// [`DatabaseCommands::Refuse`] (inside transactions too), a hook's refusal,
+    /// and error replies.
+    pub async fn write_command(&mut self, command: &DbCommand) -> Result<()> {
+        self.command(command.db, &command.args).await?;
+        if self.transaction.is_none() {
+            self.written = Some(command.offset);
         }
         Ok(())
     }
 
-    async fn transaction_command(&mut self, db: u64, name: &[u8]) -> Result<()> {
+    async fn command(&mut self, db: u64, args: &[Bytes]) -> Result<()> {
+        let Some(first) = args.first() else {
+            return Ok(());
+        };
+        let name = first.to_ascii_uppercase();
+        match spec(&name).1 {
+            Kind::Skip => {
+                self.stats.commands_skipped += 1;
+                return Ok(());
+            }
+            // Each command carries its database; the writer selects its own.
+            Kind::Select => return Ok(()),
+            Kind::Transaction => return self.transaction_command(&name).await,
+            _ => {}
+        }
+        let edited;
+        let (db, args, name) = if self.options.hooks.is_empty() {
+            (db, args, name)
+        } else {
+            let mut edit = CommandEdit::new(db, args.to_vec());
+            match self.options.hooks.command(&mut edit) {
+                Verdict::Keep => {}
+                Verdict::Drop => {
+                    self.stats.filtered += 1;
+                    return Ok(());
+                }
+                Verdict::Refuse(reason) => {
+                    return Err(Error::Hook {
+                        what: format!("{} in db {db}", String::from_utf8_lossy(&name)),
+                        reason,
+                    });
+                }
+            }
+            let name = edit.name();
+            let managed = matches!(spec(&name).1, Kind::Skip | Kind::Select | Kind::Transaction);
+            if name.is_empty() || managed {
+                return Err(Error::Hook {
+                    what: format!("{} in db {db}", String::from_utf8_lossy(&name)),
+                    reason: "a hook turned a command into one the writer manages itself (or none)"
+                        .into(),
+                });
+            }
+            edited = edit;
+            (edited.db, &edited.args[..], name)
+        };
+        let graced = self.expiry.command(&name, args);
+        let args: &[Bytes] = graced.as_deref().unwrap_or(args);
+        if self.transaction.is_some() {
+            return self.hold(db, &name, args);
+        }
+        self.forward(db, &name, args).await
+    }
+
+    /// Holds a command of an open transaction until `EXEC`; database commands are
+    /// judged now, so that a transaction cannot carry what the policy refuses.
+    fn hold(&mut self, db: u64, name: &[u8], args: &[Bytes]) -> Result<()> {
+        if spec(name).1 == Kind::Database {
+            let apply = self.database_policy(name)?;
+            if !apply {
+                return Ok(());
+            }
+            if self.is_cluster() {
+                return Err(Error::Refused {
+                    command: String::from_utf8_lossy(name).into_owned(),
+                    reason: "a database command inside a transaction on a cluster target".into(),
+                });
+            }
+        }
+        let db = self.target_db(db)?;
+        if let Some(t) = &mut self.transaction {
+            t.hold(db, args.to_vec());
+        }
+        Ok(())
+    }
+
+    /// Writes a command that is not held in a transaction.
+    async fn forward(&mut self, db: u64, name: &[u8], args: &[Bytes]) -> Result<()> {
+        let (keys, kind) = spec(name);
+        match kind {
+            Kind::EveryMaster => {
+                self.stats.commands += 1;
+                let db = self.target_db(db)?;
+                return self
+                    .pipeline
+                    .on_every_master(Some(db), Op::new(args.to_vec(), None, Expect::Ok))
+                    .await;
+            }
+            Kind::Database => return self.database_command(db, name, args).await,
+            _ => {}
+        }
+        let target_db = self.target_db(db)?;
+        let indexes = key_indexes(keys, args);
+        self.stats.commands += 1;
+        if self.is_cluster()
+            && let Some(slots) = slots_if_split(args, &indexes)
+        {
+            if kind != Kind::Splittable {
+                return Err(Error::CrossSlot {
+                    command: String::from_utf8_lossy(name).into_owned(),
+                });
+            }
+            let step = if name == b"MSET" { 2 } else { 1 };
+            for part in split_by_slot(args, &indexes, &slots, step) {
+                let key = Some(part[1].clone());
+                self.pipeline
+                    .enqueue(target_db, Op::new(part, key, Expect::Ok))
+                    .await?;
+            }
+            return Ok(());
+        }
+        let key = indexes.first().map(|&i| args[i].clone());
+        self.pipeline
+            .enqueue(target_db, Op::new(args.to_vec(), key, Expect::Ok))
+            .await
+    }
+
+    async fn transaction_command(&mut self, name: &[u8]) -> Result<()> {
         match name {
             b"MULTI" => {
-                self.transaction = Some(Vec::new());
+                if self.transaction.is_some() {
+                    return Err(Error::Refused {
+                        command: "MULTI".into(),
+                        reason: "a MULTI inside a transaction (the stream is corrupt)".into(),
+                    });
+                }
+                self.transaction = Some(Transaction::default());
                 Ok(())
             }
             b"DISCARD" => {
                 self.transaction = None;
                 Ok(())
             }
-            _ => {
-                let Some(held) = self.transaction.take() else {
-                    return Ok(());
-                };
-                let target_db = self.map_db(db)?;
-                let mut slots = Vec::new();
-                let mut first_key = None;
-                for args in &held {
-                    let (keys, _) = spec(&args[0].to_ascii_uppercase());
-                    for i in key_indexes(keys, args) {
-                        slots.push(slot(&args[i]));
-                        first_key.get_or_insert_with(|| args[i].clone());
-                    }
-                }
-                let one_slot = slots.iter().all(|&s| Some(&s) == slots.first());
-                if self.cluster && !one_slot {
-                    if !self.options.split_transactions {
-                        return Err(Error::CrossSlot {
-                            command: "MULTI/EXEC".into(),
-                        });
-                    }
-                    tracing::warn!("a transaction spanning slots is applied command by command");
-                    for args in held {
-                        Box::pin(self.write_command(db, &args)).await?;
-                    }
-                    return Ok(());
-                }
-                self.stats.commands += held.len() as u64;
-                // The whole transaction goes to one node, in one batch.
-                self.enqueue(
-                    target_db,
-                    op(vec![b("MULTI")], first_key.clone(), Expect::Ok),
-                )
-                .await?;
-                for args in held {
-                    let index = self.route(first_key.as_deref());
-                    self.nodes[index]
-                        .queue
-                        .push(op(args, first_key.clone(), Expect::Ok));
-                }
-                let index = self.route(first_key.as_deref());
-                self.nodes[index]
-                    .queue
-                    .push(op(vec![b("EXEC")], first_key, Expect::Exec));
-                Ok(())
-            }
+            _ => match self.transaction.take() {
+                Some(t) => self.exec(t).await,
+                None => Ok(()),
+            },
         }
     }
 
-    async fn database_command(&mut self, db: u64, command: &str, args: &[Bytes]) -> Result<()> {
+    /// Writes a transaction at its `EXEC`: to one node, in one batch, between
+    /// `MULTI` and `EXEC`; spread over slots only when allowed.
+    async fn exec(&mut self, t: Transaction) -> Result<()> {
+        if t.held.is_empty() {
+            return Ok(());
+        }
+        let (first_key, one_slot) = t.first_key();
+        if self.is_cluster() && !one_slot {
+            if !self.options.split_transactions {
+                return Err(Error::CrossSlot {
+                    command: "MULTI/EXEC".into(),
+                });
+            }
+            tracing::warn!("a transaction spanning slots is applied command by command");
+            for held in t.held {
+                let name = held.args[0].to_ascii_uppercase();
+                Box::pin(self.forward(held.db, &name, &held.args)).await?;
+            }
+            return Ok(());
+        }
+        self.stats.commands += t.held.len() as u64;
+        let index = self.pipeline.layout().route(first_key.as_deref());
+        let first_db = t.held[0].db;
+        let op = |args: Vec<Bytes>, expect| Op::new(args, first_key.clone(), expect);
+        self.pipeline
+            .push_to(index, Some(first_db), op(vec![b("MULTI")], Expect::Ok));
+        for held in t.held {
+            // A standalone target selects each command's database inside the
+            // transaction, as the source did.
+            self.pipeline
+                .push_to(index, Some(held.db), op(held.args, Expect::Ok));
+        }
+        self.pipeline
+            .push_to(index, None, op(vec![b("EXEC")], Expect::Exec));
+        self.pipeline.send_if_full(index).await
+    }
+
+    /// Whether a database command (`FLUSHDB`, `FLUSHALL`, `SWAPDB`) is applied
+    /// (`false`: skipped, counted).
+    ///
+    /// # Errors
+    /// [`Error::Refused`] under [`DatabaseCommands::Refuse`].
+    fn database_policy(&mut self, name: &[u8]) -> Result<bool> {
         match self.options.database_commands {
             DatabaseCommands::Refuse => Err(Error::Refused {
-                command: command.to_owned(),
+                command: String::from_utf8_lossy(name).into_owned(),
                 reason:
                     "it would change whole databases of the target; skip or apply it explicitly"
                         .into(),
             }),
             DatabaseCommands::Skip => {
                 self.stats.commands_skipped += 1;
-                Ok(())
+                Ok(false)
             }
-            DatabaseCommands::Apply => {
-                self.stats.commands += 1;
-                if command == "SWAPDB" && self.cluster {
-                    return Err(Error::Refused {
-                        command: command.into(),
-                        reason: "a cluster has one database".into(),
-                    });
-                }
-                if command == "FLUSHDB" && !self.cluster {
-                    let target_db = self.map_db(db)?;
-                    return self
-                        .enqueue(target_db, op(args.to_vec(), None, Expect::Ok))
-                        .await;
-                }
-                self.on_every_master(op(args.to_vec(), None, Expect::Ok))
-                    .await
-            }
+            _ => Ok(true),
         }
+    }
+
+    async fn database_command(&mut self, db: u64, name: &[u8], args: &[Bytes]) -> Result<()> {
+        if !self.database_policy(name)? {
+            return Ok(());
+        }
+        self.stats.commands += 1;
+        let command = String::from_utf8_lossy(name).into_owned();
+        if name == b"SWAPDB" && self.is_cluster() {
+            return Err(Error::Refused {
+                command,
+                reason: "a cluster has one database".into(),
+            });
+        }
+        let op = Op::new(args.to_vec(), None, Expect::Ok);
+        if name == b"FLUSHDB" && !self.is_cluster() {
+            let target_db = self.target_db(db)?;
+            return self.pipeline.enqueue(target_db, op).await;
+        }
+        self.pipeline.on_every_master(None, op).await
     }
 
     /// Checks that the target holds no key (the pre-check before a full copy).
@@ -775,26 +806,21 @@ impl Writer {
     /// # Errors
     /// [`Error::Refused`] naming a database that holds keys.
     pub async fn check_empty(&mut self) -> Result<()> {
-        self.flush().await?;
-        for i in 0..self.nodes.len() {
-            if self.cluster && !self.slots.contains(&Some(i)) {
+        self.pipeline.flush().await?;
+        for i in 0..self.pipeline.layout().nodes().len() {
+            if !self.pipeline.layout().serves(i) {
                 continue;
             }
-            self.connected(i).await?;
-            let node = &mut self.nodes[i];
-            let con = node.con.as_mut().expect("connected above");
+            let node = self.pipeline.layout().nodes()[i].clone();
+            let con = self.pipeline.connection(i).await?;
             let text = con
                 .info("keyspace")
                 .await
-                .map_err(|e| connection_error(&node.endpoint, e))?;
+                .map_err(|e| Error::connection(&node, e))?;
             if let Some(line) = text.lines().find(|l| l.starts_with("db")) {
                 return Err(Error::Refused {
                     command: "copy".into(),
-                    reason: format!(
-                        "the target is not empty ({} on {})",
-                        line.trim(),
-                        node.endpoint
-                    ),
+                    reason: format!("the target is not empty ({} on {node})", line.trim()),
                 });
             }
         }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 use endpoint::Endpoint;
-use key_writer::{DbMap, Error, ExistingKeys, Writer, WriterOptions};
+use key_writer::{DbCommand, DbMap, Error, ExistingKeys, Writer, WriterOptions};
 use rdb_parser::{Item, Rdb};
 use testkit::{Cluster, Server, Snapshot, Version, redis, write_mixed, write_sample};
 
@@ -103,7 +103,10 @@ async fn same_version_into_standalone_and_cluster() {
             ] {
                 forwarded.push(Bytes::from(part));
             }
-            writer.write_command(0, &forwarded).await.unwrap();
+            writer
+                .write_command(&DbCommand::new(0, (forwarded).to_vec()))
+                .await
+                .unwrap();
             writer.flush().await.unwrap();
             for m in cluster.masters() {
                 let list: Vec<redis::Value> = redis::cmd("FUNCTION")
@@ -206,7 +209,7 @@ async fn existing_key_policies() {
             }
         }
         if result.is_ok() {
-            result = writer.flush().await;
+            result = writer.flush().await.map(|_| ());
         }
         let k7: String = redis::cmd("GET").arg("k7").query(&mut t).unwrap();
         let what = format!("{policy:?} commands={force_commands}");
@@ -258,7 +261,10 @@ async fn forwarded_commands_are_split_by_slot_on_a_cluster() {
         "EXEC",
         "RPUSH list 1 2 3",
     ] {
-        writer.write_command(0, &cmd(c)).await.unwrap();
+        writer
+            .write_command(&DbCommand::new(0, (cmd(c)).to_vec()))
+            .await
+            .unwrap();
     }
     writer.flush().await.unwrap();
     let snap = Snapshot::of_cluster(&cluster);
@@ -273,13 +279,19 @@ async fn forwarded_commands_are_split_by_slot_on_a_cluster() {
         testkit::Data::String(b"2".to_vec())
     );
     let e = writer
-        .write_command(0, &cmd("MSETNX a 1 b 2 c 3"))
+        .write_command(&DbCommand::new(0, (cmd("MSETNX a 1 b 2 c 3")).to_vec()))
         .await
         .unwrap_err();
     assert!(matches!(e, Error::CrossSlot { .. }), "{e}");
-    let e = writer.write_command(3, &cmd("SET k v")).await.unwrap_err();
+    let e = writer
+        .write_command(&DbCommand::new(3, (cmd("SET k v")).to_vec()))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Database { db: 3 }), "{e}");
-    let e = writer.write_command(0, &cmd("FLUSHALL")).await.unwrap_err();
+    let e = writer
+        .write_command(&DbCommand::new(0, (cmd("FLUSHALL")).to_vec()))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Refused { .. }), "{e}");
 }
 
@@ -320,11 +332,11 @@ async fn large_values_in_pieces_and_db_mapping() {
         .unwrap();
     let rdb = src.save();
     let target = Server::start(Version::Redis7_0);
-    let options = WriterOptions {
+    let mut options = WriterOptions {
         large_value: 64 << 10,
-        db_map: DbMap::AllTo(2),
         ..WriterOptions::default()
     };
+    options.hooks.push(DbMap::AllTo(2));
     let mut writer = Writer::connect(&endpoint(&target), options).await.unwrap();
     restore_file(&mut writer, &rdb).await;
     assert_eq!(writer.stats().keys_as_commands, 3);
@@ -381,7 +393,10 @@ async fn oom_and_readonly_targets_give_clear_errors() {
         .await
         .unwrap();
     writer
-        .write_command(0, &[Bytes::from("SET"), Bytes::from("k"), Bytes::from("v")])
+        .write_command(&DbCommand::new(
+            0,
+            ([Bytes::from("SET"), Bytes::from("k"), Bytes::from("v")]).to_vec(),
+        ))
         .await
         .unwrap();
     let e = writer.flush().await.unwrap_err();
@@ -411,7 +426,7 @@ async fn restore_during_a_slot_migration() {
     }
     let rdb = src.save();
     let cluster = Cluster::start(Version::Redis7_0, 3);
-    let slot = key_writer::slot(b"{mig}");
+    let slot = endpoint::slot(b"{mig}");
     let id = |s: &Server| -> String {
         redis::cmd("CLUSTER")
             .arg("MYID")
@@ -562,7 +577,10 @@ async fn proxy_mode_sends_everything_to_one_address() {
         .into_iter()
         .map(Bytes::from)
         .collect();
-    writer.write_command(0, &mset).await.unwrap();
+    writer
+        .write_command(&DbCommand::new(0, (mset).to_vec()))
+        .await
+        .unwrap();
     writer.flush().await.unwrap();
     let stats: String = redis::cmd("INFO")
         .arg("commandstats")
@@ -571,7 +589,10 @@ async fn proxy_mode_sends_everything_to_one_address() {
     assert!(stats.contains("cmdstat_mset:calls=1,"), "{stats}");
     assert!(!stats.contains("cmdstat_cluster"), "{stats}");
     let set: Vec<Bytes> = ["SET", "k", "v"].into_iter().map(Bytes::from).collect();
-    match writer.write_command(1, &set).await {
+    match writer
+        .write_command(&DbCommand::new(1, (set).to_vec()))
+        .await
+    {
         Err(Error::Database { db: 1 }) => {}
         other => panic!("db 1 through a proxy: {other:?}"),
     }

@@ -57,6 +57,16 @@ pub enum Error {
     /// Reading from or writing to the master failed, or it closed the connection.
     #[error("link lost: {0}")]
     Link(String),
+    /// Seeding a target through replication ([`crate::seed()`]) was refused or
+    /// failed.
+    #[error("seed: {reason}")]
+    Seed {
+        /// Why.
+        reason: String,
+    },
+    /// The RDB file being seeded is corrupt (it is checked as it is sent).
+    #[error(transparent)]
+    Rdb(#[from] rdb_parser::Error),
     /// Reconnecting did not succeed within the give-up time.
     #[error("gave up reconnecting after {after:?}: {last}")]
     GaveUp {

@@ -1,6 +1,7 @@
-//! Acts as a replica of a Redis or Valkey server, so a program can consume the
-//! server's data (the RDB of a full resync) and then its change stream (the
-//! commands), with offsets tracked exactly and resumption after disconnects.
+//! Speaks Redis replication: acts as a replica of a Redis or Valkey server, so a
+//! program can consume the server's data (the RDB of a full resync) and then its
+//! change stream (the commands), with offsets tracked exactly and resumption after
+//! disconnects; and seeds an empty server with an RDB file by acting as its master.
 //!
 //! # Overview
 //! - [`Replica::start`] connects (TCP or TLS, password or ACL user, through the
@@ -23,8 +24,11 @@
 //!   in [`ReplicaOptions`]); the consumer sees [`Event::Continue`] or, when the
 //!   master's backlog no longer has the bytes, [`Event::FullResync`]. A restarted
 //!   program resumes with [`ReplicaOptions::resume`].
-//! - [`ReplicaOptions::rdb_only`] fetches just the RDB (a dump); [`masters`] finds the
-//!   masters of a cluster (re-exported from `endpoint`) to run one replica per shard.
+//! - [`ReplicaOptions::rdb_only`] fetches just the RDB (a dump); `endpoint::discover`
+//!   finds the masters of a cluster, to run one replica per shard.
+//! - [`seed()`] plays the other side: it poses as the master of an empty standalone
+//!   server and sends it a whole RDB file as a full resynchronization, so the
+//!   server loads it at its own start-up speed.
 //! - [`Error`] tells authentication failures, a forbidden `PSYNC`, a loading master,
 //!   link timeouts and protocol errors (with their offset) apart.
 //!
@@ -44,17 +48,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The `dump` program in the workspace's `examples` package writes a server's RDB
-//! to a file with this crate.
+//! The `migrate` crate's `Dump` and `Sync` pipelines are built on this crate.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod error;
 mod psync;
 mod replica;
+mod seed;
 mod stream;
 
-pub use endpoint::{Shard, masters};
 pub use error::{Error, Result};
 pub use replica::{Event, Replica, ReplicaOptions};
-pub use stream::Command;
+pub use resp_codec::DbCommand;
+pub use seed::{SeedOptions, Seeded, seed};

@@ -17,7 +17,9 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::error::{Error, Result};
 use crate::psync::{self, PsyncReply};
-use crate::stream::{Command, Item, ReplicationStream};
+use resp_codec::DbCommand;
+
+use crate::stream::{Item, ReplicationStream};
 
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 64 << 10;
@@ -51,10 +53,13 @@ pub enum Event {
     },
     /// The next bytes of the RDB (feed them to `rdb_parser::Reader`).
     RdbChunk(Bytes),
-    /// The RDB is complete; commands follow (none in RDB-only mode).
+    /// The RDB is complete; commands follow (none in RDB-only mode). Once it is
+    /// loaded, confirm the full resync's offset with [`Replica::ack`].
     RdbEnd,
-    /// A command of the stream.
-    Command(Command),
+    /// A command of the stream, in its database. Its [`DbCommand::offset`] is the replication offset just after it: acknowledge
+    /// it with [`Replica::ack`] once applied, and resume from it
+    /// ([`ReplicaOptions::resume`]).
+    Command(DbCommand),
 }
 
 /// How to replicate; see [`Replica::start`].
@@ -97,8 +102,8 @@ impl ReplicaOptions {
         self
     }
 
-    /// Resumes a stream the caller stopped at `offset` (the [`Command::offset`] of the
-    /// last command it applied) in database `db` (that command's [`Command::db`], or
+    /// Resumes a stream the caller stopped at `offset` (the [`DbCommand::offset`] of the
+    /// last command it applied) in database `db` (that command's [`DbCommand::db`], or
     /// the RDB's `repl-stream-db` aux field): asks for `PSYNC replid offset+1`.
     /// [`Event::Continue`] or [`Event::FullResync`] says whether the master agreed.
     pub fn resume(mut self, replid: impl Into<String>, offset: u64, db: u64) -> Self {
@@ -173,7 +178,7 @@ impl ReplicaOptions {
 #[derive(Debug)]
 pub struct Replica {
     events: mpsc::Receiver<Result<Event>>,
-    confirmed: Arc<AtomicU64>,
+    position: Arc<Position>,
     task: JoinHandle<()>,
 }
 
@@ -197,19 +202,19 @@ impl Replica {
     /// until it times out.
     pub async fn start(master: &Endpoint, options: ReplicaOptions) -> Result<Replica> {
         let (link, first) = handshake(master, &options, options.resume.clone()).await?;
-        let confirmed = Arc::new(AtomicU64::new(match &first {
-            Event::FullResync { offset, .. } | Event::Continue { offset, .. } => *offset,
-            _ => 0,
-        }));
+        let position = Arc::new(Position::default());
+        if let Event::Continue { offset, .. } = &first {
+            // The consumer resumes: it applied everything up to here.
+            position.confirmed.store(*offset, Ordering::SeqCst);
+        }
         let (tx, events) = mpsc::channel(options.queue);
         let task = tokio::spawn(
             Driver {
                 master: master.clone(),
                 options,
                 tx,
-                confirmed: confirmed.clone(),
+                position: position.clone(),
                 pending: VecDeque::from([first]),
-                last_command: 0,
                 synced: false,
                 rdb_done: false,
                 spool: Spool::default(),
@@ -219,7 +224,7 @@ impl Replica {
         );
         Ok(Replica {
             events,
-            confirmed,
+            position,
             task,
         })
     }
@@ -233,11 +238,83 @@ impl Replica {
         self.events.recv().await
     }
 
-    /// Confirms that everything up to `offset` (a [`Command::offset`]) is applied:
-    /// the next `REPLCONF ACK` reports it. Until then the master sees the offset
-    /// confirmed before.
+    /// Confirms that everything up to `offset` (a [`DbCommand::offset`], or the
+    /// offset of an [`Event::FullResync`] once its RDB is loaded) is applied: the
+    /// next `REPLCONF ACK` reports it. Until then the master sees the offset
+    /// confirmed before (or that of a full resync whose RDB was received).
     pub fn ack(&self, offset: u64) {
-        self.confirmed.fetch_max(offset, Ordering::Relaxed);
+        self.position.confirmed.fetch_max(offset, Ordering::SeqCst);
+    }
+
+    /// The replication offset read from the master so far: every byte of the
+    /// command stream, its `PING`s, `SELECT`s and `REPLCONF GETACK`s included (the
+    /// RDB's bytes do not count). On an idle master it reaches the master's
+    /// `master_repl_offset`.
+    pub fn received_offset(&self) -> u64 {
+        self.position.received.load(Ordering::SeqCst)
+    }
+
+    /// The offset the consumer has reached: [`Replica::received_offset`] once it
+    /// has confirmed with [`Replica::ack`] every command received, and the offset
+    /// of the last full resync once it loaded its RDB (what follows the last
+    /// command is keepalives), else the last offset confirmed. Equal to the
+    /// master's `master_repl_offset`, this says the consumer has applied everything
+    /// the master has: the cutover point. Works on an idle master, whose stream
+    /// ends with `PING`s.
+    pub fn applied_offset(&self) -> u64 {
+        self.position.applied()
+    }
+}
+
+/// Where the stream stands, shared by the task that reads it and the consumer who
+/// applies it.
+#[derive(Debug, Default)]
+struct Position {
+    /// The offset the consumer confirmed ([`Replica::ack`]).
+    confirmed: AtomicU64,
+    /// The offset of the full resync whose RDB the task has received: the master
+    /// may be told it, though the consumer has not loaded the RDB yet.
+    floor: AtomicU64,
+    /// The offset after the last command received (or the offset of the last full
+    /// resync, which the consumer confirms once it has loaded the RDB).
+    last_command: AtomicU64,
+    /// The offset after the last byte of the command stream received.
+    received: AtomicU64,
+}
+
+impl Position {
+    /// How far the consumer has come: `received` once it confirmed every command
+    /// (and full resync) before, else what it confirmed.
+    fn applied(&self) -> u64 {
+        Self::reached(self.confirmed.load(Ordering::SeqCst), self)
+    }
+
+    /// The offset to acknowledge to the master: as [`Position::applied`], with a
+    /// received RDB counted as applied (the master times out a replica that does
+    /// not acknowledge it).
+    fn acknowledged(&self) -> u64 {
+        let confirmed = self.confirmed.load(Ordering::SeqCst);
+        Self::reached(confirmed.max(self.floor.load(Ordering::SeqCst)), self)
+    }
+
+    fn reached(confirmed: u64, this: &Position) -> u64 {
+        // `received` is stored after `last_command` and loaded before it: a
+        // `received` that covers a command comes with a `last_command` that does.
+        let received = this.received.load(Ordering::SeqCst);
+        let last_command = this.last_command.load(Ordering::SeqCst);
+        if confirmed >= last_command {
+            received.max(confirmed)
+        } else {
+            confirmed
+        }
+    }
+
+    /// The stream was read up to `offset`; `command`: a command ends there.
+    fn read_to(&self, offset: u64, command: bool) {
+        if command {
+            self.last_command.store(offset, Ordering::SeqCst);
+        }
+        self.received.store(offset, Ordering::SeqCst);
     }
 }
 
@@ -352,10 +429,8 @@ struct Driver {
     master: Endpoint,
     options: ReplicaOptions,
     tx: mpsc::Sender<Result<Event>>,
-    confirmed: Arc<AtomicU64>,
+    position: Arc<Position>,
     pending: VecDeque<Event>,
-    /// Offset after the last command decoded.
-    last_command: u64,
     /// The RDB (if any) of this link has been received: ACKs may flow.
     synced: bool,
     /// An RDB-only dump has its RDB.
@@ -461,12 +536,14 @@ impl Driver {
 
     fn start_link(&mut self, link: &Link) {
         self.synced = !link.stream.in_rdb();
-        self.last_command = link.stream.offset();
         if link.stream.in_rdb() {
-            // A new dataset: what was confirmed of the old one does not count.
-            self.confirmed
-                .store(link.stream.offset(), Ordering::Relaxed);
+            // A new dataset: acknowledged from its offset on, while the consumer
+            // loads it and until it confirms it.
+            self.position
+                .floor
+                .store(link.stream.offset(), Ordering::SeqCst);
         }
+        self.position.read_to(link.stream.offset(), true);
     }
 
     /// Delivers what is pending, then the error if any, then ends.
@@ -478,17 +555,6 @@ impl Driver {
         }
         if let Err(e) = last {
             let _ = self.tx.send(Err(e)).await;
-        }
-    }
-
-    /// The offset to acknowledge at a stream position `at`: all of it once the
-    /// consumer confirmed every command before, else what it confirmed.
-    fn ack_value(&self, at: u64) -> u64 {
-        let confirmed = self.confirmed.load(Ordering::Relaxed);
-        if confirmed >= self.last_command {
-            at
-        } else {
-            confirmed
         }
     }
 
@@ -526,7 +592,11 @@ impl Driver {
             while !self.end_waiting
                 && (self.pending.len() < self.options.queue || link.stream.in_rdb())
             {
-                let item = match link.stream.next(&mut link.buf) {
+                let item = link.stream.next(&mut link.buf);
+                // PINGs and SELECTs are read without being items.
+                let command = matches!(&item, Ok(Some(Item::Command(_))));
+                self.position.read_to(link.stream.offset(), command);
+                let item = match item {
                     Ok(Some(item)) => item,
                     Ok(None) => break,
                     Err(e) => return End::Lost(e),
@@ -564,11 +634,11 @@ impl Driver {
                         }
                     }
                     Item::Command(command) => {
-                        self.last_command = command.offset;
                         self.pending.push_back(Event::Command(command));
                     }
                     Item::GetAck { offset } => {
-                        let value = self.ack_value(offset);
+                        // The GETACK itself is not acknowledged, as a real replica does.
+                        let value = self.position.acknowledged().min(offset);
                         if let Err(e) = self.send_ack(link, value).await {
                             return End::Lost(e);
                         }
@@ -596,7 +666,7 @@ impl Driver {
                 }
                 _ = sleep_until(next_ack), if self.synced && !self.options.rdb_only => {
                     next_ack = Instant::now() + self.options.ack_interval;
-                    let value = self.ack_value(link.stream.offset());
+                    let value = self.position.acknowledged();
                     if let Err(e) = self.send_ack(link, value).await {
                         return End::Lost(e);
                     }

@@ -9,32 +9,9 @@
 //! command stream only).
 
 use bytes::{Bytes, BytesMut};
-use resp_codec::{Event, Frame, Limits, StreamingCodec};
+use resp_codec::{DbCommand as Command, Event, Frame, Limits, StreamingCodec};
 
 use crate::error::{Error, Result};
-
-/// One command of the stream.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Command {
-    /// The database it applies to (the last `SELECT`; 0 after a full resync).
-    pub db: u64,
-    /// The command name and arguments, as sent.
-    pub args: Vec<Bytes>,
-    /// The replication offset just after this command: acknowledge it with
-    /// [`Replica::ack`](crate::Replica::ack) once the command is applied, and resume
-    /// from it ([`ReplicaOptions::resume`](crate::ReplicaOptions::resume)).
-    pub offset: u64,
-}
-
-impl Command {
-    /// The command name, upper-cased.
-    pub fn name(&self) -> String {
-        self.args
-            .first()
-            .map(|n| String::from_utf8_lossy(n).to_ascii_uppercase())
-            .unwrap_or_default()
-    }
-}
 
 /// What the stream yields.
 #[derive(Clone, Debug, PartialEq, Eq)]

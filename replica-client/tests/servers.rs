@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use endpoint::Endpoint;
 use rdb_parser::{Item, Rdb, Reader};
-use replica_client::{Command, Error, Event, Replica, ReplicaOptions, masters};
+use replica_client::{DbCommand as Command, Error, Event, Replica, ReplicaOptions};
 use testkit::redis::{self, Connection};
 use testkit::{Cluster, Load, LoadOptions, Server, Snapshot, Version, write_mixed, write_sample};
 
@@ -143,6 +143,7 @@ impl Consumer {
             Event::RdbEnd => {
                 self.load_rdb();
                 self.loading = false;
+                replica.ack(self.offset);
             }
             Event::Command(c) => {
                 self.apply(&c);
@@ -154,19 +155,27 @@ impl Consumer {
 }
 
 /// Takes events until `done` says the consumer has caught up, or panics after 60 s.
+/// `done` is asked again while no event comes: keepalives move the replica's
+/// offsets without events.
 async fn consume_until(
     replica: &mut Replica,
     consumer: &mut Consumer,
-    mut done: impl FnMut(&mut Consumer) -> bool,
+    mut done: impl FnMut(&mut Consumer, &Replica) -> bool,
 ) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(consumer) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = tokio::time::timeout(left, replica.next_event())
-            .await
-            .expect("timed out waiting for the stream")
-            .expect("the replica ended")
-            .expect("replication failed");
+    while !done(consumer, replica) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the stream: consumer at {}, replica applied {} of {} received",
+            consumer.offset,
+            replica.applied_offset(),
+            replica.received_offset()
+        );
+        let Ok(event) = tokio::time::timeout(Duration::from_millis(100), replica.next_event()).await
+        else {
+            continue;
+        };
+        let event = event.expect("the replica ended").expect("replication failed");
         consumer.take(event, replica);
     }
 }
@@ -220,8 +229,8 @@ fn master_offset(master: &Server) -> u64 {
 }
 
 async fn caught_up(replica: &mut Replica, consumer: &mut Consumer, master: &Server) {
-    consume_until(replica, consumer, |c| {
-        !c.loading && c.offset == master_offset(master)
+    consume_until(replica, consumer, |c, r| {
+        !c.loading && r.applied_offset() == master_offset(master)
     })
     .await;
 }
@@ -270,7 +279,7 @@ async fn full_sync_stream_and_resume_under_load() {
                 .await
                 .unwrap();
             let mut consumer = Consumer::new(&oracle);
-            consume_until(&mut replica, &mut consumer, |c| {
+            consume_until(&mut replica, &mut consumer, |c, _| {
                 c.full_syncs == 1 && !c.loading
             })
             .await;
@@ -287,7 +296,7 @@ async fn full_sync_stream_and_resume_under_load() {
                 .query(&mut con)
                 .unwrap();
             assert_eq!(killed, 1, "{what}");
-            consume_until(&mut replica, &mut consumer, |c| c.continues == 1).await;
+            consume_until(&mut replica, &mut consumer, |c, _| c.continues == 1).await;
             let sent = during.stop();
             assert!(sent > 50, "{what}: load sent {sent}");
             caught_up(&mut replica, &mut consumer, &master).await;
@@ -309,8 +318,8 @@ async fn full_sync_stream_and_resume_under_load() {
                     .query::<u64>(&mut con)
                     .unwrap()
             });
-            consume_until(&mut replica, &mut consumer, |c| {
-                c.offset == master_offset(&master)
+            consume_until(&mut replica, &mut consumer, |_, r| {
+                r.applied_offset() == master_offset(&master)
             })
             .await;
             assert_eq!(acked.await.unwrap(), 1, "{what}: WAIT did not see the ACK");
@@ -400,7 +409,7 @@ async fn master_restart_is_followed() {
         .arg(1)
         .query::<()>(&mut master.client())
         .unwrap();
-    consume_until(&mut replica, &mut consumer, |c| c.continues == 1).await;
+    consume_until(&mut replica, &mut consumer, |c, _| c.continues == 1).await;
     caught_up(&mut replica, &mut consumer, &master).await;
     assert_same(&master, &oracle, "after the master restarted");
     // Restarted from an RDB written by another server: a new history.
@@ -415,7 +424,7 @@ async fn master_restart_is_followed() {
         .arg(1)
         .query::<()>(&mut master.client())
         .unwrap();
-    consume_until(&mut replica, &mut consumer, |c| {
+    consume_until(&mut replica, &mut consumer, |c, _| {
         c.full_syncs == 2 && !c.loading
     })
     .await;
@@ -475,7 +484,12 @@ async fn cluster_masters_each_stream_their_keys() {
         total += redis::cmd("DBSIZE").query::<u64>(&mut m.client()).unwrap();
     }
     let node = endpoint(&cluster.nodes()[0]);
-    let shards = masters(&node, &Default::default()).await.unwrap();
+    let endpoint::Topology::Cluster(shards) = endpoint::discover(&node, &Default::default())
+        .await
+        .unwrap()
+    else {
+        panic!("a cluster node is part of a cluster")
+    };
     assert_eq!(shards.len(), 3);
     let covered: u32 = shards
         .iter()

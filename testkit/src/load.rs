@@ -182,7 +182,7 @@ impl Targets {
     fn route(&mut self, db: u64, tag: u64) -> &mut Connection {
         let index = match &self.slots {
             Some(slots) => {
-                let slot = slot_of(format!("t{tag}").as_bytes());
+                let slot = endpoint::slot(format!("t{tag}").as_bytes());
                 slots
                     .iter()
                     .find(|(start, end, _)| (*start..=*end).contains(&slot))
@@ -197,11 +197,6 @@ impl Targets {
         };
         &mut self.cons[index].1
     }
-}
-
-/// The cluster slot of a hash tag's content.
-fn slot_of(tag: &[u8]) -> u16 {
-    crc16::State::<crc16::XMODEM>::calculate(tag) % 16384
 }
 
 /// One command (or transaction, or script) on keys of hash tag `tag`.
@@ -281,14 +276,5 @@ impl Rng {
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn slots_match_redis_keyslot_examples() {
-        // From the Redis Cluster specification.
-        assert_eq!(super::slot_of(b"123456789"), 0x31c3);
     }
 }

@@ -5,7 +5,7 @@
 //!   time the same server version takes to load that RDB at start-up (the "DB
 //!   loaded from disk" line of its log), which is the floor;
 //! - restore --seed: the same file loaded by the target through replication
-//!   (`key_writer::seed`), against the same floor;
+//!   (`replica_client::seed`), against the same floor;
 //! - restore into a 3-master cluster, and `scan` (SCAN + DUMP + RESTORE), in keys/s;
 //! - sync: `sync` until the target holds every key, against a native full sync
 //!   (`REPLICAOF` until the link is up and loading is done), both from a source with
@@ -15,13 +15,10 @@
 //! Prints a table of times and ratios. Build with `--release`.
 
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use endpoint::Endpoint;
-use examples::sync::{ShardStatus, SyncOptions, sync_shard};
-use key_writer::{SeedOptions, Writer, WriterOptions};
-use rdb_parser::ParseOptions;
+use migrate::{Restore, Scan, SeedOptions, Sync};
 use testkit::{Cluster, Server, Version, redis, write_mixed};
 
 fn ep(server: &Server) -> Endpoint {
@@ -81,10 +78,8 @@ async fn main() {
     // restore into an empty standalone server.
     let target = Server::start(Version::Redis7_0);
     let started = Instant::now();
-    let mut writer = Writer::connect(&ep(&target), WriterOptions::default())
-        .await
-        .expect("connect");
-    examples::restore::restore_rdb(&mut writer, &rdb, ParseOptions::default())
+    Restore::new(ep(&target), [&rdb])
+        .run(std::future::pending())
         .await
         .expect("restore");
     let restore = started.elapsed().as_secs_f64();
@@ -93,7 +88,7 @@ async fn main() {
     // restore --seed: the same file through replication into an empty server.
     let seeded = Server::start(Version::Redis7_0);
     let started = Instant::now();
-    key_writer::seed(&ep(&seeded), &rdb, &SeedOptions::default())
+    replica_client::seed(&ep(&seeded), &rdb, &SeedOptions::default())
         .await
         .expect("seed");
     let seed = started.elapsed().as_secs_f64();
@@ -103,10 +98,8 @@ async fn main() {
     // restore into a cluster.
     let cluster = Cluster::start(Version::Redis7_0, 3);
     let started = Instant::now();
-    let mut writer = Writer::connect(&ep(&cluster.nodes()[0]), WriterOptions::default())
-        .await
-        .expect("connect");
-    examples::restore::restore_rdb(&mut writer, &rdb, ParseOptions::default())
+    Restore::new(ep(&cluster.nodes()[0]), [&rdb])
+        .run(std::future::pending())
         .await
         .expect("restore");
     let restore_cluster = started.elapsed().as_secs_f64();
@@ -114,10 +107,8 @@ async fn main() {
     // scan from the source.
     let scanned = Server::start(Version::Redis7_0);
     let started = Instant::now();
-    let mut writer = Writer::connect(&ep(&scanned), WriterOptions::default())
-        .await
-        .expect("connect");
-    examples::scan::scan_copy(&ep(&source), &Default::default(), &mut writer, 500)
+    Scan::new(ep(&source), ep(&scanned))
+        .run(std::future::pending())
         .await
         .expect("scan");
     let scan = started.elapsed().as_secs_f64();
@@ -137,24 +128,22 @@ async fn main() {
 
     // sync until the target holds every key.
     let synced = Server::start(Version::Redis7_0);
-    let status = Arc::new(Mutex::new(ShardStatus::default()));
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let started = Instant::now();
-    let task = tokio::spawn(sync_shard(
-        ep(&source),
-        ep(&synced),
-        SyncOptions::default(),
-        status.clone(),
-        stop_rx,
-    ));
+    let sync = Sync::new([ep(&source)], ep(&synced));
+    let status = sync.status();
+    let shard = move || status.borrow().shards.first().cloned().unwrap_or_default();
+    let task = tokio::spawn(sync.run(async move {
+        let _ = stop_rx.await;
+    }));
     let expected = dbsize(&source);
-    while !status.lock().expect("lock").streaming || dbsize(&synced) < expected {
+    while !shard().streaming || dbsize(&synced) < expected {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let sync = started.elapsed().as_secs_f64();
 
     // Incremental: redis-benchmark -P 16 on the source while the sync runs.
-    let before = status.lock().expect("lock").commands;
+    let before = shard().commands;
     let bench_started = Instant::now();
     let mut bench = Command::new("redis-benchmark")
         .args(["-h", "127.0.0.1", "-p", &source.port().to_string()])
@@ -175,20 +164,18 @@ async fn main() {
     let mut max_lag_bytes = 0;
     let mut max_lag_ms = 0;
     while bench.try_wait().expect("wait").is_none() {
-        {
-            let s = status.lock().expect("lock");
-            max_lag_bytes = max_lag_bytes.max(s.received.saturating_sub(s.applied));
-            max_lag_ms = max_lag_ms.max(s.lag_ms);
-        }
+        let s = shard();
+        max_lag_bytes = max_lag_bytes.max(s.received.saturating_sub(s.applied));
+        max_lag_ms = max_lag_ms.max(s.lag_ms);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let source_offset: u64 = info(&source, "master_repl_offset").parse().expect("offset");
-    while status.lock().expect("lock").applied < source_offset {
+    while shard().applied < source_offset {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let incremental = bench_started.elapsed().as_secs_f64();
-    let forwarded = status.lock().expect("lock").commands - before;
-    let _ = stop_tx.send(true);
+    let forwarded = shard().commands - before;
+    let _ = stop_tx.send(());
     task.await.expect("join").expect("sync");
 
     let n = keys as f64;

@@ -1,15 +1,11 @@
 //! `decode FILE`: prints an RDB as JSON lines; `decode --stats FILE`: counts per type
 //! and encoding after decoding every value.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Parser;
-use examples::json::JsonWriter;
-use examples::stats::Stats;
-use rdb_parser::{ParseOptions, Rdb};
+use rdb_parser::ParseOptions;
 
 /// Decode a Redis or Valkey RDB file.
 #[derive(Parser)]
@@ -30,28 +26,14 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let file = File::open(&args.file).with_context(|| format!("open {}", args.file.display()))?;
-    // Memory-mapped: the parser borrows from the file without copying it.
-    let map = examples::map(&file).with_context(|| format!("map {}", args.file.display()))?;
     let options = ParseOptions::default()
         .lenient_version(args.lenient)
         .verify_checksum(!args.no_checksum);
-    let rdb = Rdb::with_options(&map, options)
-        .with_context(|| format!("read {}", args.file.display()))?;
-
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     if args.stats {
-        let mut stats = Stats::default();
-        let mut scratch = Vec::new();
-        rdb.items()
-            .try_for_each_ref(|item| stats.add(item, &mut scratch))?;
-        write!(out, "{stats}")?;
+        print!("{}", migrate::decode::stats(&args.file, options)?);
     } else {
-        let mut writer = JsonWriter::new();
-        rdb.items()
-            .try_for_each_ref(|item| writer.write_item(&mut out, item))?;
+        let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        migrate::decode::json_lines(&args.file, options, &mut out)?;
     }
-    out.flush()?;
     Ok(())
 }

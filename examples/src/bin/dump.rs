@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Parser;
-use endpoint::Endpoint;
-use examples::connect::ConnectArgs;
+use migrate::Dump;
+use migrate::cli::{ConnectArgs, Printer, endpoint};
 
 /// Write a Redis or Valkey server's RDB to a file, as a replica receives it.
 #[derive(Parser)]
@@ -26,19 +25,13 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let source = Endpoint::parse(&args.source).context("--source")?;
-    let progress = |source: &str, bytes: u64| eprintln!("dump: {source}: {bytes} bytes received");
-    let dumped =
-        examples::dump::dump(&source, &args.out, &args.connect.options(), progress).await?;
-    for d in dumped {
-        eprintln!(
-            "dump: {} -> {} ({} bytes, replid {} offset {})",
-            d.source,
-            d.path.display(),
-            d.bytes,
-            d.replid,
-            d.offset
-        );
+    let dump = Dump::new(endpoint("--source", &args.source)?, args.out).connect(args.connect.options());
+    let printer = Printer::dump(dump.status());
+    let dumped = dump.run(std::future::pending()).await;
+    printer.finish().await;
+    for d in dumped? {
+        eprintln!("dump: {}: {} bytes received", d.source, d.bytes);
+        eprintln!("{d}");
     }
     Ok(())
 }

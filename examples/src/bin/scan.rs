@@ -1,12 +1,9 @@
 //! `scan --source URL --target URL`: copies a live source with SCAN + DUMP + PTTL
 //! into a target, for sources that forbid PSYNC (managed services).
 
-use anyhow::Context;
 use clap::Parser;
-use endpoint::Endpoint;
-use examples::connect::ConnectArgs;
-use examples::options::WriteArgs;
-use key_writer::Writer;
+use migrate::cli::{ConnectArgs, Printer, WriteArgs, endpoint};
+use migrate::{Scan, ScanOptions};
 
 /// Copy a Redis or Valkey deployment key by key (SCAN + DUMP + RESTORE).
 #[derive(Parser)]
@@ -30,19 +27,15 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let source = Endpoint::parse(&args.source).context("--source")?;
-    let target = Endpoint::parse(&args.target).context("--target")?;
-    let options = args.write.writer_options(args.connect.options())?;
-    let mut writer = Writer::connect(&target, options)
-        .await
-        .with_context(|| format!("connect to {target}"))?;
-    let copied =
-        examples::scan::scan_copy(&source, &args.connect.options(), &mut writer, args.batch)
-            .await?;
-    let s = writer.stats();
-    eprintln!(
-        "scan: {copied} keys read; {} restored, {} written as commands, {} existing kept, {} filtered",
-        s.keys_restored, s.keys_as_commands, s.keys_existing, s.filtered
-    );
+    let mut options = ScanOptions::default();
+    options.source_connect = args.connect.options();
+    options.writer = args.write.writer_options(args.connect.options())?;
+    options.batch = args.batch;
+    let (source, target) = (endpoint("--source", &args.source)?, endpoint("--target", &args.target)?);
+    let scan = Scan::new(source, target).options(options);
+    let printer = Printer::progress(scan.status());
+    let report = scan.run(std::future::pending()).await;
+    printer.finish().await;
+    eprint!("{}", report?);
     Ok(())
 }

@@ -12,7 +12,7 @@
 //! What the file holds arrives unchanged: every database, functions, keys whose
 //! expiry has passed (a loading replica keeps them; the promoted target expires
 //! them as a master does). Filters, database mapping and existing-key policies need
-//! the key-by-key path ([`crate::Writer`]).
+//! the key-by-key path (`key_writer::Writer`).
 //!
 //! Source for the master's side of the exchange: redis `src/replication.c`
 //! (`syncCommand`, `replicationSetupSlaveForFullResync`, `readSyncBulkPayload`).
@@ -22,15 +22,18 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use endpoint::{ConnectOptions, Connection, Endpoint, ServerInfo};
-use rdb_parser::{Header, Rdb, Reader};
+use endpoint::{ConnectOptions, Connection, Endpoint, Flavor, ServerInfo};
+use rdb_parser::{Dialect, Header, Rdb, Reader};
 use resp_codec::CommandCodec;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, info};
 
 use crate::error::{Error, Result};
-use crate::writer::{connection_error, reads_rdb};
+
+fn connection_error(target: &Endpoint, e: endpoint::Error) -> Error {
+    fail(format!("{target}: {e}"))
+}
 
 /// Options for [`seed`].
 #[derive(Clone, Debug)]
@@ -171,7 +174,11 @@ async fn check_target(
     if info.role != "master" {
         return Err(fail(format!("the target is a {}, not a master", info.role)));
     }
-    if !reads_rdb(info, header.version, header.dialect) {
+    let written_by = match header.dialect {
+        Dialect::Valkey => Flavor::Valkey,
+        _ => Flavor::Redis,
+    };
+    if !info.reads_rdb(header.version, written_by) {
         let (a, b, c) = info.version;
         return Err(fail(format!(
             "the target ({a}.{b}.{c}) cannot read RDB version {} ({:?}); write the keys \

@@ -5,7 +5,7 @@
 //! files, are refused with the reason, the target left as it was.
 
 use endpoint::Endpoint;
-use key_writer::{Error, SeedOptions, seed};
+use replica_client::{Error, SeedOptions, seed};
 use testkit::{Cluster, Server, Snapshot, Version, redis, write_mixed, write_sample};
 
 const ALL_DBS: [u64; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
@@ -44,7 +44,7 @@ fn role(server: &Server) -> String {
         .to_owned()
 }
 
-fn refusal(result: Result<key_writer::Seeded, Error>) -> String {
+fn refusal(result: Result<replica_client::Seeded, Error>) -> String {
     match result {
         Err(Error::Seed { reason }) => reason,
         other => panic!("expected a refusal, got {other:?}"),
