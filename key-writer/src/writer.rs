@@ -448,7 +448,7 @@ impl Writer {
                 pending.push(b(&e.1.to_string()));
                 pending.push(Bytes::from(e.0.to_vec()));
             }),
-            Value::Hash(v) if !v.fields()?.next()?.is_some_and(|f| f.expire_ms.is_some()) => {
+            Value::Hash(v) if v.fields()?.next()?.is_none_or(|f| f.expire_ms.is_none()) => {
                 walk!(v.fields()?, "HSET", |f| {
                     pending.push(Bytes::from(f.field.to_vec()));
                     pending.push(Bytes::from(f.value.to_vec()));

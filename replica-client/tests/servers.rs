@@ -171,11 +171,14 @@ async fn consume_until(
             replica.applied_offset(),
             replica.received_offset()
         );
-        let Ok(event) = tokio::time::timeout(Duration::from_millis(100), replica.next_event()).await
+        let Ok(event) =
+            tokio::time::timeout(Duration::from_millis(100), replica.next_event()).await
         else {
             continue;
         };
-        let event = event.expect("the replica ended").expect("replication failed");
+        let event = event
+            .expect("the replica ended")
+            .expect("replication failed");
         consumer.take(event, replica);
     }
 }
