@@ -24,7 +24,7 @@ fn restore(args: &[&str]) -> (bool, String) {
 fn same(a: &Snapshot, b: &Snapshot, what: &str) {
     assert!(a.keys.len() > 100, "{what}: {} keys", a.keys.len());
     // Keys that expired before an AOF was replayed live on for the grace period.
-    let slack = examples::restore::AOF_EXPIRY_GRACE.as_millis() as i64 + 2000;
+    let slack = migrate::AOF_EXPIRY_GRACE.as_millis() as i64 + 2000;
     let d = a.diff(b, slack);
     assert!(d.is_empty(), "{what}: {d:#?}");
 }

@@ -25,7 +25,8 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dump = Dump::new(endpoint("--source", &args.source)?, args.out).connect(args.connect.options());
+    let dump =
+        Dump::new(endpoint("--source", &args.source)?, args.out).connect(args.connect.options());
     let printer = Printer::dump(dump.status());
     let dumped = dump.run(std::future::pending()).await;
     printer.finish().await;

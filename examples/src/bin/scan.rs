@@ -31,7 +31,10 @@ async fn main() -> anyhow::Result<()> {
     options.source_connect = args.connect.options();
     options.writer = args.write.writer_options(args.connect.options())?;
     options.batch = args.batch;
-    let (source, target) = (endpoint("--source", &args.source)?, endpoint("--target", &args.target)?);
+    let (source, target) = (
+        endpoint("--source", &args.source)?,
+        endpoint("--target", &args.target)?,
+    );
     let scan = Scan::new(source, target).options(options);
     let printer = Printer::progress(scan.status());
     let report = scan.run(std::future::pending()).await;

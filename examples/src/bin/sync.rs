@@ -37,8 +37,11 @@ async fn main() -> anyhow::Result<()> {
     options.source_connect = args.connect.options();
     options.writer = args.write.writer_options(args.connect.options())?;
     options.writer.expiry_grace = Some(Duration::from_millis(args.expiry_grace_ms));
-    let sync = Sync::new(sources.collect::<Result<Vec<_>, _>>()?, endpoint("--target", &args.target)?)
-        .options(options);
+    let sync = Sync::new(
+        sources.collect::<Result<Vec<_>, _>>()?,
+        endpoint("--target", &args.target)?,
+    )
+    .options(options);
     let status = sync.status();
     let printer = Printer::sync(status.clone());
     let result = sync

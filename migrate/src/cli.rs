@@ -1,0 +1,338 @@
+//! What the programs share (feature `cli`): their command-line options as clap
+//! `Args` (so every program, and yours, spells them the same way), logging, the
+//! shutdown signal, and the status lines they print once a second.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use endpoint::{ConnectOptions, Endpoint, TlsOptions};
+use key_writer::{DatabaseCommands, DbMap, ExistingKeys, Filter, TargetMode, WriterOptions};
+use rdb_parser::Type;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::dump::DumpStatus;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::restore::RestoreStatus;
+use crate::sync::SyncStatus;
+
+/// TLS and timeout options for `rediss://` and `redis://` URLs.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ConnectArgs {
+    /// Trust the CA certificates in this PEM file (besides the public roots).
+    #[arg(long, value_name = "PEM")]
+    pub tls_ca: Option<PathBuf>,
+    /// Present this client certificate (PEM; with --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Accept any server certificate (unsafe: open to man-in-the-middle attacks).
+    #[arg(long)]
+    pub tls_insecure: bool,
+    /// Seconds allowed to connect and log in.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub connect_timeout: u64,
+}
+
+impl ConnectArgs {
+    /// The connection options these arguments describe.
+    pub fn options(&self) -> ConnectOptions {
+        let mut tls = TlsOptions::new().danger_accept_invalid_certs(self.tls_insecure);
+        if let Some(ca) = &self.tls_ca {
+            tls = tls.ca_file(ca);
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            tls = tls.client_auth(cert, key);
+        }
+        ConnectOptions::new()
+            .tls(tls)
+            .connect_timeout(Duration::from_secs(self.connect_timeout))
+    }
+}
+
+/// Parses a server URL given as option `option`; the error never quotes it (it may
+/// hold a password).
+///
+/// # Errors
+/// [`Error::Options`] naming the option.
+pub fn endpoint(option: &str, url: &str) -> Result<Endpoint> {
+    Endpoint::parse(url).map_err(|e| Error::Options(format!("{option}: {e}")))
+}
+
+/// How keys and commands are written into the target (`restore`, `scan`, `sync`).
+#[derive(Args, Clone, Debug)]
+pub struct WriteArgs {
+    /// What to do with keys that exist on the target.
+    #[arg(long, value_enum, default_value_t = Policy::Rewrite)]
+    pub existing: Policy,
+    /// The target is a proxy (one address, no cluster commands, db 0).
+    #[arg(long)]
+    pub proxy: bool,
+    /// Database mapping: `all:N` (every db into N) or `A:B,C:D`.
+    #[arg(long)]
+    pub db_map: Option<String>,
+    /// Only these source databases.
+    #[arg(long = "db")]
+    pub dbs: Vec<u64>,
+    /// Not these source databases.
+    #[arg(long = "skip-db")]
+    pub skip_dbs: Vec<u64>,
+    /// Only keys starting with this prefix (repeatable).
+    #[arg(long = "prefix")]
+    pub prefixes: Vec<String>,
+    /// Only keys matching this regular expression.
+    #[arg(long = "match")]
+    pub pattern: Option<String>,
+    /// Only values of these types (string, list, set, zset, hash, stream, module).
+    #[arg(long = "type")]
+    pub types: Vec<String>,
+    /// FLUSHDB, FLUSHALL and SWAPDB in AOF files and streams.
+    #[arg(long, value_enum, default_value_t = DbCommands::Refuse)]
+    pub database_commands: DbCommands,
+    /// Apply MULTI/EXEC blocks whose keys span cluster slots command by command.
+    #[arg(long)]
+    pub split_transactions: bool,
+}
+
+/// The existing-key policy, as an option value.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Policy {
+    /// Replace the target's value.
+    Rewrite,
+    /// Keep the target's value.
+    Ignore,
+    /// Stop, naming the key.
+    Fail,
+}
+
+/// What to do with database-wide commands, as an option value.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DbCommands {
+    /// Stop with an error.
+    Refuse,
+    /// Leave them out.
+    Skip,
+    /// Apply them.
+    Apply,
+}
+
+impl WriteArgs {
+    /// The writer's options these arguments describe: the filter, then the
+    /// database mapping, as hooks.
+    ///
+    /// # Errors
+    /// [`Error::Options`] for a malformed `--db-map`, `--match` or `--type`.
+    pub fn writer_options(&self, connect: ConnectOptions) -> Result<WriterOptions> {
+        let filter = Filter {
+            dbs: self.dbs.clone(),
+            skip_dbs: self.skip_dbs.clone(),
+            prefixes: self
+                .prefixes
+                .iter()
+                .map(|p| p.as_bytes().to_vec())
+                .collect(),
+            pattern: self
+                .pattern
+                .as_deref()
+                .map(regex::bytes::Regex::new)
+                .transpose()
+                .map_err(|e| Error::Options(format!("--match: {e}")))?,
+            types: self
+                .types
+                .iter()
+                .map(|t| value_type(t))
+                .collect::<Result<_>>()?,
+            ..Filter::default()
+        };
+        let mut options = WriterOptions {
+            connect,
+            existing: match self.existing {
+                Policy::Rewrite => ExistingKeys::Rewrite,
+                Policy::Ignore => ExistingKeys::Ignore,
+                Policy::Fail => ExistingKeys::Fail,
+            },
+            mode: if self.proxy {
+                TargetMode::Proxy
+            } else {
+                TargetMode::Auto
+            },
+            database_commands: match self.database_commands {
+                DbCommands::Refuse => DatabaseCommands::Refuse,
+                DbCommands::Skip => DatabaseCommands::Skip,
+                DbCommands::Apply => DatabaseCommands::Apply,
+            },
+            split_transactions: self.split_transactions,
+            ..WriterOptions::default()
+        };
+        if self.filters() {
+            options.hooks.push(filter);
+        }
+        if let Some(map) = &self.db_map {
+            let map: DbMap = map
+                .parse()
+                .map_err(|e| Error::Options(format!("--db-map: {e}")))?;
+            options.hooks.push(map);
+        }
+        Ok(options)
+    }
+
+    fn filters(&self) -> bool {
+        !self.dbs.is_empty()
+            || !self.skip_dbs.is_empty()
+            || !self.prefixes.is_empty()
+            || self.pattern.is_some()
+            || !self.types.is_empty()
+    }
+}
+
+fn value_type(name: &str) -> Result<Type> {
+    Ok(match name {
+        "string" => Type::String,
+        "list" => Type::List,
+        "set" => Type::Set,
+        "zset" => Type::SortedSet,
+        "hash" => Type::Hash,
+        "stream" => Type::Stream,
+        "module" => Type::Module,
+        other => return Err(Error::Options(format!("--type {other}: not a type"))),
+    })
+}
+
+/// Logs warnings (reconnections, full resyncs) to stderr; `RUST_LOG` asks for more.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+}
+
+/// Completes at Ctrl-C (SIGINT), after printing `saying` to stderr.
+pub async fn ctrl_c(saying: &'static str) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("{saying}");
+    } else {
+        // No signal handling here: run until the pipeline ends by itself.
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Prints status lines to stderr while a pipeline runs: once a second, and at once
+/// for events worth a line of their own (an RDB loaded, a file done).
+#[derive(Debug)]
+pub struct Printer(JoinHandle<()>, watch::Sender<bool>);
+
+impl Printer {
+    /// Prints from `status` with `lines(status, tick)`: called at each change with
+    /// `tick` false, and once a second with `tick` true; and once more at
+    /// [`Printer::finish`].
+    pub fn start<S: Send + Sync + 'static>(
+        mut status: watch::Receiver<S>,
+        mut lines: impl FnMut(&S, bool) -> Vec<String> + Send + 'static,
+    ) -> Printer {
+        let (done_tx, mut done) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            every.tick().await;
+            let mut live = true;
+            loop {
+                let tick = tokio::select! {
+                    _ = every.tick() => true,
+                    changed = status.changed(), if live => {
+                        // The pipeline is gone: only the ticks and the end are left.
+                        live = changed.is_ok();
+                        false
+                    }
+                    _ = done.changed() => {
+                        for line in lines(&status.borrow(), false) {
+                            eprintln!("{line}");
+                        }
+                        return;
+                    }
+                };
+                for line in lines(&status.borrow_and_update(), tick) {
+                    eprintln!("{line}");
+                }
+            }
+        });
+        Printer(task, done_tx)
+    }
+
+    /// Prints the last lines and stops.
+    pub async fn finish(self) {
+        let _ = self.1.send(true);
+        let _ = self.0.await;
+    }
+
+    /// The lines of a sync: each shard's line once a second, and a `sync rdb done`
+    /// line as each RDB is loaded.
+    pub fn sync(status: watch::Receiver<SyncStatus>) -> Printer {
+        let mut printed: Vec<u64> = Vec::new();
+        Printer::start(status, move |s, tick| {
+            let mut out = Vec::new();
+            printed.resize(s.shards.len(), 0);
+            for (shard, seen) in s.shards.iter().zip(&mut printed) {
+                if shard.rdbs_done > *seen {
+                    *seen = shard.rdbs_done;
+                    if let Some(done) = &shard.last_rdb {
+                        out.push(done.to_string());
+                    }
+                }
+            }
+            if tick {
+                out.extend(s.shards.iter().map(ToString::to_string));
+            }
+            out
+        })
+    }
+
+    /// The lines of a restore: a progress line per file once a second, and its
+    /// last line when it is done.
+    pub fn restore(status: watch::Receiver<RestoreStatus>) -> Printer {
+        let mut printed: Vec<bool> = Vec::new();
+        Printer::start(status, move |s, tick| {
+            printed.resize(s.files.len(), false);
+            let mut out = Vec::new();
+            for (file, printed) in s.files.iter().zip(&mut printed) {
+                if file.done && !*printed {
+                    *printed = true;
+                    out.push(file.to_string());
+                } else if tick && !file.done {
+                    out.push(file.to_string());
+                }
+            }
+            out
+        })
+    }
+
+    /// A progress line once a second, and the last one at the end.
+    pub fn progress(status: watch::Receiver<Progress>) -> Printer {
+        let mut ended = false;
+        Printer::start(status, move |p: &Progress, tick| {
+            if (tick && !p.done) || (p.done && !std::mem::replace(&mut ended, true)) {
+                vec![p.to_string()]
+            } else {
+                Vec::new()
+            }
+        })
+    }
+
+    /// The bytes each shard of a dump has received, once a second.
+    pub fn dump(status: watch::Receiver<DumpStatus>) -> Printer {
+        Printer::start(status, |s: &DumpStatus, tick| {
+            if !tick {
+                return Vec::new();
+            }
+            s.shards
+                .iter()
+                .map(|(source, bytes)| format!("dump: {source}: {bytes} bytes received"))
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! The crate's one error type: what failed, and where (which source shard, target,
+//! file or option).
+
+use std::path::PathBuf;
+
+/// Result of every fallible operation in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a pipeline stopped. Servers are named by their address (passwords never
+/// appear); keys and commands by the lower crates' errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A server could not be reached, or its layout read.
+    #[error("{server}: {error}")]
+    Endpoint {
+        /// The server (its `Display` hides the password).
+        server: String,
+        /// The failure.
+        #[source]
+        error: endpoint::Error,
+    },
+    /// Replication from a source shard failed, or seeding a target.
+    #[error("replication from {shard}: {error}")]
+    Replica {
+        /// The source shard (or the seeded target).
+        shard: String,
+        /// The failure.
+        #[source]
+        error: replica_client::Error,
+    },
+    /// Writing to the target failed (the error names the key or command).
+    #[error("{context}: {error}")]
+    Writer {
+        /// What was being written, and from where.
+        context: String,
+        /// The failure.
+        #[source]
+        error: key_writer::Error,
+    },
+    /// An RDB (a file, or one a source sent) is corrupt or truncated.
+    #[error("{context}: {error}")]
+    Rdb {
+        /// The file or source shard.
+        context: String,
+        /// The failure, with its byte offset.
+        #[source]
+        error: rdb_parser::Error,
+    },
+    /// An AOF file or directory cannot be read.
+    #[error("{}: {error}", path.display())]
+    Aof {
+        /// The file or directory.
+        path: PathBuf,
+        /// The failure, with its file and byte offset.
+        #[source]
+        error: aof::Error,
+    },
+    /// Reading or writing a file failed.
+    #[error("{what} {}: {error}", path.display())]
+    Io {
+        /// What was done (`open`, `create`, `write`...).
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        error: std::io::Error,
+    },
+    /// A source did something the pipeline cannot follow (a stream that ends, an
+    /// RDB cut short).
+    #[error("{shard}: {reason}")]
+    Source {
+        /// The source shard.
+        shard: String,
+        /// What happened.
+        reason: String,
+    },
+    /// The options ask for something that cannot be done.
+    #[error("{0}")]
+    Options(String),
+    /// The shutdown future completed before a pipeline that cannot stop halfway
+    /// (a restore, a scan, a dump) was done.
+    #[error("stopped before the end")]
+    Stopped,
+    /// A task of the pipeline panicked.
+    #[error("a {task} task panicked: {message}")]
+    Panicked {
+        /// Which task.
+        task: String,
+        /// The panic's message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// `endpoint` failed for `server`.
+    pub(crate) fn endpoint(server: &endpoint::Endpoint, error: endpoint::Error) -> Error {
+        Error::Endpoint {
+            server: server.to_string(),
+            error,
+        }
+    }
+
+    /// Writing failed; `context` says what was written from where.
+    pub(crate) fn writer(context: impl Into<String>) -> impl FnOnce(key_writer::Error) -> Error {
+        let context = context.into();
+        move |error| Error::Writer { context, error }
+    }
+
+    /// A task ended by a panic (or was cancelled).
+    pub(crate) fn joined(task: &str, e: tokio::task::JoinError) -> Error {
+        let message = match e.try_into_panic() {
+            Ok(panic) => panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".into()),
+            Err(e) => e.to_string(),
+        };
+        Error::Panicked {
+            task: task.to_owned(),
+            message,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The migration pipelines as a library: keep a target in sync with live sources,
+//! restore backups, dump a server's RDB, copy key by key with `SCAN`, and read RDB
+//! files, each as one call with typed errors, live status and your own hook over
+//! every key and command.
+//!
+//! # Overview
+//! - [`Sync`]: full sync, then the live stream, one replica per source shard
+//!   (standalone sources, or every master of a cluster), several sources merged
+//!   into one target; offsets acknowledged only once the target holds the writes.
+//! - [`Restore`]: RDB files (several at once with `jobs`), AOF files and
+//!   multi-part AOF directories into a standalone, cluster or proxy target; or one
+//!   RDB file loaded by an empty target itself through replication (`seed`).
+//! - [`Dump`]: a server's RDB to a file (one per master for a cluster), checked as
+//!   it arrives.
+//! - [`Scan`]: a live copy with `SCAN` + `DUMP` + `RESTORE`, for sources that
+//!   forbid `PSYNC`.
+//! - [`decode`]: an RDB file as JSON lines, or counts per type and encoding.
+//! - A [`Hook`] sees every key and command before it is written and may keep,
+//!   drop, rename, move it to another database, rewrite it, or stop the copy.
+//!   Filters ([`Filter`]) and database mapping ([`DbMap`]) are hooks too.
+//! - Each pipeline owns its run loop: `run(shutdown)` takes a future that says when
+//!   to stop, and `status()` gives a `tokio::sync::watch` receiver of its live
+//!   status, whose `Display` is the programs' progress line. [`Error`] is the one
+//!   error type.
+//!
+//! # A sync with your own hook
+//! Sessions stay behind; users move under a new prefix, in the snapshot and in
+//! the live stream alike.
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use testkit::{Server, Version, redis};
+//! # let (source_server, target_server) = (Server::start(Version::Redis7_0), Server::start(Version::Redis7_0));
+//! # let (source_url, target_url) = (source_server.url(), target_server.url());
+//! # redis::cmd("MSET").arg(&["user:1", "ada", "session:1", "x"]).query::<()>(&mut source_server.client())?;
+//! # let (mut source, mut target) = (source_server.client(), target_server.client());
+//! # let shutdown = async move {
+//! #     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+//! #     let mut wait_for = async |k: &str| while !redis::cmd("EXISTS").arg(k).query::<bool>(&mut target).unwrap() {
+//! #         assert!(std::time::Instant::now() < deadline, "{k} never reached the target");
+//! #         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+//! #     };
+//! #     wait_for("people:1").await;
+//! #     redis::cmd("SET").arg(&["session:2", "y"]).query::<()>(&mut source).unwrap();
+//! #     redis::cmd("SET").arg(&["user:2", "grace"]).query::<()>(&mut source).unwrap();
+//! #     wait_for("people:2").await;
+//! # };
+//! use bytes::Bytes;
+//! use migrate::{CommandEdit, Hook, KeyEdit, Sync, Verdict};
+//!
+//! struct Migration;
+//!
+//! fn renamed(key: &[u8]) -> Option<Bytes> {
+//!     let id = key.strip_prefix(b"user:")?;
+//!     Some([&b"people:"[..], id].concat().into())
+//! }
+//!
+//! impl Hook for Migration {
+//!     fn key(&self, key: &mut KeyEdit<'_>) -> Verdict {
+//!         if key.name.starts_with(b"session:") {
+//!             return Verdict::Drop;
+//!         }
+//!         if let Some(name) = renamed(&key.name) {
+//!             key.name = name;
+//!         }
+//!         Verdict::Keep
+//!     }
+//!
+//!     fn command(&self, command: &mut CommandEdit) -> Verdict {
+//!         for i in command.key_indexes() {
+//!             if command.args[i].starts_with(b"session:") {
+//!                 return Verdict::Drop;
+//!             }
+//!             if let Some(name) = renamed(&command.args[i]) {
+//!                 command.args[i] = name;
+//!             }
+//!         }
+//!         Verdict::Keep
+//!     }
+//! }
+//!
+//! let sync = Sync::new([source_url.parse()?], target_url.parse()?).hook(Migration);
+//! let mut status = sync.status();
+//! tokio::spawn(async move {
+//!     while status.changed().await.is_ok() {
+//!         for shard in &status.borrow().shards {
+//!             eprintln!("{shard}");
+//!         }
+//!     }
+//! });
+//! // `shutdown` is any future: Ctrl-C, a cutover signal...
+//! let report = sync.run(shutdown).await?;
+//! print!("{report}");
+//! # let mut target = redis::Client::open(target_url)?.get_connection()?;
+//! # let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut target)?;
+//! # assert_eq!(keys.len(), 2, "{keys:?}");
+//! # assert_eq!(redis::cmd("GET").arg("people:2").query::<String>(&mut target)?, "grace");
+//! # Ok(()) }
+//! ```
+//!
+//! # A restore
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use testkit::{Server, Version, redis};
+//! # let (source, target_server) = (Server::start(Version::Redis7_0), Server::start(Version::Redis7_0));
+//! # testkit::write_mixed(&mut source.client(), 500);
+//! # let (backup, target_url) = (source.save(), target_server.url());
+//! use migrate::{ExistingKeys, Restore, RestoreOptions};
+//!
+//! let mut options = RestoreOptions::default();
+//! options.writer.existing = ExistingKeys::Ignore;
+//! options.check_empty = true;
+//! let report = Restore::new(target_url.parse()?, [backup])
+//!     .options(options)
+//!     .run(std::future::pending())
+//!     .await?;
+//! print!("{report}");
+//! # assert_eq!(report.stats.keys_restored, redis::cmd("DBSIZE").query::<u64>(&mut source.client())?);
+//! # Ok(()) }
+//! ```
+//!
+//! # Features
+//! - `cli`: the programs' command-line options as clap `Args` ([`cli::WriteArgs`],
+//!   [`cli::ConnectArgs`]), logging, the Ctrl-C future and the status printer.
+//!
+//! The workspace's `examples` package holds the programs built on this crate
+//! (`decode`, `dump`, `restore`, `scan`, `sync`), each a short `main`.
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod decode;
+mod dump;
+mod error;
+mod json;
+mod progress;
+mod rdb_file;
+mod restore;
+mod scan;
+mod shard;
+mod stats;
+mod sync;
+
+pub use dump::{Dump, DumpStatus, Dumped};
+pub use error::{Error, Result};
+pub use json::JsonWriter;
+pub use progress::Progress;
+pub use rdb_file::is_rdb;
+pub use restore::{AOF_EXPIRY_GRACE, Restore, RestoreOptions, RestoreReport, RestoreStatus};
+pub use scan::{Scan, ScanOptions, ScanReport};
+pub use shard::{RdbDone, ShardStatus};
+pub use stats::{Stats, Tally};
+pub use sync::{Sync, SyncOptions, SyncReport, SyncStatus};
+
+pub use endpoint::{ConnectOptions, Endpoint};
+pub use key_writer::{
+    CommandEdit, DatabaseCommands, DbCommand, DbMap, ExistingKeys, Filter, Hook, Hooks, KeyEdit,
+    TargetMode, Verdict, WriterOptions,
+};
+pub use replica_client::SeedOptions;

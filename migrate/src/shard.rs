@@ -1,0 +1,369 @@
+//! One source shard kept in sync with the target: a replica of it, its RDB streamed
+//! through the reader straight into the writer as it arrives, then its commands
+//! forwarded, each offset acknowledged to the source once the writer says it is
+//! durable on the target.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use endpoint::Endpoint;
+use key_writer::Writer;
+use rdb_parser::{Event as RdbEvent, Item, Reader};
+use replica_client::{Event, Replica, ReplicaOptions};
+use tokio::sync::watch;
+
+use crate::error::{Error, Result};
+use crate::sync::{SyncOptions, SyncStatus};
+
+/// Where one source shard stands. Its `Display` is the program's progress line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShardStatus {
+    /// The source shard (its `Display` hides the password).
+    pub source: String,
+    /// The source's replication id.
+    pub replid: String,
+    /// Whether the RDB phase is over (commands are streaming).
+    pub streaming: bool,
+    /// RDB bytes received in the current (or last) full resync.
+    pub rdb_bytes: u64,
+    /// The RDB's size, when the source sent it (disk-based transfers).
+    pub rdb_size: Option<u64>,
+    /// RDB keys read in the current (or last) full resync.
+    pub rdb_keys: u64,
+    /// RDBs loaded completely so far; see [`ShardStatus::last_rdb`].
+    pub rdbs_done: u64,
+    /// The last RDB loaded completely.
+    pub last_rdb: Option<RdbDone>,
+    /// Offset of the last command received.
+    pub received: u64,
+    /// Offset the target has made durable (acknowledged to the source).
+    pub applied: u64,
+    /// Commands received.
+    pub commands: u64,
+    /// Keys and commands a hook left out.
+    pub filtered: u64,
+    /// Bytes written to the target.
+    pub bytes: u64,
+    /// Full resyncs (1 at the start; more if the source could not continue).
+    pub full_syncs: u64,
+    /// Partial resyncs after a lost link.
+    pub partial_syncs: u64,
+    /// How long the oldest command not yet durable has waited, in milliseconds.
+    pub lag_ms: u64,
+}
+
+/// An RDB loaded into the target. Its `Display` is the `sync rdb done` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RdbDone {
+    /// The source shard.
+    pub source: String,
+    /// Keys read.
+    pub keys: u64,
+    /// Bytes received.
+    pub bytes: u64,
+    /// How long the RDB phase took.
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for RdbDone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "sync rdb done: {}: {} keys, {} bytes in {:.1}s",
+            self.source,
+            self.keys,
+            self.bytes,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+impl fmt::Display for ShardStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.streaming {
+            write!(
+                f,
+                "sync: {}: {} commands, {} filtered, {} bytes written, offset {} applied {} (lag {} bytes, {} ms)",
+                self.source,
+                self.commands,
+                self.filtered,
+                self.bytes,
+                self.received,
+                self.applied,
+                self.received.saturating_sub(self.applied),
+                self.lag_ms
+            )
+        } else {
+            let percent = self
+                .rdb_size
+                .filter(|&n| n > 0)
+                .map(|n| format!(" ({:.1}%)", self.rdb_bytes as f64 * 100.0 / n as f64))
+                .unwrap_or_default();
+            write!(
+                f,
+                "sync: {}: rdb {} bytes{percent}, {} keys",
+                self.source, self.rdb_bytes, self.rdb_keys
+            )
+        }
+    }
+}
+
+/// Completes once `stop` says so (at once if it already does).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is dropped here, not held across an await.
+    let _ = stop.wait_for(|stop| *stop).await.map(|_| ());
+}
+
+/// One shard's sync: the replica, the writer, and the RDB being read.
+pub(crate) struct ShardSync {
+    index: usize,
+    name: String,
+    replica: Replica,
+    writer: Writer,
+    /// The RDB of a full resync being read.
+    reader: Option<Reader>,
+    max_record: usize,
+    ack_every: Duration,
+    status: ShardStatus,
+    shared: std::sync::Arc<watch::Sender<SyncStatus>>,
+    /// Offset of the full resync whose RDB is being read.
+    rdb_offset: u64,
+    rdb_started: Instant,
+    /// Since when commands have waited to become durable.
+    waiting_since: Option<Instant>,
+}
+
+impl ShardSync {
+    /// Connects to the target and starts replicating from `source`.
+    pub(crate) async fn start(
+        index: usize,
+        source: &Endpoint,
+        target: &Endpoint,
+        options: &SyncOptions,
+        shared: std::sync::Arc<watch::Sender<SyncStatus>>,
+    ) -> Result<ShardSync> {
+        let name = source.to_string();
+        let writer = Writer::connect(target, options.writer.clone())
+            .await
+            .map_err(Error::writer(format!("connect to the target {target}")))?;
+        let replica_options = ReplicaOptions::new()
+            .connect(options.source_connect.clone())
+            .queue(options.queue);
+        let replica = Replica::start(source, replica_options)
+            .await
+            .map_err(|error| Error::Replica {
+                shard: name.clone(),
+                error,
+            })?;
+        Ok(ShardSync {
+            index,
+            status: ShardStatus {
+                source: name.clone(),
+                ..ShardStatus::default()
+            },
+            name,
+            replica,
+            writer,
+            reader: None,
+            max_record: options.max_record,
+            ack_every: options.ack_every,
+            shared,
+            rdb_offset: 0,
+            rdb_started: Instant::now(),
+            waiting_since: None,
+        })
+    }
+
+    /// Runs until `stop` turns true or an error; returns the final status (its
+    /// applied offset is the one to resume from).
+    pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<ShardStatus> {
+        let mut tick = tokio::time::interval(self.ack_every);
+        let ended = loop {
+            tokio::select! {
+                _ = stopped(&mut stop) => break Ok(()),
+                _ = tick.tick() => {
+                    if let Err(e) = self.acknowledge().await {
+                        break Err(e);
+                    }
+                }
+                event = self.replica.next_event() => {
+                    let Some(event) = event else {
+                        break Err(Error::Source {
+                            shard: self.name.clone(),
+                            reason: "the replication stream ended unexpectedly".into(),
+                        });
+                    };
+                    let event = event.map_err(|error| Error::Replica {
+                        shard: self.name.clone(),
+                        error,
+                    });
+                    if let Err(e) = match event {
+                        Ok(event) => self.take(event).await,
+                        Err(e) => Err(e),
+                    } {
+                        break Err(e);
+                    }
+                }
+            }
+        };
+        // Stopping (or failing): what was written and is durable is acknowledged.
+        let flushed = self.acknowledge().await;
+        self.status.lag_ms = 0;
+        self.publish();
+        ended?;
+        flushed?;
+        Ok(self.status)
+    }
+
+    /// Flushes the writer and acknowledges the offset it made durable.
+    async fn acknowledge(&mut self) -> Result<()> {
+        if self.waiting_since.is_some() {
+            let durable = self
+                .writer
+                .flush()
+                .await
+                .map_err(Error::writer(format!("forward from {}", self.name)))?;
+            if let Some(offset) = durable {
+                self.replica.ack(offset);
+                self.status.applied = offset;
+            }
+            self.status.lag_ms = self
+                .waiting_since
+                .take()
+                .map_or(0, |since| since.elapsed().as_millis() as u64);
+        } else {
+            self.status.lag_ms = 0;
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// Shows this shard's status to the pipeline's watchers.
+    fn publish(&mut self) {
+        let stats = self.writer.stats();
+        self.status.filtered = stats.filtered;
+        self.status.bytes = stats.bytes;
+        let status = &self.status;
+        let index = self.index;
+        self.shared.send_modify(|s| {
+            if let Some(slot) = s.shards.get_mut(index) {
+                slot.clone_from(status);
+            }
+        });
+    }
+
+    async fn take(&mut self, event: Event) -> Result<()> {
+        match event {
+            Event::FullResync { replid, offset } => {
+                if self.status.full_syncs > 0 {
+                    tracing::warn!(source = %self.name, "full resync: keys the source deleted meanwhile may remain on the target");
+                }
+                self.writer.discard_transaction();
+                self.status.full_syncs += 1;
+                self.status.replid = replid;
+                self.status.received = offset;
+                self.status.applied = offset;
+                self.status.streaming = false;
+                self.status.rdb_bytes = 0;
+                self.status.rdb_keys = 0;
+                self.status.rdb_size = None;
+                self.rdb_offset = offset;
+                self.rdb_started = Instant::now();
+                self.reader = Some(Reader::new().max_record(self.max_record));
+                self.publish();
+            }
+            Event::Continue { replid, offset } => {
+                self.status.partial_syncs += 1;
+                self.status.replid = replid;
+                self.status.received = offset;
+                self.publish();
+            }
+            Event::RdbStart { len } => self.status.rdb_size = len,
+            Event::RdbChunk(bytes) => {
+                let mut reader = self
+                    .reader
+                    .take()
+                    .ok_or_else(|| self.fault("RDB bytes before a full resync"))?;
+                reader.feed(&bytes);
+                let drained = self.drain(&mut reader).await;
+                self.reader = Some(reader);
+                self.status.rdb_keys += drained?;
+                self.status.rdb_bytes += bytes.len() as u64;
+            }
+            Event::RdbEnd => {
+                let mut reader = self
+                    .reader
+                    .take()
+                    .ok_or_else(|| self.fault("an RDB end before a full resync"))?;
+                reader.end_input();
+                self.status.rdb_keys += self.drain(&mut reader).await?;
+                if !reader.is_finished() {
+                    return Err(self.fault("the RDB ended early"));
+                }
+                self.writer.mark(self.rdb_offset);
+                let durable = self
+                    .writer
+                    .flush()
+                    .await
+                    .map_err(Error::writer(format!("load the RDB of {}", self.name)))?;
+                if let Some(offset) = durable {
+                    self.replica.ack(offset);
+                    self.status.applied = offset;
+                }
+                self.status.streaming = true;
+                self.status.rdbs_done += 1;
+                self.status.last_rdb = Some(RdbDone {
+                    source: self.name.clone(),
+                    keys: self.status.rdb_keys,
+                    bytes: self.status.rdb_bytes,
+                    elapsed: self.rdb_started.elapsed(),
+                });
+                self.publish();
+            }
+            Event::Command(command) => {
+                self.writer
+                    .write_command(&command)
+                    .await
+                    .map_err(Error::writer(format!("forward from {}", self.name)))?;
+                self.waiting_since.get_or_insert_with(Instant::now);
+                self.status.received = command.offset;
+                self.status.commands += 1;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Writes what the reader has decoded so far; returns the keys read.
+    async fn drain(&mut self, reader: &mut Reader) -> Result<u64> {
+        let mut keys = 0;
+        loop {
+            let event = reader.next_event().map_err(|error| Error::Rdb {
+                context: format!("the RDB from {}", self.name),
+                error,
+            })?;
+            let Some(event) = event else {
+                return Ok(keys);
+            };
+            if matches!(
+                event,
+                RdbEvent::Item(Item::Key(_)) | RdbEvent::ValueStart(_)
+            ) {
+                keys += 1;
+            }
+            self.writer
+                .write_event(event)
+                .await
+                .map_err(Error::writer(format!("load the RDB of {}", self.name)))?;
+        }
+    }
+
+    fn fault(&self, reason: &str) -> Error {
+        Error::Source {
+            shard: self.name.clone(),
+            reason: reason.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! A target kept identical to live sources: one replica per source shard (a
+//! standalone source, or each master of a cluster), each shard's RDB loaded as it
+//! arrives and its commands forwarded until the shutdown future completes.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use endpoint::{ConnectOptions, Endpoint, discover};
+use key_writer::{Hook, WriterOptions};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::error::{Error, Result};
+use crate::shard::{ShardStatus, ShardSync};
+
+/// Settings of a [`Sync`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SyncOptions {
+    /// How to connect to the sources.
+    pub source_connect: ConnectOptions,
+    /// The writer's settings: target connection, existing-key policy, hooks
+    /// (filters, database mapping, your own). The default keeps expired keys for
+    /// 5 s ([`WriterOptions::expiry_grace`]), since a live source decides when its
+    /// keys expire.
+    pub writer: WriterOptions,
+    /// Longest RDB record read whole; longer values come in pieces.
+    pub max_record: usize,
+    /// How often written commands are flushed and acknowledged to the source
+    /// (default 50 ms).
+    pub ack_every: Duration,
+    /// Events the replica decodes ahead of the writer (an RDB chunk is at most
+    /// 64 KiB, so the default 1024 holds at most 64 MiB); beyond that the RDB is
+    /// spooled to a temporary file.
+    pub queue: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            source_connect: ConnectOptions::default(),
+            writer: WriterOptions {
+                expiry_grace: Some(Duration::from_secs(5)),
+                ..WriterOptions::default()
+            },
+            max_record: rdb_parser::DEFAULT_MAX_RECORD,
+            ack_every: Duration::from_millis(50),
+            queue: 1024,
+        }
+    }
+}
+
+/// Where a sync stands: one entry per source shard, in the order found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncStatus {
+    /// The source shards.
+    pub shards: Vec<ShardStatus>,
+}
+
+/// What a sync did, shard by shard. Its `Display` is the programs' closing lines,
+/// one per shard, with the offset to resume from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncReport {
+    /// The source shards' final status.
+    pub shards: Vec<ShardStatus>,
+}
+
+impl From<&SyncStatus> for SyncReport {
+    /// The report of a sync at this status (the offsets to resume from, say after
+    /// an error).
+    fn from(status: &SyncStatus) -> Self {
+        SyncReport {
+            shards: status.shards.clone(),
+        }
+    }
+}
+
+impl fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for s in &self.shards {
+            writeln!(
+                f,
+                "sync: {}: replid {} applied offset {} ({} commands, {} full syncs, {} partial resyncs)",
+                s.source, s.replid, s.applied, s.commands, s.full_syncs, s.partial_syncs
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Keeps a target identical to one or more live sources.
+///
+/// Each source is a standalone server or any node of a cluster (then every master
+/// is a shard of its own). Several sources merge into one target. Every key and
+/// command passes the writer's hooks ([`Sync::hook`]).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use migrate::Sync;
+///
+/// let source = "redis://10.0.0.5:6379".parse()?;
+/// let target = "redis://10.0.1.7:7000".parse()?;
+/// let sync = Sync::new([source], target);
+/// let mut status = sync.status();
+/// tokio::spawn(async move {
+///     while status.changed().await.is_ok() {
+///         for shard in &status.borrow().shards {
+///             eprintln!("{shard}");
+///         }
+///     }
+/// });
+/// let report = sync.run(async { tokio::signal::ctrl_c().await.ok(); }).await?;
+/// print!("{report}");
+/// # Ok(()) }
+/// ```
+pub struct Sync {
+    sources: Vec<Endpoint>,
+    target: Endpoint,
+    options: SyncOptions,
+    status: Arc<watch::Sender<SyncStatus>>,
+}
+
+impl fmt::Debug for Sync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sync")
+            .field("sources", &self.sources)
+            .field("target", &self.target)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sync {
+    /// A sync of `sources` into `target` with default options.
+    pub fn new(sources: impl IntoIterator<Item = Endpoint>, target: Endpoint) -> Sync {
+        Sync {
+            sources: sources.into_iter().collect(),
+            target,
+            options: SyncOptions::default(),
+            status: Arc::new(watch::channel(SyncStatus::default()).0),
+        }
+    }
+
+    /// Replaces the options (hooks added before are replaced too: add them after).
+    pub fn options(mut self, options: SyncOptions) -> Sync {
+        self.options = options;
+        self
+    }
+
+    /// Adds a hook after the ones in the options: it sees every key of the RDBs and
+    /// every command of the streams, and may drop, rename, move or rewrite them.
+    pub fn hook(mut self, hook: impl Hook + 'static) -> Sync {
+        self.options.writer.hooks.push(hook);
+        self
+    }
+
+    /// Live status, updated as the shards progress (about every
+    /// [`SyncOptions::ack_every`], and at each phase change).
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.subscribe()
+    }
+
+    /// Runs until `shutdown` completes (then finishes the writes in flight and
+    /// acknowledges them) or a shard fails (then stops the others the same way).
+    ///
+    /// # Errors
+    /// The first failure: a source that cannot be reached or replicated, a target
+    /// write refused (naming the key or command), a hook's refusal. The status
+    /// keeps each shard's last state, applied offsets included.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<SyncReport> {
+        let shards = self.shards().await?;
+        self.status.send_replace(SyncStatus {
+            shards: shards
+                .iter()
+                .map(|s| ShardStatus {
+                    source: s.to_string(),
+                    ..ShardStatus::default()
+                })
+                .collect(),
+        });
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for (index, shard) in shards.into_iter().enumerate() {
+            let (target, options) = (self.target.clone(), self.options.clone());
+            let (status, stop) = (self.status.clone(), stop_rx.clone());
+            tasks.spawn(async move {
+                let sync = ShardSync::start(index, &shard, &target, &options, status).await?;
+                sync.run(stop).await
+            });
+        }
+        let mut failed = None;
+        tokio::select! {
+            _ = shutdown => {}
+            Some(ended) = tasks.join_next() => {
+                // A shard never ends on its own but by an error.
+                if let Err(e) = ended.map_err(|e| Error::joined("sync", e)).and_then(|r| r) {
+                    failed = Some(e);
+                }
+            }
+        }
+        let _ = stop_tx.send(true);
+        while let Some(ended) = tasks.join_next().await {
+            if let Err(e) = ended.map_err(|e| Error::joined("sync", e)).and_then(|r| r) {
+                failed.get_or_insert(e);
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(SyncReport::from(&*self.status.borrow())),
+        }
+    }
+
+    /// Every source shard: a standalone source, or each master of a cluster.
+    async fn shards(&self) -> Result<Vec<Endpoint>> {
+        let mut shards = Vec::new();
+        for source in &self.sources {
+            let topology = discover(source, &self.options.source_connect)
+                .await
+                .map_err(|e| Error::endpoint(source, e))?;
+            shards.extend(topology.masters());
+        }
+        if shards.is_empty() {
+            return Err(Error::Options("no source shard found".into()));
+        }
+        Ok(shards)
+    }
+}
