@@ -1,68 +1,19 @@
 //! The fuzz corpus of `aof_read` (`fuzz/corpus/aof_read`) replayed with the fuzz
 //! target's checks, and the fuzzer's findings as named regressions.
 
-use std::path::Path;
+use testkit::fuzz_corpus;
 
-use aof::{AofDecoder, AofItem, Manifest};
-use bytes::BytesMut;
+/// The fuzz target's own checks (the fuzz crate is a separate workspace).
+#[path = "../../fuzz/src/aof.rs"]
+mod fuzz_checks;
 
-/// Items as comparable text, or the error's offset, for `data` fed in two parts.
-fn aof_items(data: &[u8], split: usize) -> Vec<String> {
-    let mut aof = AofDecoder::new();
-    let mut buf = BytesMut::from(&data[..split]);
-    let mut out = Vec::new();
-    for eof in [false, true] {
-        if eof {
-            buf.extend_from_slice(&data[split..]);
-        }
-        loop {
-            match aof.decode(&mut buf, eof) {
-                Ok(Some(AofItem::Rdb(b))) => out.push(format!("rdb {}", b.len())),
-                Ok(Some(AofItem::Command(c))) => {
-                    out.push(format!("cmd {} {:?} {}", c.db, c.args, c.offset))
-                }
-                Ok(Some(AofItem::Truncated(t))) => out.push(format!("cut {} {}", t.offset, t.len)),
-                Ok(Some(other)) => out.push(format!("{other:?}")),
-                Ok(None) => break,
-                Err(e) => {
-                    out.push(format!("error at {:?}", e.offset()));
-                    return out;
-                }
-            }
-        }
-    }
-    out
-}
-
-fn check_aof(data: &[u8]) {
-    let whole = aof_items(data, data.len());
-    for split in 0..=data.len() {
-        assert_eq!(whole, aof_items(data, split), "split at {split}");
-    }
-    let _ = Manifest::parse(data);
-}
-
-fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "{} is empty", dir.display());
-    files
-        .into_iter()
-        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
-        .collect()
-}
+use fuzz_checks::{aof_items, check_aof};
 
 #[test]
 fn aof_read_corpus() {
-    for (name, data) in corpus("aof_read") {
+    for (name, data) in fuzz_corpus("aof_read") {
         eprintln!("{name}");
-        check_aof(&data);
+        check_aof(&data, 0..=data.len());
     }
 }
 

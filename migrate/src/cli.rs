@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use endpoint::{ConnectOptions, Endpoint, TlsOptions};
 use key_writer::{DatabaseCommands, DbMap, ExistingKeys, Filter, TargetMode, WriterOptions};
 use rdb_parser::Type;
+use replica_client::SeedOptions;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -61,6 +62,37 @@ impl ConnectArgs {
 /// [`Error::Options`] naming the option.
 pub fn endpoint(option: &str, url: &str) -> Result<Endpoint> {
     Endpoint::parse(url).map_err(|e| Error::Options(format!("{option}: {e}")))
+}
+
+/// Loading one RDB file into an empty standalone target through replication
+/// (`restore --seed`).
+#[derive(Args, Clone, Debug)]
+pub struct SeedArgs {
+    /// Load one RDB file into an empty standalone target by posing as its master
+    /// (REPLICAOF, a full resynchronization, REPLICAOF NO ONE): the target loads at
+    /// its own start-up speed. The file arrives whole: no filters or db mapping.
+    #[arg(long)]
+    pub seed: bool,
+    /// With --seed: listen here for the target's replication link (it must reach it).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub seed_listen: std::net::SocketAddr,
+    /// With --seed: the host the target is told to connect to (default: the
+    /// listening address).
+    #[arg(long)]
+    pub seed_announce: Option<String>,
+}
+
+impl SeedArgs {
+    /// The seed options, with `--seed`.
+    pub fn options(&self, connect: ConnectOptions) -> Option<SeedOptions> {
+        self.seed.then(|| {
+            let mut seed = SeedOptions::default();
+            seed.listen = self.seed_listen;
+            seed.announce = self.seed_announce.clone();
+            seed.connect = connect;
+            seed
+        })
+    }
 }
 
 /// How keys and commands are written into the target (`restore`, `scan`, `sync`).

@@ -7,13 +7,12 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use endpoint::Endpoint;
-use key_writer::Writer;
+use key_writer::{Writer, WriterOptions};
 use rdb_parser::{Event as RdbEvent, Item, Reader};
 use replica_client::{Event, Replica, ReplicaOptions};
 use tokio::sync::watch;
 
 use crate::error::{Error, Result};
-use crate::sync::{SyncOptions, SyncStatus};
 
 /// Where one source shard stands. Its `Display` is the program's progress line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -116,9 +115,22 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await.map(|_| ());
 }
 
+/// How one shard is synced.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) writer: WriterOptions,
+    pub(crate) replica: ReplicaOptions,
+    /// Longest RDB record read whole.
+    pub(crate) max_record: usize,
+    /// How often writes are flushed and acknowledged.
+    pub(crate) ack_every: Duration,
+}
+
+/// Where a shard shows its status.
+pub(crate) type Publish = Box<dyn Fn(&ShardStatus) + Send + Sync>;
+
 /// One shard's sync: the replica, the writer, and the RDB being read.
 pub(crate) struct ShardSync {
-    index: usize,
     name: String,
     replica: Replica,
     writer: Writer,
@@ -127,7 +139,7 @@ pub(crate) struct ShardSync {
     max_record: usize,
     ack_every: Duration,
     status: ShardStatus,
-    shared: std::sync::Arc<watch::Sender<SyncStatus>>,
+    publish: Publish,
     /// Offset of the full resync whose RDB is being read.
     rdb_offset: u64,
     rdb_started: Instant,
@@ -138,27 +150,22 @@ pub(crate) struct ShardSync {
 impl ShardSync {
     /// Connects to the target and starts replicating from `source`.
     pub(crate) async fn start(
-        index: usize,
         source: &Endpoint,
         target: &Endpoint,
-        options: &SyncOptions,
-        shared: std::sync::Arc<watch::Sender<SyncStatus>>,
+        settings: Settings,
+        publish: Publish,
     ) -> Result<ShardSync> {
         let name = source.to_string();
-        let writer = Writer::connect(target, options.writer.clone())
+        let writer = Writer::connect(target, settings.writer)
             .await
             .map_err(Error::writer(format!("connect to the target {target}")))?;
-        let replica_options = ReplicaOptions::new()
-            .connect(options.source_connect.clone())
-            .queue(options.queue);
-        let replica = Replica::start(source, replica_options)
+        let replica = Replica::start(source, settings.replica)
             .await
             .map_err(|error| Error::Replica {
                 shard: name.clone(),
                 error,
             })?;
         Ok(ShardSync {
-            index,
             status: ShardStatus {
                 source: name.clone(),
                 ..ShardStatus::default()
@@ -167,9 +174,9 @@ impl ShardSync {
             replica,
             writer,
             reader: None,
-            max_record: options.max_record,
-            ack_every: options.ack_every,
-            shared,
+            max_record: settings.max_record,
+            ack_every: settings.ack_every,
+            publish,
             rdb_offset: 0,
             rdb_started: Instant::now(),
             waiting_since: None,
@@ -245,13 +252,7 @@ impl ShardSync {
         let stats = self.writer.stats();
         self.status.filtered = stats.filtered;
         self.status.bytes = stats.bytes;
-        let status = &self.status;
-        let index = self.index;
-        self.shared.send_modify(|s| {
-            if let Some(slot) = s.shards.get_mut(index) {
-                slot.clone_from(status);
-            }
-        });
+        (self.publish)(&self.status);
     }
 
     async fn take(&mut self, event: Event) -> Result<()> {

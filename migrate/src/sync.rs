@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use endpoint::{ConnectOptions, Endpoint, discover};
 use key_writer::{Hook, WriterOptions};
+use replica_client::ReplicaOptions;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
-use crate::shard::{ShardStatus, ShardSync};
+use crate::shard::{Publish, Settings, ShardStatus, ShardSync};
 
 /// Settings of a [`Sync`].
 #[derive(Clone, Debug)]
@@ -184,11 +185,26 @@ impl Sync {
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
+        let settings = Settings {
+            writer: self.options.writer.clone(),
+            replica: ReplicaOptions::new()
+                .connect(self.options.source_connect.clone())
+                .queue(self.options.queue),
+            max_record: self.options.max_record,
+            ack_every: self.options.ack_every,
+        };
         for (index, shard) in shards.into_iter().enumerate() {
-            let (target, options) = (self.target.clone(), self.options.clone());
-            let (status, stop) = (self.status.clone(), stop_rx.clone());
+            let (target, settings, stop) = (self.target.clone(), settings.clone(), stop_rx.clone());
+            let status = self.status.clone();
+            let publish: Publish = Box::new(move |shard: &ShardStatus| {
+                status.send_modify(|s| {
+                    if let Some(slot) = s.shards.get_mut(index) {
+                        slot.clone_from(shard);
+                    }
+                })
+            });
             tasks.spawn(async move {
-                let sync = ShardSync::start(index, &shard, &target, &options, status).await?;
+                let sync = ShardSync::start(&shard, &target, settings, publish).await?;
                 sync.run(stop).await
             });
         }

@@ -1,27 +1,12 @@
 //! Replays the fuzz corpus (`fuzz/corpus/rdb_*`) through the same entry points as the
 //! fuzz targets: every input must be decoded or refused with an error, never panic.
 
-use std::fs;
-use std::path::Path;
-
 use rdb_parser::{Item, ParseOptions, Rdb, crc64, parse_dump};
+use testkit::fuzz_corpus;
 
 /// The fuzz targets' own checks (the fuzz crate is a separate workspace).
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/value.rs"]
 mod fuzz_checks;
-
-fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "empty corpus {}", dir.display());
-    files.iter().map(|p| fs::read(p).unwrap()).collect()
-}
 
 /// As the `rdb_parse` target.
 fn parse_file(data: &[u8]) {
@@ -52,14 +37,14 @@ fn dump_of(body: &[u8]) {
 
 #[test]
 fn rdb_parse_corpus() {
-    for data in corpus("rdb_parse") {
+    for (_, data) in fuzz_corpus("rdb_parse") {
         parse_file(&data);
     }
 }
 
 #[test]
 fn rdb_value_corpus() {
-    for data in corpus("rdb_value") {
+    for (_, data) in fuzz_corpus("rdb_value") {
         if let Some((&ty, value)) = data.split_first() {
             dump_of(&[&[ty % 29], value].concat());
         }
@@ -69,7 +54,7 @@ fn rdb_value_corpus() {
 #[test]
 fn rdb_blob_corpus() {
     const BLOB_TYPES: [u8; 8] = [9, 10, 11, 12, 13, 16, 17, 20];
-    for data in corpus("rdb_blob") {
+    for (_, data) in fuzz_corpus("rdb_blob") {
         if let Some((&pick, blob)) = data.split_first() {
             let ty = BLOB_TYPES[usize::from(pick) % BLOB_TYPES.len()];
             let mut body = vec![ty, 0x80];
@@ -122,11 +107,11 @@ fn read_streamed(data: &[u8]) {
 
 #[test]
 fn rdb_reader_corpus() {
-    for data in corpus("rdb_reader") {
+    for (_, data) in fuzz_corpus("rdb_reader") {
         read_streamed(&data);
     }
     // The whole-file corpus too, fed a byte at a time.
-    for data in corpus("rdb_parse") {
+    for (_, data) in fuzz_corpus("rdb_parse") {
         read_streamed(&[&[0], &data[..]].concat());
     }
 }

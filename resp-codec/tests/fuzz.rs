@@ -2,7 +2,7 @@
 //! fuzz target's checks, and the fuzzer's findings as named regressions. The
 //! `aof_read` corpus is replayed by the `aof` crate's tests.
 
-use std::path::Path;
+use testkit::fuzz_corpus;
 
 use bytes::{Bytes, BytesMut};
 use resp_codec::{CommandCodec, Frame, FrameCodec, Limits, StreamingCodec};
@@ -63,25 +63,9 @@ fn check_resp(data: &[u8]) {
     }
 }
 
-fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "{} is empty", dir.display());
-    files
-        .into_iter()
-        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
-        .collect()
-}
-
 #[test]
 fn resp_decode_corpus() {
-    for (name, data) in corpus("resp_decode") {
+    for (name, data) in fuzz_corpus("resp_decode") {
         eprintln!("{name}");
         check_resp(&data);
     }

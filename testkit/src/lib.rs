@@ -16,6 +16,7 @@
 //!   transactions, scripts, expiring keys and deletes, on a server or a cluster.
 //! - [`Snapshot`]: every key of a server or cluster read back through commands, and
 //!   [`Snapshot::diff`] to prove two deployments hold the same data.
+//! - [`fuzz_corpus`]: the fuzz targets' corpora, for the tests that replay them.
 //!
 //! Binaries are found where `scripts/test.sh` installs them (see [`Version`]), or
 //! through environment variables. A missing binary fails the test with a message
@@ -35,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod cluster;
+mod corpus;
 mod load;
 mod mixed;
 mod port;
@@ -45,6 +47,7 @@ mod tls;
 mod version;
 
 pub use cluster::{Cluster, ClusterBuilder};
+pub use corpus::fuzz_corpus;
 pub use load::{Load, LoadOptions};
 pub use mixed::write_mixed;
 pub use sample::{SAMPLE_EXPIRE_MS, write_sample};

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use migrate::cli::{ConnectArgs, Printer, WriteArgs, endpoint};
-use migrate::{Restore, RestoreOptions, SeedOptions};
+use migrate::cli::{ConnectArgs, Printer, SeedArgs, WriteArgs, endpoint};
+use migrate::{Restore, RestoreOptions};
 use rdb_parser::ParseOptions;
 
 /// Restore RDB and AOF files into a Redis or Valkey deployment.
@@ -33,18 +33,8 @@ struct Args {
     /// the shards of a cluster, say). AOF files are always replayed in order, after.
     #[arg(long, default_value_t = 1)]
     jobs: usize,
-    /// Load one RDB file into an empty standalone target by posing as its master
-    /// (REPLICAOF, a full resynchronization, REPLICAOF NO ONE): the target loads at
-    /// its own start-up speed. The file arrives whole: no filters or db mapping.
-    #[arg(long)]
-    seed: bool,
-    /// With --seed: listen here for the target's replication link (it must reach it).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    seed_listen: std::net::SocketAddr,
-    /// With --seed: the host the target is told to connect to (default: the
-    /// listening address).
-    #[arg(long)]
-    seed_announce: Option<String>,
+    #[command(flatten)]
+    seed: SeedArgs,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -57,12 +47,7 @@ async fn main() -> anyhow::Result<()> {
     options.writer.force_commands = args.commands;
     options.parse = ParseOptions::default().lenient_version(args.lenient);
     (options.jobs, options.check_empty) = (args.jobs, args.check_empty);
-    if args.seed {
-        let mut seed = SeedOptions::default();
-        (seed.listen, seed.announce) = (args.seed_listen, args.seed_announce);
-        seed.connect = args.connect.options();
-        options.seed = Some(seed);
-    }
+    options.seed = args.seed.options(args.connect.options());
     let restore = Restore::new(endpoint("--target", &args.target)?, args.files).options(options);
     let printer = Printer::restore(restore.status());
     let report = restore.run(std::future::pending()).await;

@@ -1,0 +1,42 @@
+//! The checks of the RDB value targets; rdb-parser's corpus replay test includes
+//! this file too, so both check the same way.
+
+use rdb_parser::{Result, Value};
+
+/// Decodes `value` fully twice, with the cursors' `next` and with the views'
+/// `try_fold` (which `validate` uses): both walks must see the same number of
+/// entries, or fail with the same error.
+pub fn check_value(value: &Value<'_>) {
+    let each = value.validate();
+    let Some(stepped) = count_by_cursor(value) else {
+        return;
+    };
+    match (each, stepped) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "entries: try_fold against next"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!("try_fold gave {a:?}, next gave {b:?}"),
+    }
+}
+
+/// The entries of a collection counted with its cursor's `next` (`None` for others).
+fn count_by_cursor(value: &Value<'_>) -> Option<Result<u64>> {
+    // The cursors are different types with the same `next`.
+    macro_rules! count {
+        ($cursor:expr) => {
+            $cursor.and_then(|mut c| {
+                let mut n = 0;
+                while c.next()?.is_some() {
+                    n += 1;
+                }
+                Ok(n)
+            })
+        };
+    }
+    Some(match value {
+        Value::List(l) => count!(l.elements()),
+        Value::Set(s) => count!(s.members()),
+        Value::SortedSet(z) => count!(z.members()),
+        Value::Hash(h) => count!(h.fields()),
+        _ => return None,
+    })
+}
