@@ -5,67 +5,14 @@
 //! multi-key commands; the source link killed and resumed; a target master failing
 //! over.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use testkit::{
     Cluster, Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed, write_sample,
 };
 
-struct Sync(Child);
-
-impl Sync {
-    fn start(args: &[&str]) -> Sync {
-        let child = Command::new(env!("CARGO_BIN_EXE_sync"))
-            .args(args)
-            // Longer than a loaded CI machine may lag, within converge's tolerance.
-            .args(["--expiry-grace-ms", "10000"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run sync");
-        Sync(child)
-    }
-
-    /// Ctrl-C, then its stderr; panics if it failed.
-    fn stop(mut self) -> String {
-        let _ = Command::new("kill")
-            .arg("-INT")
-            .arg(self.0.id().to_string())
-            .status();
-        let out = std::mem::replace(&mut self.0, Command::new("true").spawn().unwrap())
-            .wait_with_output()
-            .unwrap();
-        let log = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "sync failed: {log}");
-        log
-    }
-}
-
-impl Drop for Sync {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
-}
-
-/// Waits until `target` reads the same as `source` (60 s at most).
-fn converge(source: impl Fn() -> Snapshot, target: impl Fn() -> Snapshot, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (a, b) = (source(), target());
-        let d = a.diff(&b, 12_000);
-        if d.is_empty() {
-            assert!(a.keys.len() > 100, "{what}: only {} keys", a.keys.len());
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: {} differences, e.g. {:#?}",
-            d.len(),
-            &d[..d.len().min(10)]
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
+mod support;
+use support::{Sync, converge};
 
 const DBS: [u64; 3] = [0, 1, 3];
 

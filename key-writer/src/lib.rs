@@ -58,7 +58,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod batch;
 mod build;
+mod checkpoint;
 mod command;
 mod db_map;
 mod error;
@@ -73,6 +75,7 @@ mod render;
 mod transaction;
 mod writer;
 
+pub use checkpoint::{Checkpoint, CheckpointOptions, DEFAULT_CHECKPOINT_NAME};
 pub use db_map::{DbMap, DbMapError};
 pub use error::{Error, Result};
 pub use filter::{Filter, KeyRule};

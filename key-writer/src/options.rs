@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use endpoint::ConnectOptions;
 
+use crate::checkpoint::CheckpointOptions;
 use crate::hook::Hooks;
 
 /// What to do when a key being written already exists on the target.
@@ -74,6 +75,15 @@ pub struct WriterOptions {
     pub max_batch_bytes: usize,
     /// How long `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` and lost nodes are retried.
     pub retry_for: Duration,
+    /// Keep checkpoints of a source's stream on the target (`None`, the default:
+    /// none). A stream's commands then reach the target in `MULTI`/`EXEC` batches
+    /// with its checkpoint, which says exactly what it holds after a crash, a lost
+    /// reply or a failover; see
+    /// [`Writer::read_checkpoints`](crate::Writer::read_checkpoints). Standalone
+    /// targets only for now: a cluster runs a transaction only on keys of one
+    /// slot, and proxies rarely pass transactions through, so those keep none (a
+    /// warning says so).
+    pub checkpoint: Option<CheckpointOptions>,
     /// For a live sync: instead of skipping keys that have expired, and applying
     /// absolute expiries already past (which makes the target delete a key the
     /// source may still extend), move them this far into the future and let the
@@ -96,6 +106,7 @@ impl Default for WriterOptions {
             max_batch_commands: 1024,
             max_batch_bytes: 8 << 20,
             retry_for: Duration::from_secs(30),
+            checkpoint: None,
             expiry_grace: None,
         }
     }
@@ -127,6 +138,9 @@ pub struct Stats {
     pub redirections: u64,
     /// Commands sent again after `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` or a lost node.
     pub retries: u64,
+    /// Stream commands not sent because a node's checkpoint says it holds them
+    /// (after a restart, or a batch whose reply was lost).
+    pub already_applied: u64,
 }
 
 impl std::ops::AddAssign<&Stats> for Stats {
@@ -143,5 +157,6 @@ impl std::ops::AddAssign<&Stats> for Stats {
         self.bytes += other.bytes;
         self.redirections += other.redirections;
         self.retries += other.retries;
+        self.already_applied += other.already_applied;
     }
 }

@@ -1,7 +1,11 @@
 //! Per-node queues sent in bounded batches: every reply matched to its request,
 //! `MOVED` and `ASK` followed, `TRYAGAIN` / `CLUSTERDOWN` / `LOADING` and lost nodes
-//! retried, any other error reply reported with its key and command.
+//! retried, any other error reply reported with its key and command. With
+//! checkpoints, a stream's requests go to each node in one `MULTI`/`EXEC` with the
+//! node's checkpoint ([`crate::batch`]), and a batch whose reply was lost is
+//! resent only if the node's checkpoint says it was not applied.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,6 +13,8 @@ use endpoint::{ConnectOptions, Connection};
 use resp_codec::Frame;
 use tokio::time::{Instant, sleep};
 
+use crate::batch::{Atomic, Replies, Sent};
+use crate::checkpoint::{Checkpoint, CheckpointOptions};
 use crate::command::b;
 use crate::error::{Error, Result, shown};
 use crate::layout::Layout;
@@ -29,6 +35,14 @@ pub(crate) enum Expect {
     FunctionExists,
 }
 
+/// Where in its source's stream a request belongs: the offset just after the
+/// command it comes from, and the database the stream had selected there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pos {
+    pub(crate) offset: u64,
+    pub(crate) db: u64,
+}
+
 /// One request in a node's queue.
 #[derive(Clone, Debug)]
 pub(crate) struct Op {
@@ -36,7 +50,12 @@ pub(crate) struct Op {
     /// The key the request writes (for routing and messages); `None` for keyless.
     pub(crate) key: Option<Bytes>,
     pub(crate) expect: Expect,
-    asking: bool,
+    /// The database it runs in on a single node (`None`: any).
+    pub(crate) db: Option<u64>,
+    /// Where it belongs in its source's stream (`None`: not a stream's, e.g. an
+    /// RDB's key).
+    pub(crate) pos: Option<Pos>,
+    pub(crate) asking: bool,
     attempts: u32,
 }
 
@@ -46,13 +65,27 @@ impl Op {
             args,
             key,
             expect,
+            db: None,
+            pos: None,
             asking: false,
             attempts: 0,
         }
     }
 
+    /// The request as part of the source's stream at `pos`.
+    pub(crate) fn at(mut self, pos: Option<Pos>) -> Op {
+        self.pos = pos;
+        self
+    }
+
     fn size(&self) -> usize {
         self.args.iter().map(|a| a.len() + 16).sum()
+    }
+
+    /// A `SELECT` the pipeline made for the connection it was written to (made
+    /// again for the next one).
+    fn is_select(&self) -> bool {
+        self.key.is_none() && self.pos.is_none() && self.args[0].eq_ignore_ascii_case(b"SELECT")
     }
 }
 
@@ -69,18 +102,30 @@ pub(crate) struct Counters {
     pub(crate) restores_existing: u64,
     /// `RENAMENX`s answered 0: the key existed and was kept.
     pub(crate) renames_existing: u64,
+    /// Stream requests not sent again because the node's checkpoint says it holds
+    /// them (a restart, or a batch whose reply was lost).
+    pub(crate) already_applied: u64,
 }
 
-/// One node's connection and queue.
+/// One node's connection, queue and checkpoint.
 #[derive(Debug, Default)]
 struct Node {
     con: Option<Connection>,
     queue: Vec<Op>,
     /// Sent, replies not read yet.
-    in_flight: Vec<Op>,
+    in_flight: Vec<Sent>,
     bytes: usize,
-    /// The database selected on the connection (single node).
+    /// The database the connection has selected, after what was written to it.
     db: u64,
+    /// The checkpoint key on this node (computed from the slots it serves).
+    checkpoint_key: Option<Bytes>,
+    /// The checkpoint the node holds.
+    applied: Option<Checkpoint>,
+    /// A checkpoint to write even without requests (the end of an RDB, a node
+    /// that saw no request for a while).
+    due: Option<Checkpoint>,
+    /// When the node's checkpoint was last written.
+    written_at: Option<Instant>,
 }
 
 /// The queues of every node of the target, and what moves them.
@@ -94,12 +139,26 @@ pub(crate) struct Pipeline {
     max_batch_bytes: usize,
     retry_for: Duration,
     counters: Counters,
+    checkpoints: Option<CheckpointOptions>,
+    /// The replication id of the stream being written (for checkpoints).
+    replid: String,
+    /// Batches whose replies were lost: applied or not, their nodes' checkpoints
+    /// will tell.
+    doubtful: Vec<Atomic>,
 }
 
 impl Pipeline {
     /// A pipeline over `layout`; `con` is an open connection to node 0 of a single
     /// node target, kept.
     pub(crate) fn new(layout: Layout, con: Option<Connection>, options: &WriterOptions) -> Self {
+        let mut checkpoints = options.checkpoint.clone();
+        if layout.is_cluster() && checkpoints.take().is_some() {
+            // A cluster runs a transaction only on keys of one slot: a node's
+            // requests and its checkpoint cannot share one.
+            tracing::warn!(
+                "checkpoints are kept on standalone targets only; this cluster target gets none"
+            );
+        }
         let mut pipeline = Pipeline {
             layout,
             nodes: Vec::new(),
@@ -109,6 +168,9 @@ impl Pipeline {
             max_batch_bytes: options.max_batch_bytes,
             retry_for: options.retry_for,
             counters: Counters::default(),
+            checkpoints,
+            replid: String::new(),
+            doubtful: Vec::new(),
         };
         pipeline.grow();
         if let Some(con) = con {
@@ -127,9 +189,11 @@ impl Pipeline {
 
     /// Whether any request waits to be sent or for its reply.
     pub(crate) fn is_idle(&self) -> bool {
-        self.nodes
-            .iter()
-            .all(|n| n.queue.is_empty() && n.in_flight.is_empty())
+        self.doubtful.is_empty()
+            && self
+                .nodes
+                .iter()
+                .all(|n| n.queue.is_empty() && n.in_flight.is_empty() && n.due.is_none())
     }
 
     /// A node state for every node the layout knows.
@@ -143,6 +207,86 @@ impl Pipeline {
         }
     }
 
+    /// The checkpoint key of node `index`, when checkpoints are kept.
+    fn checkpoint_key(&mut self, index: usize) -> Option<Bytes> {
+        let options = self.checkpoints.as_ref()?;
+        if self.nodes[index].checkpoint_key.is_none() {
+            self.nodes[index].checkpoint_key = if self.layout.is_cluster() {
+                options.key_in(&self.layout.slot_ranges(index))
+            } else {
+                Some(options.key())
+            };
+        }
+        self.nodes[index].checkpoint_key.clone()
+    }
+
+    /// Reads every master's checkpoint (`None` where there is none, or without
+    /// checkpoints); the nodes skip the requests their checkpoint covers from here.
+    ///
+    /// # Errors
+    /// When a master cannot be reached.
+    pub(crate) async fn read_checkpoints(&mut self) -> Result<Vec<Option<Checkpoint>>> {
+        let mut found = Vec::new();
+        for index in self.layout.masters() {
+            let Some(key) = self.checkpoint_key(index) else {
+                found.push(None);
+                continue;
+            };
+            let checkpoint = self.get_checkpoint(index, &key).await?;
+            self.nodes[index].applied = checkpoint.clone();
+            found.push(checkpoint);
+        }
+        Ok(found)
+    }
+
+    /// The checkpoint stored at `key` on node `index`, read on a connection of its
+    /// own (the pipeline's may have replies pending).
+    async fn get_checkpoint(&self, index: usize, key: &Bytes) -> Result<Option<Checkpoint>> {
+        let endpoint = &self.layout.nodes()[index];
+        let failed = |e| Error::connection(endpoint, e);
+        let mut con = Connection::connect(endpoint, &self.connect)
+            .await
+            .map_err(failed)?;
+        if !self.layout.is_cluster() {
+            con.request(&["SELECT", "0"]).await.map_err(failed)?;
+        }
+        let reply = con.request(&[&b"GET"[..], key]).await.map_err(failed)?;
+        Ok(reply.as_bytes().and_then(|v| Checkpoint::decode(v)))
+    }
+
+    /// The stream being written from here on is `replid`'s. After a full resync
+    /// (`fresh`), what the nodes held of the old stream no longer counts.
+    pub(crate) fn begin_stream(&mut self, replid: &str, fresh: bool) {
+        self.replid = replid.to_owned();
+        if fresh {
+            for node in &mut self.nodes {
+                node.applied = None;
+            }
+        }
+    }
+
+    /// Writes `checkpoint` on every master with the next flush, even those that get
+    /// no request (`only_stale`: only those whose checkpoint is older than a
+    /// second and behind it).
+    pub(crate) fn checkpoint_masters(&mut self, checkpoint: &Checkpoint, only_stale: bool) {
+        if self.checkpoints.is_none() {
+            return;
+        }
+        for index in self.layout.masters() {
+            let node = &mut self.nodes[index];
+            let behind = node
+                .applied
+                .as_ref()
+                .is_none_or(|c| c.offset < checkpoint.offset || c.loading != checkpoint.loading);
+            let stale = node
+                .written_at
+                .is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+            if !only_stale || (behind && stale) {
+                node.due = Some(checkpoint.clone());
+            }
+        }
+    }
+
     /// Queues `op` for the node serving its key, in database `db` (a single node
     /// target selects it first when needed), without sending.
     pub(crate) fn push(&mut self, db: u64, op: Op) -> usize {
@@ -152,19 +296,17 @@ impl Pipeline {
     }
 
     /// Queues `op` for node `index` in database `db` (`None`: any), without sending.
-    pub(crate) fn push_to(&mut self, index: usize, db: Option<u64>, op: Op) {
-        let single = !self.layout.is_cluster();
+    /// A stream request the node's checkpoint already covers is dropped.
+    pub(crate) fn push_to(&mut self, index: usize, db: Option<u64>, mut op: Op) {
         let node = &mut self.nodes[index];
-        if let Some(db) = db
-            && single
-            && node.db != db
+        if let (Some(pos), Some(applied)) = (op.pos, &node.applied)
+            && pos.offset <= applied.offset
         {
-            node.queue.push(Op::new(
-                vec![b("SELECT"), b(&db.to_string())],
-                None,
-                Expect::Ok,
-            ));
-            node.db = db;
+            self.counters.already_applied += 1;
+            return;
+        }
+        if !self.layout.is_cluster() {
+            op.db = db;
         }
         node.bytes += op.size();
         node.queue.push(op);
@@ -223,45 +365,93 @@ impl Pipeline {
         Ok(())
     }
 
+    /// What node `index` is sent for `ops`: with checkpoints, the stream's requests
+    /// in one `MULTI`/`EXEC` with the node's checkpoint; a `SELECT` before each
+    /// request that runs in another database than the one before it.
+    fn package(&mut self, index: usize, ops: Vec<Op>) -> Vec<Sent> {
+        let due = self.nodes[index].due.take();
+        let last_pos = ops.iter().rev().find_map(|o| o.pos);
+        let key = match (&due, last_pos) {
+            (None, None) => None,
+            _ => self.checkpoint_key(index),
+        };
+        let node = &mut self.nodes[index];
+        let mut selected = Vec::with_capacity(ops.len());
+        let mut asking = Vec::new();
+        for o in ops {
+            if key.is_some() && o.asking {
+                // ASKING cannot be queued in a transaction: such requests go first,
+                // on their own.
+                asking.push(Sent::One(o));
+                continue;
+            }
+            if let Some(db) = o.db
+                && db != node.db
+            {
+                selected.push(Op::new(
+                    vec![b("SELECT"), b(&db.to_string())],
+                    None,
+                    Expect::Ok,
+                ));
+                node.db = db;
+            }
+            selected.push(o);
+        }
+        let Some(key) = key else {
+            return selected.into_iter().map(Sent::One).collect();
+        };
+        let checkpoint = match last_pos {
+            Some(pos) => Checkpoint::new(self.replid.clone(), pos.offset, pos.db),
+            None => due.expect("a checkpoint is due or a request has a position"),
+        };
+        let select = !self.layout.is_cluster() && node.db != 0;
+        if select {
+            node.db = 0;
+        }
+        asking.push(Sent::Atomic(Atomic {
+            ops: selected,
+            checkpoint,
+            key,
+            select,
+        }));
+        asking
+    }
+
     /// One round: sends every node's queue, then reads the replies of the batch sent
     /// the round before (and, when `last`, of this one). Keeping one batch in flight
-    /// lets the target work on it while the next one is being built.
+    /// lets the target work on it while the next one is being built; batches that
+    /// carry a checkpoint are read in the round they are sent, so that one aborted
+    /// batch is resent before any later one runs.
     async fn exchange(&mut self, last: bool, started: Instant) -> Result<()> {
+        self.resolve_doubts(started).await?;
         // Send to every node first, so the nodes work in parallel.
-        let mut fresh: Vec<Vec<Op>> = vec![Vec::new(); self.nodes.len()];
-        let mut lost: Vec<Op> = Vec::new();
+        let mut fresh: Vec<Vec<Sent>> = vec![Vec::new(); self.nodes.len()];
+        let mut lost: Vec<Sent> = Vec::new();
         for (i, sent) in fresh.iter_mut().enumerate() {
-            if self.nodes[i].queue.is_empty() {
+            if self.nodes[i].queue.is_empty() && self.nodes[i].due.is_none() {
                 continue;
             }
             let ops = std::mem::take(&mut self.nodes[i].queue);
             self.nodes[i].bytes = 0;
-            let con = match self.connection(i).await {
-                Ok(con) => con,
-                Err(e) => {
-                    tracing::warn!(error = %e, "node unreachable");
-                    lost.extend(std::mem::take(&mut self.nodes[i].in_flight));
-                    lost.extend(ops);
-                    continue;
-                }
-            };
-            let mut bytes = 0;
-            for o in &ops {
-                if o.asking {
-                    con.send(&["ASKING"]);
-                }
-                con.send(&o.args);
-                bytes += o.args.iter().map(|a| a.len() as u64).sum::<u64>();
+            if let Err(e) = self.connection(i).await {
+                tracing::warn!(error = %e, "node unreachable");
+                lost.extend(std::mem::take(&mut self.nodes[i].in_flight));
+                lost.extend(ops.into_iter().map(Sent::One));
+                continue;
             }
+            let package = self.package(i, ops);
+            let con = self.nodes[i].con.as_mut().expect("connected above");
+            let bytes: u64 = package.iter().map(|s| s.write(con)).sum();
             let flushed = con.flush().await;
             self.counters.bytes += bytes;
             match flushed {
-                Ok(()) => *sent = ops,
+                Ok(()) => *sent = package,
                 Err(e) => {
+                    // Some of it may have reached the node.
                     tracing::warn!(error = %e, "write to a node failed");
                     self.nodes[i].con = None;
                     lost.extend(std::mem::take(&mut self.nodes[i].in_flight));
-                    lost.extend(ops);
+                    lost.extend(package);
                 }
             }
         }
@@ -269,62 +459,36 @@ impl Pipeline {
         let mut first_error: Option<Error> = None;
         let mut topology_changed = false;
         for (i, fresh) in fresh.into_iter().enumerate() {
-            let mut ops = std::mem::take(&mut self.nodes[i].in_flight);
-            if last {
-                ops.extend(fresh);
+            let mut pending: VecDeque<Sent> = std::mem::take(&mut self.nodes[i].in_flight).into();
+            let atomic = fresh.iter().any(|s| matches!(s, Sent::Atomic(_)));
+            if last || atomic {
+                pending.extend(fresh);
             } else {
                 self.nodes[i].in_flight = fresh;
             }
-            for (n, o) in ops.iter().enumerate() {
+            while let Some(sent) = pending.pop_front() {
                 let con = self.nodes[i].con.as_mut().expect("sent on it");
-                let mut reply = Ok(Frame::Null);
-                if o.asking {
-                    reply = con.read_reply().await;
-                }
-                if reply.is_ok() {
-                    reply = con.read_reply().await;
-                }
-                let reply = match reply {
-                    Ok(reply) => reply,
-                    Err(e) => {
-                        // No reply: the command may or may not have been applied.
+                let replies = match sent.read(con).await {
+                    Ok(replies) => replies,
+                    Err((sent, e)) => {
+                        // No reply: what was sent may or may not have been applied.
                         tracing::warn!(error = %e, "reading from a node failed");
-                        again.extend(ops[n..].iter().cloned());
-                        again.extend(std::mem::take(&mut self.nodes[i].in_flight));
                         self.nodes[i].con = None;
                         topology_changed = true;
+                        let unread = std::iter::once(sent)
+                            .chain(pending.drain(..))
+                            .chain(std::mem::take(&mut self.nodes[i].in_flight));
+                        lost.extend(unread);
                         break;
                     }
                 };
-                match self.judge(o, &reply) {
-                    Verdict::Done => {}
-                    Verdict::Moved(slot, addr) => {
-                        self.layout.moved(slot, &addr)?;
-                        self.grow();
-                        topology_changed = true;
-                        self.counters.redirections += 1;
-                        let mut o = o.clone();
-                        o.asking = false;
-                        again.push(o);
-                    }
-                    Verdict::Ask(addr) => {
-                        let index = self.layout.redirect(&addr)?;
-                        self.grow();
-                        self.counters.redirections += 1;
-                        let mut o = o.clone();
-                        o.asking = true;
-                        self.nodes[index].queue.push(o);
-                    }
-                    Verdict::Retry => {
-                        self.counters.retries += 1;
-                        let mut o = o.clone();
-                        o.attempts += 1;
-                        again.push(o);
-                    }
-                    Verdict::Fail(e) => {
-                        first_error.get_or_insert(e);
-                    }
-                }
+                self.judge_sent(
+                    i,
+                    replies,
+                    &mut again,
+                    &mut first_error,
+                    &mut topology_changed,
+                )?;
             }
         }
         if let Some(e) = first_error {
@@ -344,9 +508,18 @@ impl Pipeline {
             if cluster {
                 self.layout.refresh(&self.connect, self.retry_for).await?;
                 self.grow();
+                // Slots may have moved: keys are found again from the layout.
+                self.nodes.iter_mut().for_each(|n| n.checkpoint_key = None);
             }
-            self.counters.retries += lost.len() as u64;
-            again.splice(0..0, lost);
+            let mut resend = Vec::new();
+            for sent in lost {
+                match sent {
+                    Sent::One(o) => resend.push(o),
+                    Sent::Atomic(a) => self.doubtful.push(a),
+                }
+            }
+            self.counters.retries += resend.len() as u64;
+            again.splice(0..0, resend);
         }
         if again.iter().any(|o| o.attempts > 0) {
             if started.elapsed() > self.retry_for {
@@ -359,10 +532,203 @@ impl Pipeline {
         }
         // Requeue in order, each to the node its key maps to now.
         for o in again {
-            let index = self.layout.route(o.key.as_deref());
-            let node = &mut self.nodes[index];
-            node.bytes += o.size();
-            node.queue.push(o);
+            self.requeue(o);
+        }
+        Ok(())
+    }
+
+    /// Queues a request again, first in line for the node its key maps to now.
+    fn requeue(&mut self, o: Op) {
+        let index = self.layout.route(o.key.as_deref());
+        let node = &mut self.nodes[index];
+        node.bytes += o.size();
+        node.queue.push(o);
+    }
+
+    /// Batches whose replies were lost: each node's checkpoint says whether it holds
+    /// them; those it does not are queued again (they were not applied at all).
+    async fn resolve_doubts(&mut self, started: Instant) -> Result<()> {
+        for batch in std::mem::take(&mut self.doubtful) {
+            let index = self.layout.route(Some(&batch.key));
+            match self.get_checkpoint(index, &batch.key).await {
+                Ok(held) => {
+                    let applied = held.as_ref().is_some_and(|c| {
+                        c.replid == batch.checkpoint.replid && c.offset >= batch.checkpoint.offset
+                    });
+                    tracing::warn!(
+                        applied,
+                        offset = batch.checkpoint.offset,
+                        "a batch whose reply was lost, checked against the node's checkpoint"
+                    );
+                    let node = &mut self.nodes[index];
+                    if applied {
+                        self.counters.already_applied += batch.ops.len() as u64;
+                        node.applied = held;
+                    } else {
+                        self.counters.retries += batch.ops.len() as u64;
+                        // Before anything queued since, in their order; SELECTs are
+                        // made again for the connection they go to.
+                        let ops: Vec<Op> =
+                            batch.ops.into_iter().filter(|o| !o.is_select()).collect();
+                        node.bytes += ops.iter().map(Op::size).sum::<usize>();
+                        node.queue.splice(0..0, ops);
+                    }
+                }
+                Err(e) if started.elapsed() <= self.retry_for => {
+                    tracing::warn!(error = %e, "a node's checkpoint cannot be read yet");
+                    self.doubtful.push(batch);
+                    sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes in the replies to what node `index` was sent.
+    fn judge_sent(
+        &mut self,
+        index: usize,
+        replies: Replies,
+        again: &mut Vec<Op>,
+        first_error: &mut Option<Error>,
+        topology_changed: &mut bool,
+    ) -> Result<()> {
+        match replies {
+            Replies::One(o, reply) => {
+                let verdict = self.judge(&o, &reply);
+                self.follow(o, verdict, again, first_error, topology_changed)?;
+            }
+            Replies::Atomic {
+                batch: a,
+                multi,
+                queued,
+                exec,
+            } => {
+                if multi.is_error() {
+                    first_error.get_or_insert(Error::Reply {
+                        command: "MULTI".into(),
+                        key: "(none)".into(),
+                        message: format!("{multi:?}"),
+                    });
+                    return Ok(());
+                }
+                match exec {
+                    Frame::Array(items) if items.len() == queued.len() => {
+                        for (o, item) in a.ops.iter().zip(&items) {
+                            match self.judge(o, item) {
+                                Verdict::Done => {}
+                                Verdict::Fail(e) => {
+                                    first_error.get_or_insert(e);
+                                }
+                                // Redirections are checked when requests are queued.
+                                _ => {
+                                    first_error.get_or_insert(Error::Cluster(format!(
+                                        "a redirection inside EXEC: {item:?}"
+                                    )));
+                                }
+                            }
+                        }
+                        let node = &mut self.nodes[index];
+                        node.applied = Some(a.checkpoint);
+                        node.written_at = Some(Instant::now());
+                    }
+                    exec if exec.is_error() => {
+                        // Nothing was applied: the cause is among the queued replies.
+                        let cause = a
+                            .ops
+                            .iter()
+                            .zip(&queued)
+                            .find(|(_, r)| r.is_error())
+                            .map(|(o, r)| (o.clone(), r.clone()));
+                        let Some((o, reply)) = cause else {
+                            first_error.get_or_insert(Error::Reply {
+                                command: "EXEC".into(),
+                                key: "(none)".into(),
+                                message: format!("{exec:?}"),
+                            });
+                            return Ok(());
+                        };
+                        match self.judge(&o, &reply) {
+                            Verdict::Moved(slot, addr) => {
+                                self.layout.moved(slot, &addr)?;
+                                self.grow();
+                                *topology_changed = true;
+                                self.counters.redirections += 1;
+                                again.extend(a.ops.into_iter().filter(|o| !o.is_select()));
+                            }
+                            // A slot being migrated: the batch waits for the end.
+                            Verdict::Ask(_) | Verdict::Retry => {
+                                self.counters.retries += a.ops.len() as u64;
+                                again.extend(a.ops.into_iter().filter(|o| !o.is_select()).map(
+                                    |mut o| {
+                                        o.attempts += 1;
+                                        o
+                                    },
+                                ));
+                            }
+                            Verdict::Fail(e) => {
+                                first_error.get_or_insert(e);
+                            }
+                            Verdict::Done => {
+                                first_error.get_or_insert(Error::Reply {
+                                    command: "EXEC".into(),
+                                    key: o.key.as_deref().map(shown).unwrap_or_default(),
+                                    message: format!("{exec:?}"),
+                                });
+                            }
+                        }
+                    }
+                    _ => {
+                        first_error.get_or_insert(Error::Reply {
+                            command: "EXEC".into(),
+                            key: "(none)".into(),
+                            message: "the transaction was aborted".into(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Acts on the verdict on a request sent on its own.
+    fn follow(
+        &mut self,
+        o: Op,
+        verdict: Verdict,
+        again: &mut Vec<Op>,
+        first_error: &mut Option<Error>,
+        topology_changed: &mut bool,
+    ) -> Result<()> {
+        match verdict {
+            Verdict::Done => {}
+            Verdict::Moved(slot, addr) => {
+                self.layout.moved(slot, &addr)?;
+                self.grow();
+                *topology_changed = true;
+                self.counters.redirections += 1;
+                let mut o = o;
+                o.asking = false;
+                again.push(o);
+            }
+            Verdict::Ask(addr) => {
+                let index = self.layout.redirect(&addr)?;
+                self.grow();
+                self.counters.redirections += 1;
+                let mut o = o;
+                o.asking = true;
+                self.nodes[index].queue.push(o);
+            }
+            Verdict::Retry => {
+                self.counters.retries += 1;
+                let mut o = o;
+                o.attempts += 1;
+                again.push(o);
+            }
+            Verdict::Fail(e) => {
+                first_error.get_or_insert(e);
+            }
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use rdb_parser::{Dialect, Event, Function, Item, Key, Value, ValueStart};
 use resp_codec::DbCommand;
 
 use crate::build::Build;
+use crate::checkpoint::Checkpoint;
 use crate::command::{Kind, b, key_indexes, slots_if_split, spec, split_by_slot};
 use crate::error::{Error, Result, shown};
 use crate::expiry::{Expiry, now_ms};
@@ -15,7 +16,7 @@ use crate::hook::{CommandEdit, Hook, KeyEdit, Verdict};
 use crate::layout::Layout;
 use crate::options::{DatabaseCommands, ExistingKeys, Stats, TargetMode, WriterOptions};
 use crate::pieces::InPieces;
-use crate::pipeline::{Expect, Op, Pipeline};
+use crate::pipeline::{Expect, Op, Pipeline, Pos};
 use crate::render::{ELEMENTS_PER_COMMAND, render};
 use crate::transaction::Transaction;
 
@@ -48,8 +49,10 @@ pub struct Writer {
     serial: u64,
     /// A value being written in pieces.
     in_pieces: Option<InPieces>,
-    /// The source offset that everything written so far brings the target to.
-    written: Option<u64>,
+    /// The source position that everything written so far brings the target to.
+    written: Option<Pos>,
+    /// The replication id of the stream being written, once told.
+    stream: Option<String>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -77,7 +80,11 @@ impl Writer {
     ///
     /// # Errors
     /// When the target cannot be reached or its layout read.
-    pub async fn connect(target: &Endpoint, options: WriterOptions) -> Result<Writer> {
+    pub async fn connect(target: &Endpoint, mut options: WriterOptions) -> Result<Writer> {
+        if options.mode == TargetMode::Proxy && options.checkpoint.take().is_some() {
+            // Proxies rarely pass MULTI/EXEC through.
+            tracing::warn!("checkpoints are not kept through a proxy");
+        }
         let mut con = Connection::connect(target, &options.connect)
             .await
             .map_err(|e| Error::connection(target, e))?;
@@ -106,6 +113,7 @@ impl Writer {
             serial: 0,
             in_pieces: None,
             written: None,
+            stream: None,
         })
     }
 
@@ -137,6 +145,7 @@ impl Writer {
         s.bytes = c.bytes;
         s.redirections = c.redirections;
         s.retries = c.retries;
+        s.already_applied = c.already_applied;
         s
     }
 
@@ -147,9 +156,114 @@ impl Writer {
 
     /// Records that what was written so far brings the target to source offset
     /// `offset` (the end of a full resync's RDB, say); [`Writer::flush`] returns it
-    /// once it is durable. Commands carry their own offsets.
+    /// once it is durable, and writes it to every master's checkpoint. Commands
+    /// carry their own offsets.
     pub fn mark(&mut self, offset: u64) {
-        self.written = Some(offset);
+        let pos = Pos { offset, db: 0 };
+        self.written = Some(pos);
+        if let Some(replid) = &self.stream {
+            let checkpoint = Checkpoint::new(replid.clone(), pos.offset, pos.db);
+            self.pipeline.checkpoint_masters(&checkpoint, false);
+        }
+    }
+
+    /// Reads the checkpoints of [`WriterOptions::checkpoint`] on every master of
+    /// the target (`None` where a master has none; empty without checkpoints).
+    /// From here on each node skips the stream commands its checkpoint covers, so
+    /// a stream resumed from the lowest of them applies nothing twice.
+    ///
+    /// # Errors
+    /// When a master cannot be reached.
+    pub async fn read_checkpoints(&mut self) -> Result<Vec<Option<Checkpoint>>> {
+        if self.options.checkpoint.is_none() {
+            return Ok(Vec::new());
+        }
+        self.pipeline.read_checkpoints().await
+    }
+
+    /// A full resync of the stream `replid` starts at `offset`: a transaction the
+    /// old stream left open is dropped, and with checkpoints every master is marked
+    /// as loading (an RDB cut short is then known for what it is) before any of
+    /// the RDB is written.
+    ///
+    /// # Errors
+    /// When the masters cannot be written.
+    pub async fn begin_full_resync(&mut self, replid: &str, offset: u64) -> Result<()> {
+        self.discard_transaction();
+        self.pipeline.begin_stream(replid, true);
+        self.stream = Some(replid.to_owned());
+        self.written = None;
+        let mut checkpoint = Checkpoint::new(replid, offset, 0);
+        checkpoint.loading = true;
+        self.pipeline.checkpoint_masters(&checkpoint, false);
+        self.pipeline.flush().await
+    }
+
+    /// Empties the whole target: `FLUSHALL` on every master (checkpoints
+    /// included), before a new full resync that must not leave stale keys.
+    ///
+    /// # Errors
+    /// When a master refuses or cannot be reached.
+    pub async fn flush_all(&mut self) -> Result<()> {
+        self.pipeline.flush().await?;
+        self.pipeline
+            .on_every_master(None, Op::new(vec![b("FLUSHALL")], None, Expect::Ok))
+            .await
+    }
+
+    /// Removes the checkpoint keys named `name` (see [`CheckpointOptions`]) from
+    /// every master, after a cutover; returns how many there were.
+    ///
+    /// [`CheckpointOptions`]: crate::CheckpointOptions
+    ///
+    /// # Errors
+    /// When a master cannot be reached or refuses.
+    pub async fn remove_checkpoints(&mut self, name: &str) -> Result<u64> {
+        self.pipeline.flush().await?;
+        let pattern = format!("{}:*", glob_escaped(name));
+        let mut removed = 0;
+        for index in self.pipeline.layout().masters() {
+            let node = self.pipeline.layout().nodes()[index].clone();
+            let failed = |e| Error::connection(&node, e);
+            let mut con = Connection::connect(&node, &self.options.connect)
+                .await
+                .map_err(failed)?;
+            if !self.is_cluster() {
+                con.request(&["SELECT", "0"]).await.map_err(failed)?;
+            }
+            let mut cursor = b"0".to_vec();
+            loop {
+                let reply = con
+                    .request(&[
+                        &b"SCAN"[..],
+                        &cursor,
+                        b"MATCH",
+                        pattern.as_bytes(),
+                        b"COUNT",
+                        b"1000",
+                    ])
+                    .await
+                    .map_err(failed)?;
+                let (next, keys) = scan_reply(&reply)
+                    .ok_or_else(|| Error::Cluster(format!("{node}: SCAN answered {reply:?}")))?;
+                for key in keys {
+                    con.request(&[&b"DEL"[..], &key]).await.map_err(failed)?;
+                    removed += 1;
+                }
+                if next == b"0" {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The stream continues under `replid` (a partial resync; the id changes after
+    /// a failover of the source, the offsets go on).
+    pub fn continue_stream(&mut self, replid: &str) {
+        self.pipeline.begin_stream(replid, false);
+        self.stream = Some(replid.to_owned());
     }
 
     /// Drops the commands of a transaction whose `EXEC` will never come (the stream
@@ -177,8 +291,13 @@ impl Writer {
     /// [`WriterOptions::retry_for`].
     pub async fn flush(&mut self) -> Result<Option<u64>> {
         let written = self.written;
+        if let (Some(pos), Some(replid)) = (written, &self.stream) {
+            // Masters that saw no command for a while catch up with the stream.
+            let checkpoint = Checkpoint::new(replid.clone(), pos.offset, pos.db);
+            self.pipeline.checkpoint_masters(&checkpoint, true);
+        }
         self.pipeline.flush().await?;
-        Ok(written)
+        Ok(written.map(|p| p.offset))
     }
 
     /// Writes one item of an RDB: a key ([`Writer::write_key`]) or a function library
@@ -577,14 +696,18 @@ impl Writer {
     /// [`DatabaseCommands::Refuse`] (inside transactions too), a hook's refusal,
     /// and error replies.
     pub async fn write_command(&mut self, command: &DbCommand) -> Result<()> {
-        self.command(command.db, &command.args).await?;
+        let pos = Pos {
+            offset: command.offset,
+            db: command.db,
+        };
+        self.command(command.db, &command.args, pos).await?;
         if self.transaction.is_none() {
-            self.written = Some(command.offset);
+            self.written = Some(pos);
         }
         Ok(())
     }
 
-    async fn command(&mut self, db: u64, args: &[Bytes]) -> Result<()> {
+    async fn command(&mut self, db: u64, args: &[Bytes], pos: Pos) -> Result<()> {
         let Some(first) = args.first() else {
             return Ok(());
         };
@@ -596,7 +719,7 @@ impl Writer {
             }
             // Each command carries its database; the writer selects its own.
             Kind::Select => return Ok(()),
-            Kind::Transaction => return self.transaction_command(&name).await,
+            Kind::Transaction => return self.transaction_command(&name, pos).await,
             _ => {}
         }
         let edited;
@@ -634,7 +757,7 @@ impl Writer {
         if self.transaction.is_some() {
             return self.hold(db, &name, args);
         }
-        self.forward(db, &name, args).await
+        self.forward(db, &name, args, Some(pos)).await
     }
 
     /// Holds a command of an open transaction until `EXEC`; database commands are
@@ -660,7 +783,13 @@ impl Writer {
     }
 
     /// Writes a command that is not held in a transaction.
-    async fn forward(&mut self, db: u64, name: &[u8], args: &[Bytes]) -> Result<()> {
+    async fn forward(
+        &mut self,
+        db: u64,
+        name: &[u8],
+        args: &[Bytes],
+        pos: Option<Pos>,
+    ) -> Result<()> {
         let (keys, kind) = spec(name);
         match kind {
             Kind::EveryMaster => {
@@ -668,10 +797,10 @@ impl Writer {
                 let db = self.target_db(db)?;
                 return self
                     .pipeline
-                    .on_every_master(Some(db), Op::new(args.to_vec(), None, Expect::Ok))
+                    .on_every_master(Some(db), Op::new(args.to_vec(), None, Expect::Ok).at(pos))
                     .await;
             }
-            Kind::Database => return self.database_command(db, name, args).await,
+            Kind::Database => return self.database_command(db, name, args, pos).await,
             _ => {}
         }
         let target_db = self.target_db(db)?;
@@ -689,18 +818,18 @@ impl Writer {
             for part in split_by_slot(args, &indexes, &slots, step) {
                 let key = Some(part[1].clone());
                 self.pipeline
-                    .enqueue(target_db, Op::new(part, key, Expect::Ok))
+                    .enqueue(target_db, Op::new(part, key, Expect::Ok).at(pos))
                     .await?;
             }
             return Ok(());
         }
         let key = indexes.first().map(|&i| args[i].clone());
         self.pipeline
-            .enqueue(target_db, Op::new(args.to_vec(), key, Expect::Ok))
+            .enqueue(target_db, Op::new(args.to_vec(), key, Expect::Ok).at(pos))
             .await
     }
 
-    async fn transaction_command(&mut self, name: &[u8]) -> Result<()> {
+    async fn transaction_command(&mut self, name: &[u8], pos: Pos) -> Result<()> {
         match name {
             b"MULTI" => {
                 if self.transaction.is_some() {
@@ -717,7 +846,7 @@ impl Writer {
                 Ok(())
             }
             _ => match self.transaction.take() {
-                Some(t) => self.exec(t).await,
+                Some(t) => self.exec(t, pos).await,
                 None => Ok(()),
             },
         }
@@ -725,7 +854,7 @@ impl Writer {
 
     /// Writes a transaction at its `EXEC`: to one node, in one batch, between
     /// `MULTI` and `EXEC`; spread over slots only when allowed.
-    async fn exec(&mut self, t: Transaction) -> Result<()> {
+    async fn exec(&mut self, t: Transaction, pos: Pos) -> Result<()> {
         if t.held.is_empty() {
             return Ok(());
         }
@@ -739,24 +868,30 @@ impl Writer {
             tracing::warn!("a transaction spanning slots is applied command by command");
             for held in t.held {
                 let name = held.args[0].to_ascii_uppercase();
-                Box::pin(self.forward(held.db, &name, &held.args)).await?;
+                Box::pin(self.forward(held.db, &name, &held.args, Some(pos))).await?;
             }
             return Ok(());
         }
         self.stats.commands += t.held.len() as u64;
         let index = self.pipeline.layout().route(first_key.as_deref());
         let first_db = t.held[0].db;
-        let op = |args: Vec<Bytes>, expect| Op::new(args, first_key.clone(), expect);
-        self.pipeline
-            .push_to(index, Some(first_db), op(vec![b("MULTI")], Expect::Ok));
+        let op = |args: Vec<Bytes>, expect| Op::new(args, first_key.clone(), expect).at(Some(pos));
+        // With checkpoints, every batch of the stream is a MULTI/EXEC already.
+        let wrap = self.options.checkpoint.is_none();
+        if wrap {
+            self.pipeline
+                .push_to(index, Some(first_db), op(vec![b("MULTI")], Expect::Ok));
+        }
         for held in t.held {
             // A standalone target selects each command's database inside the
             // transaction, as the source did.
             self.pipeline
                 .push_to(index, Some(held.db), op(held.args, Expect::Ok));
         }
-        self.pipeline
-            .push_to(index, None, op(vec![b("EXEC")], Expect::Exec));
+        if wrap {
+            self.pipeline
+                .push_to(index, None, op(vec![b("EXEC")], Expect::Exec));
+        }
         self.pipeline.send_if_full(index).await
     }
 
@@ -781,7 +916,13 @@ impl Writer {
         }
     }
 
-    async fn database_command(&mut self, db: u64, name: &[u8], args: &[Bytes]) -> Result<()> {
+    async fn database_command(
+        &mut self,
+        db: u64,
+        name: &[u8],
+        args: &[Bytes],
+        pos: Option<Pos>,
+    ) -> Result<()> {
         if !self.database_policy(name)? {
             return Ok(());
         }
@@ -793,7 +934,7 @@ impl Writer {
                 reason: "a cluster has one database".into(),
             });
         }
-        let op = Op::new(args.to_vec(), None, Expect::Ok);
+        let op = Op::new(args.to_vec(), None, Expect::Ok).at(pos);
         if name == b"FLUSHDB" && !self.is_cluster() {
             let target_db = self.target_db(db)?;
             return self.pipeline.enqueue(target_db, op).await;
@@ -826,4 +967,31 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// `text` with the characters `SCAN MATCH` reads as a pattern escaped.
+fn glob_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The cursor and keys of a `SCAN` reply.
+fn scan_reply(reply: &resp_codec::Frame) -> Option<(Vec<u8>, Vec<Bytes>)> {
+    let resp_codec::Frame::Array(parts) = reply else {
+        return None;
+    };
+    let next = parts.first()?.as_bytes()?.to_vec();
+    let resp_codec::Frame::Array(keys) = parts.get(1)? else {
+        return None;
+    };
+    Some((
+        next,
+        keys.iter().filter_map(|k| k.as_bytes().cloned()).collect(),
+    ))
 }

@@ -597,3 +597,83 @@ async fn proxy_mode_sends_everything_to_one_address() {
         other => panic!("db 1 through a proxy: {other:?}"),
     }
 }
+
+fn logged(db: u64, offset: u64, text: &str) -> DbCommand {
+    let args = text.split(' ').map(|a| Bytes::from(a.to_owned())).collect();
+    DbCommand { db, args, offset }
+}
+
+fn get(con: &mut redis::Connection, db: u64, key: &str) -> Option<String> {
+    redis::cmd("SELECT").arg(db).query::<()>(con).unwrap();
+    redis::cmd("GET").arg(key).query(con).unwrap()
+}
+
+/// A source transaction is held until its EXEC: flush never reports an offset
+/// inside it; its commands keep the databases the source selected inside it; a
+/// database command inside it follows the policy; a MULTI inside it is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_are_held_whole_with_their_databases() {
+    let target = Server::start(Version::Redis7_0);
+    let mut con = target.client();
+    let mut writer = Writer::connect(&endpoint(&target), WriterOptions::default())
+        .await
+        .unwrap();
+    writer
+        .write_command(&logged(0, 10, "SET before 1"))
+        .await
+        .unwrap();
+    writer.write_command(&logged(0, 20, "MULTI")).await.unwrap();
+    writer
+        .write_command(&logged(0, 30, "INCR a"))
+        .await
+        .unwrap();
+    writer
+        .write_command(&logged(2, 40, "INCR b"))
+        .await
+        .unwrap();
+    assert_eq!(
+        writer.flush().await.unwrap(),
+        Some(10),
+        "not inside the transaction"
+    );
+    assert_eq!(get(&mut con, 0, "before").as_deref(), Some("1"));
+    assert_eq!(get(&mut con, 0, "a"), None, "held until EXEC");
+    writer.write_command(&logged(2, 50, "EXEC")).await.unwrap();
+    assert_eq!(writer.flush().await.unwrap(), Some(50));
+    assert_eq!(get(&mut con, 0, "a").as_deref(), Some("1"));
+    assert_eq!(
+        get(&mut con, 2, "b").as_deref(),
+        Some("1"),
+        "in the db selected inside"
+    );
+    assert_eq!(get(&mut con, 0, "b"), None);
+
+    writer.write_command(&logged(0, 60, "MULTI")).await.unwrap();
+    let e = writer
+        .write_command(&logged(0, 70, "FLUSHALL"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Refused { command, .. } if command == "FLUSHALL"),
+        "{e}"
+    );
+    assert_eq!(
+        get(&mut con, 0, "a").as_deref(),
+        Some("1"),
+        "nothing flushed"
+    );
+
+    let mut writer = Writer::connect(&endpoint(&target), WriterOptions::default())
+        .await
+        .unwrap();
+    writer.write_command(&logged(0, 80, "MULTI")).await.unwrap();
+    let e = writer
+        .write_command(&logged(0, 90, "MULTI"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Refused { command, .. } if command == "MULTI"),
+        "{e}"
+    );
+    assert_eq!(writer.discard_transaction(), Some(0));
+}

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use endpoint::{ConnectOptions, Endpoint, TlsOptions};
-use key_writer::{DatabaseCommands, DbMap, ExistingKeys, Filter, TargetMode, WriterOptions};
+use key_writer::{
+    DEFAULT_CHECKPOINT_NAME, DatabaseCommands, DbMap, ExistingKeys, Filter, TargetMode,
+    WriterOptions,
+};
 use rdb_parser::Type;
 use replica_client::SeedOptions;
 use tokio::sync::watch;
@@ -17,7 +20,8 @@ use crate::dump::DumpStatus;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::restore::RestoreStatus;
-use crate::sync::SyncStatus;
+use crate::shard::OnFullResync;
+use crate::sync::{SyncOptions, SyncStatus};
 
 /// TLS and timeout options for `rediss://` and `redis://` URLs.
 #[derive(Args, Clone, Debug, Default)]
@@ -92,6 +96,46 @@ impl SeedArgs {
             seed.connect = connect;
             seed
         })
+    }
+}
+
+/// The checkpoints of a sync on its target, and what a full resync onto them does
+/// (`sync`).
+#[derive(Args, Clone, Debug)]
+pub struct CheckpointArgs {
+    /// The name the checkpoint keys on the target start with.
+    #[arg(long, default_value = DEFAULT_CHECKPOINT_NAME, value_name = "NAME")]
+    pub checkpoint_name: String,
+    /// Keep no checkpoints (a sync started again begins with a full resync).
+    #[arg(long)]
+    pub no_checkpoints: bool,
+    /// When the source sends a full resync onto a target this sync wrote to before:
+    /// refuse (stop, saying why), or flush (empty the whole target first; only when
+    /// this sync is its only writer).
+    #[arg(long, value_enum, default_value_t = FullResyncPolicy::Refuse)]
+    pub on_full_resync: FullResyncPolicy,
+    /// Remove the checkpoint keys from the target (after a cutover) and exit.
+    #[arg(long)]
+    pub remove_checkpoints: bool,
+}
+
+/// What a full resync onto a target with checkpoints does, as an option value.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FullResyncPolicy {
+    /// Stop with an error that says why.
+    Refuse,
+    /// Empty the whole target first.
+    Flush,
+}
+
+impl CheckpointArgs {
+    /// Sets the checkpoint options of `options`.
+    pub fn apply(&self, options: &mut SyncOptions) {
+        options.checkpoint_name = (!self.no_checkpoints).then(|| self.checkpoint_name.clone());
+        options.on_full_resync = match self.on_full_resync {
+            FullResyncPolicy::Refuse => OnFullResync::Refuse,
+            FullResyncPolicy::Flush => OnFullResync::Flush,
+        };
     }
 }
 

@@ -94,7 +94,7 @@
 //! print!("{report}");
 //! # let mut target = redis::Client::open(target_url)?.get_connection()?;
 //! # let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut target)?;
-//! # assert_eq!(keys.len(), 2, "{keys:?}");
+//! # assert_eq!(keys.len(), 3, "two users and the sync's checkpoint: {keys:?}");
 //! # assert_eq!(redis::cmd("GET").arg("people:2").query::<String>(&mut target)?, "grace");
 //! # Ok(()) }
 //! ```
@@ -151,13 +151,13 @@ pub use progress::Progress;
 pub use rdb_file::is_rdb;
 pub use restore::{AOF_EXPIRY_GRACE, Restore, RestoreOptions, RestoreReport, RestoreStatus};
 pub use scan::{Scan, ScanOptions, ScanReport};
-pub use shard::{RdbDone, ShardStatus};
+pub use shard::{OnFullResync, RdbDone, ShardStatus};
 pub use stats::{Stats, Tally};
-pub use sync::{Sync, SyncOptions, SyncReport, SyncStatus};
+pub use sync::{Sync, SyncOptions, SyncReport, SyncStatus, remove_checkpoints};
 
 pub use endpoint::{ConnectOptions, Endpoint};
 pub use key_writer::{
-    CommandEdit, DatabaseCommands, DbCommand, DbMap, ExistingKeys, Filter, Hook, Hooks, KeyEdit,
-    TargetMode, Verdict, WriterOptions,
+    Checkpoint, CommandEdit, DEFAULT_CHECKPOINT_NAME, DatabaseCommands, DbCommand, DbMap,
+    ExistingKeys, Filter, Hook, Hooks, KeyEdit, TargetMode, Verdict, WriterOptions,
 };
 pub use replica_client::SeedOptions;

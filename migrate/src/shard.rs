@@ -7,7 +7,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use endpoint::Endpoint;
-use key_writer::{Writer, WriterOptions};
+use key_writer::{Checkpoint, Writer, WriterOptions};
 use rdb_parser::{Event as RdbEvent, Item, Reader};
 use replica_client::{Event, Replica, ReplicaOptions};
 use tokio::sync::watch;
@@ -109,16 +109,45 @@ impl fmt::Display for ShardStatus {
     }
 }
 
+/// The error of a full resync refused by [`OnFullResync::Refuse`].
+fn refusal(shard: &str, why: &str) -> Error {
+    Error::Source {
+        shard: shard.to_owned(),
+        reason: format!(
+            "a full resync would keep on the target keys the source deleted since: {why}. \
+             Empty the target first (on-full-resync flush, when this sync is its only \
+             writer), or remove the checkpoints to copy onto it as it is"
+        ),
+    }
+}
+
 /// Completes once `stop` says so (at once if it already does).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is dropped here, not held across an await.
     let _ = stop.wait_for(|stop| *stop).await.map(|_| ());
 }
 
+/// What a sync does when the source sends a full resync onto a target that holds
+/// what this sync wrote before (its checkpoints), since the new snapshot may lack
+/// keys the source deleted meanwhile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnFullResync {
+    /// Stop with an error that says why: nothing is guessed, nothing is lost.
+    #[default]
+    Refuse,
+    /// Empty the whole target (`FLUSHALL` on every master) and load the new
+    /// snapshot: right when this sync is the target's only writer and copies
+    /// everything (one source shard, no filter).
+    Flush,
+}
+
 /// How one shard is synced.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
+    /// With `checkpoint` set to this shard's checkpoints.
     pub(crate) writer: WriterOptions,
+    pub(crate) on_full_resync: OnFullResync,
     pub(crate) replica: ReplicaOptions,
     /// Longest RDB record read whole.
     pub(crate) max_record: usize,
@@ -145,6 +174,44 @@ pub(crate) struct ShardSync {
     rdb_started: Instant,
     /// Since when commands have waited to become durable.
     waiting_since: Option<Instant>,
+    on_full_resync: OnFullResync,
+    /// Why the target holds what this sync wrote before (checkpoints found, or an
+    /// RDB begun in this run): a full resync must not leave stale keys there.
+    written_before: Option<String>,
+}
+
+/// Where the target's checkpoints say to start from.
+enum Start {
+    /// No checkpoint: the target holds nothing of this sync.
+    Fresh,
+    /// Every master holds a complete checkpoint of one stream: resume after the
+    /// lowest.
+    Resume(Checkpoint),
+    /// What the checkpoints say cannot be resumed from.
+    Unusable(String),
+}
+
+impl Start {
+    fn from(found: &[Option<Checkpoint>]) -> Start {
+        let held: Vec<&Checkpoint> = found.iter().flatten().collect();
+        let Some(lowest) = held.iter().min_by_key(|c| c.offset) else {
+            return Start::Fresh;
+        };
+        if held.len() < found.len() {
+            return Start::Unusable(format!(
+                "{} of the target's {} masters hold a checkpoint (the target's layout changed?)",
+                held.len(),
+                found.len()
+            ));
+        }
+        if held.iter().any(|c| c.loading) {
+            return Start::Unusable("it holds part of an RDB whose load was cut short".into());
+        }
+        if held.iter().any(|c| c.replid != lowest.replid) {
+            return Start::Unusable("its masters hold checkpoints of different streams".into());
+        }
+        Start::Resume((*lowest).clone())
+    }
 }
 
 impl ShardSync {
@@ -156,10 +223,34 @@ impl ShardSync {
         publish: Publish,
     ) -> Result<ShardSync> {
         let name = source.to_string();
-        let writer = Writer::connect(target, settings.writer)
+        let mut writer = Writer::connect(target, settings.writer)
             .await
             .map_err(Error::writer(format!("connect to the target {target}")))?;
-        let replica = Replica::start(source, settings.replica)
+        let found = writer
+            .read_checkpoints()
+            .await
+            .map_err(Error::writer(format!("read the checkpoints on {target}")))?;
+        let mut replica = settings.replica;
+        let mut written_before = None;
+        match Start::from(&found) {
+            Start::Fresh => {}
+            Start::Resume(c) => {
+                tracing::info!(source = %name, replid = %c.replid, offset = c.offset, "resuming from the target's checkpoints");
+                written_before = Some(format!(
+                    "the target holds this sync's checkpoints (replid {} offset {})",
+                    c.replid, c.offset
+                ));
+                replica = replica.resume(c.replid, c.offset, c.db);
+            }
+            Start::Unusable(why) => {
+                let why = format!("the target holds this sync's checkpoints, but {why}");
+                if settings.on_full_resync == OnFullResync::Refuse {
+                    return Err(refusal(&name, &why));
+                }
+                written_before = Some(why);
+            }
+        }
+        let replica = Replica::start(source, replica)
             .await
             .map_err(|error| Error::Replica {
                 shard: name.clone(),
@@ -180,6 +271,8 @@ impl ShardSync {
             rdb_offset: 0,
             rdb_started: Instant::now(),
             waiting_since: None,
+            on_full_resync: settings.on_full_resync,
+            written_before,
         })
     }
 
@@ -227,6 +320,8 @@ impl ShardSync {
     /// Flushes the writer and acknowledges the offset it made durable.
     async fn acknowledge(&mut self) -> Result<()> {
         if self.waiting_since.is_some() {
+            // What was received shows before the flush, the lag with it.
+            self.publish();
             let durable = self
                 .writer
                 .flush()
@@ -258,10 +353,21 @@ impl ShardSync {
     async fn take(&mut self, event: Event) -> Result<()> {
         match event {
             Event::FullResync { replid, offset } => {
-                if self.status.full_syncs > 0 {
-                    tracing::warn!(source = %self.name, "full resync: keys the source deleted meanwhile may remain on the target");
+                if let Some(why) = self.written_before.take() {
+                    if self.on_full_resync == OnFullResync::Refuse {
+                        return Err(refusal(&self.name, &why));
+                    }
+                    tracing::warn!(source = %self.name, "full resync: emptying the target first ({why})");
+                    self.writer
+                        .flush_all()
+                        .await
+                        .map_err(Error::writer(format!("empty the target for {}", self.name)))?;
                 }
-                self.writer.discard_transaction();
+                self.writer
+                    .begin_full_resync(&replid, offset)
+                    .await
+                    .map_err(Error::writer(format!("load the RDB of {}", self.name)))?;
+                self.written_before = Some("this sync loaded an RDB into it".into());
                 self.status.full_syncs += 1;
                 self.status.replid = replid;
                 self.status.received = offset;
@@ -276,6 +382,8 @@ impl ShardSync {
                 self.publish();
             }
             Event::Continue { replid, offset } => {
+                self.writer.continue_stream(&replid);
+                self.status.streaming = true;
                 self.status.partial_syncs += 1;
                 self.status.replid = replid;
                 self.status.received = offset;

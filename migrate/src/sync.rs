@@ -7,14 +7,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoint::{ConnectOptions, Endpoint, discover};
-use key_writer::{Hook, WriterOptions};
+use endpoint::{ConnectOptions, Endpoint, Topology, discover};
+use key_writer::{CheckpointOptions, DEFAULT_CHECKPOINT_NAME, Hook, WriterOptions};
 use replica_client::ReplicaOptions;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
-use crate::shard::{Publish, Settings, ShardStatus, ShardSync};
+use crate::shard::{OnFullResync, Publish, Settings, ShardStatus, ShardSync};
 
 /// Settings of a [`Sync`].
 #[derive(Clone, Debug)]
@@ -36,6 +36,14 @@ pub struct SyncOptions {
     /// 64 KiB, so the default 1024 holds at most 64 MiB); beyond that the RDB is
     /// spooled to a temporary file.
     pub queue: usize,
+    /// The name the checkpoint keys on the target start with (default
+    /// [`DEFAULT_CHECKPOINT_NAME`]); `None` keeps no checkpoints, and a sync
+    /// started again always begins with a full resync. See [`Sync`] for what the
+    /// checkpoints guarantee.
+    pub checkpoint_name: Option<String>,
+    /// What to do when the source sends a full resync onto a target that holds
+    /// what this sync wrote before (default: refuse).
+    pub on_full_resync: OnFullResync,
 }
 
 impl Default for SyncOptions {
@@ -49,6 +57,8 @@ impl Default for SyncOptions {
             max_record: rdb_parser::DEFAULT_MAX_RECORD,
             ack_every: Duration::from_millis(50),
             queue: 1024,
+            checkpoint_name: Some(DEFAULT_CHECKPOINT_NAME.to_owned()),
+            on_full_resync: OnFullResync::default(),
         }
     }
 }
@@ -98,6 +108,36 @@ impl fmt::Display for SyncReport {
 /// Each source is a standalone server or any node of a cluster (then every master
 /// is a shard of its own). Several sources merge into one target. Every key and
 /// command passes the writer's hooks ([`Sync::hook`]).
+///
+/// # Exactly once, across crashes and restarts
+/// With checkpoints (the default), each source shard's commands reach every
+/// target master in `MULTI`/`EXEC` transactions that also write the shard's
+/// checkpoint on that master (its replication id, the offset just after the last
+/// command the master holds, and the stream's database there; keys named
+/// [`SyncOptions::checkpoint_name`]`:<shard>`, in database 0). The offset
+/// acknowledged to the source is one every master holds. A sync started again with
+/// the same sources and target reads the checkpoints, resumes the source's stream
+/// after the lowest one (`PSYNC replid offset+1`), and each master skips what its
+/// own checkpoint covers. So, as long as the source's backlog still holds the
+/// stream from there:
+/// - no command is lost and none is applied twice, whether the sync was stopped,
+///   killed, or lost a reply (a batch whose reply is lost is resent only if its
+///   master's checkpoint says it was not applied), and a target master that fails
+///   over to its replica loses nothing the checkpoints say it holds;
+/// - a source transaction is applied whole or not at all.
+///
+/// Checkpoints are kept on standalone targets for now: a cluster runs a
+/// transaction only on keys of one slot, and proxies rarely pass transactions
+/// through, so a cluster or proxy target gets none (a warning says so) and a sync
+/// started again takes a full resync there.
+///
+/// What it does not cover: a backlog that no longer holds the stream (then a full
+/// resync follows, see [`SyncOptions::on_full_resync`]); the RDB phase of a full
+/// resync (cut short, it is loaded again); slots moved between the target's masters
+/// while the sync is stopped (a master's checkpoint then speaks for keys it did not
+/// hold); writes others make to the keys on the target meanwhile.
+/// `sync --remove-checkpoints` (or [`remove_checkpoints`]) removes the keys after a
+/// cutover.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -174,10 +214,17 @@ impl Sync {
     /// keeps each shard's last state, applied offsets included.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<SyncReport> {
         let shards = self.shards().await?;
+        if shards.len() > 1 && self.options.on_full_resync == OnFullResync::Flush {
+            return Err(Error::Options(
+                "emptying the target on a full resync needs a single source shard: \
+                 each shard's resync would empty the others' keys"
+                    .into(),
+            ));
+        }
         self.status.send_replace(SyncStatus {
             shards: shards
                 .iter()
-                .map(|s| ShardStatus {
+                .map(|(s, _)| ShardStatus {
                     source: s.to_string(),
                     ..ShardStatus::default()
                 })
@@ -187,14 +234,21 @@ impl Sync {
         let mut tasks = JoinSet::new();
         let settings = Settings {
             writer: self.options.writer.clone(),
+            on_full_resync: self.options.on_full_resync,
             replica: ReplicaOptions::new()
                 .connect(self.options.source_connect.clone())
                 .queue(self.options.queue),
             max_record: self.options.max_record,
             ack_every: self.options.ack_every,
         };
-        for (index, shard) in shards.into_iter().enumerate() {
-            let (target, settings, stop) = (self.target.clone(), settings.clone(), stop_rx.clone());
+        for (index, (shard, id)) in shards.into_iter().enumerate() {
+            let (target, mut settings, stop) =
+                (self.target.clone(), settings.clone(), stop_rx.clone());
+            settings.writer.checkpoint = self.options.checkpoint_name.as_ref().map(|name| {
+                let mut checkpoint = CheckpointOptions::new(id);
+                checkpoint.name = name.clone();
+                checkpoint
+            });
             let status = self.status.clone();
             let publish: Publish = Box::new(move |shard: &ShardStatus| {
                 status.send_modify(|s| {
@@ -230,18 +284,51 @@ impl Sync {
         }
     }
 
-    /// Every source shard: a standalone source, or each master of a cluster.
-    async fn shards(&self) -> Result<Vec<Endpoint>> {
+    /// Every source shard (a standalone source, or each master of a cluster), and
+    /// the name its checkpoints go under: the source's address, and for a cluster
+    /// the shard's slots (they stay when a replica takes over).
+    async fn shards(&self) -> Result<Vec<(Endpoint, String)>> {
         let mut shards = Vec::new();
         for source in &self.sources {
             let topology = discover(source, &self.options.source_connect)
                 .await
                 .map_err(|e| Error::endpoint(source, e))?;
-            shards.extend(topology.masters());
+            let address = format!("{}:{}", source.host(), source.port());
+            match topology {
+                Topology::Cluster(masters) => shards.extend(masters.into_iter().map(|s| {
+                    let slots: Vec<String> =
+                        s.slots.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+                    (s.master, format!("{address}/slots:{}", slots.join(",")))
+                })),
+                other => shards.extend(other.masters().into_iter().map(|m| (m, address.clone()))),
+            }
         }
         if shards.is_empty() {
             return Err(Error::Options("no source shard found".into()));
         }
         Ok(shards)
     }
+}
+
+/// Removes the checkpoints a sync left on `target` under `name` (see [`Sync`]),
+/// after a cutover; returns how many keys there were.
+///
+/// # Errors
+/// When the target cannot be reached.
+pub async fn remove_checkpoints(
+    target: &Endpoint,
+    connect: ConnectOptions,
+    name: &str,
+) -> Result<u64> {
+    let options = WriterOptions {
+        connect,
+        ..WriterOptions::default()
+    };
+    let mut writer = key_writer::Writer::connect(target, options)
+        .await
+        .map_err(Error::writer(format!("connect to {target}")))?;
+    writer
+        .remove_checkpoints(name)
+        .await
+        .map_err(Error::writer(format!("remove the checkpoints on {target}")))
 }

@@ -101,6 +101,13 @@ impl Snapshot {
         }
     }
 
+    /// Leaves out the keys whose names start with `prefix` (a sync's checkpoints,
+    /// say), in every database.
+    pub fn without(mut self, prefix: &[u8]) -> Snapshot {
+        self.keys.retain(|(_, key), _| !key.starts_with(prefix));
+        self
+    }
+
     /// Where `self` and `other` differ, ignoring keys that expire within
     /// `ttl_slack_ms` of now (they may expire between the two reads) and expiry
     /// times that differ by less than `ttl_slack_ms`.

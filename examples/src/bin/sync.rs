@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use clap::Parser;
-use migrate::cli::{ConnectArgs, Printer, WriteArgs, ctrl_c, endpoint, init_logging};
+use migrate::cli::{
+    CheckpointArgs, ConnectArgs, Printer, WriteArgs, ctrl_c, endpoint, init_logging,
+};
 use migrate::{Sync, SyncOptions, SyncReport};
 
 /// Keep a Redis or Valkey deployment in sync with another.
@@ -13,13 +15,15 @@ use migrate::{Sync, SyncOptions, SyncReport};
 #[command(version)]
 struct Args {
     /// A source: `redis://[user[:password]@]host[:port]` or `rediss://...` (repeatable).
-    #[arg(long = "source", required = true)]
+    #[arg(long = "source", required_unless_present = "remove_checkpoints")]
     sources: Vec<String>,
     /// The target, as a source.
     #[arg(long)]
     target: String,
     #[command(flatten)]
     write: WriteArgs,
+    #[command(flatten)]
+    checkpoints: CheckpointArgs,
     /// Milliseconds an expiry already past stays on the target, waiting for the
     /// source's DEL (keys expiring during the sync are not lost).
     #[arg(long, default_value_t = 5000)]
@@ -32,16 +36,20 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging();
+    let target = endpoint("--target", &args.target)?;
+    if args.checkpoints.remove_checkpoints {
+        let name = &args.checkpoints.checkpoint_name;
+        let removed = migrate::remove_checkpoints(&target, args.connect.options(), name).await?;
+        eprintln!("sync: {removed} checkpoint keys removed from {target}");
+        return Ok(());
+    }
     let sources = args.sources.iter().map(|s| endpoint("--source", s));
     let mut options = SyncOptions::default();
+    args.checkpoints.apply(&mut options);
     options.source_connect = args.connect.options();
     options.writer = args.write.writer_options(args.connect.options())?;
     options.writer.expiry_grace = Some(Duration::from_millis(args.expiry_grace_ms));
-    let sync = Sync::new(
-        sources.collect::<Result<Vec<_>, _>>()?,
-        endpoint("--target", &args.target)?,
-    )
-    .options(options);
+    let sync = Sync::new(sources.collect::<Result<Vec<_>, _>>()?, target).options(options);
     let status = sync.status();
     let printer = Printer::sync(status.clone());
     let result = sync

@@ -1,0 +1,221 @@
+//! The `sync` program killed and started again with the same command line, against
+//! real servers: under a non-idempotent load (INCR, APPEND, LPUSH, HINCRBY,
+//! MULTI/EXEC, scripts, deletes, expiries) on several dbs, it resumes from the
+//! target's checkpoints without a full resync, and the target ends equal to the
+//! source, counters exact; a restart after the source's backlog lost the stream,
+//! or after an RDB load was cut short, refuses to leave stale keys, and with
+//! `--on-full-resync flush` ends equal to the source.
+
+use testkit::{Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed, write_sample};
+
+mod support;
+use support::{CHECKPOINTS, Sync, commands, converge};
+
+const DBS: [u64; 3] = [0, 1, 3];
+
+fn source(version: Version, keys: usize) -> Server {
+    let src = Server::builder(version)
+        .config("repl-diskless-sync", "yes")
+        .config("repl-diskless-sync-delay", "0")
+        // Room for the stream while the sync is down, on a slow machine too.
+        .config("repl-backlog-size", "64mb")
+        .start();
+    let mut con = src.client();
+    write_sample(&mut con, version);
+    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, keys);
+    src
+}
+
+fn load(src: &Server, seed: u64) -> Load {
+    Load::start(
+        src,
+        LoadOptions {
+            dbs: DBS.to_vec(),
+            seed,
+            ..LoadOptions::default()
+        },
+    )
+}
+
+fn all_dbs() -> Vec<u64> {
+    (0..16).collect()
+}
+
+/// The checkpoint the target holds (db 0).
+fn checkpoint(target: &Server) -> Option<String> {
+    let mut con = target.client();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}*", String::from_utf8_lossy(CHECKPOINTS)))
+        .query(&mut con)
+        .unwrap();
+    let key = keys.first()?;
+    redis::cmd("GET").arg(key).query(&mut con).unwrap()
+}
+
+#[test]
+fn killed_three_times_under_load_it_loses_nothing_and_repeats_nothing() {
+    for (from, to) in [
+        (Version::Redis7_0, Version::Redis7_0),
+        (Version::Redis6_2, Version::Valkey9_1),
+    ] {
+        let what = format!("{from:?} to {to:?}");
+        let src = source(from, 3000);
+        let target = Server::start(to);
+        let during = load(&src, 31);
+        let (source_url, target_url) = (src.url(), target.url());
+        let args = ["--source", &source_url, "--target", &target_url];
+        let first = Sync::start(&args);
+        first.wait_for(&what, |log| {
+            log.contains("sync rdb done") && commands(log) > 100
+        });
+        first.kill();
+        for round in 1..=3 {
+            let run = Sync::start(&args);
+            run.wait_for(&what, |log| commands(log) > 100);
+            let log = run.kill();
+            assert!(
+                !log.contains("sync rdb done"),
+                "{what}: round {round} took a full resync: {log}"
+            );
+        }
+        let last = Sync::start(&args);
+        last.wait_for(&what, |log| commands(log) > 0);
+        assert!(during.stop() > 1000, "{what}: the load ran");
+        converge(
+            || Snapshot::of_server(&src, &all_dbs()),
+            || Snapshot::of_server(&target, &all_dbs()),
+            &what,
+        );
+        let log = last.stop();
+        assert!(
+            log.contains("0 full syncs, 1 partial resyncs"),
+            "{what}: {log}"
+        );
+    }
+}
+
+#[test]
+fn a_stream_the_backlog_lost_is_not_resumed_onto_stale_keys() {
+    let src = Server::builder(Version::Redis7_0)
+        .config("repl-backlog-size", "16kb")
+        .start();
+    let mut con = src.client();
+    write_mixed(&mut con, 2000);
+    let target = Server::start(Version::Redis7_0);
+    let (source_url, target_url) = (src.url(), target.url());
+    let args = ["--source", &source_url, "--target", &target_url];
+    let run = Sync::start(&args);
+    run.wait_for("the first load", |log| log.contains("sync rdb done"));
+    run.stop();
+    // While the sync is down: keys deleted, and more written than the backlog holds.
+    redis::cmd("SET")
+        .arg("gone")
+        .arg(1)
+        .query::<()>(&mut con)
+        .unwrap();
+    redis::cmd("FLUSHALL").query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, 500);
+    let refused = Sync::start(&args);
+    let (ok, log) = refused.wait();
+    assert!(!ok && log.contains("deleted since"), "{log}");
+    let flushed = Sync::start(&[&args[..], &["--on-full-resync", "flush"]].concat());
+    flushed.wait_for("the second load", |log| log.contains("sync rdb done"));
+    converge(
+        || Snapshot::of_server(&src, &[0]),
+        || Snapshot::of_server(&target, &all_dbs()),
+        "after the backlog was lost",
+    );
+    flushed.stop();
+}
+
+#[test]
+fn an_rdb_load_cut_short_is_not_resumed() {
+    let src = source(Version::Redis7_0, 150_000);
+    let target = Server::start(Version::Redis7_0);
+    let (source_url, target_url) = (src.url(), target.url());
+    let args = ["--source", &source_url, "--target", &target_url];
+    let run = Sync::start(&args);
+    let mut t = target.client();
+    let dbsize = |t: &mut redis::Connection| redis::cmd("DBSIZE").query::<u64>(t).unwrap();
+    while dbsize(&mut t) < 1000 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // Hold the target's writes so the load stops halfway, then kill the sync.
+    redis::cmd("CLIENT")
+        .arg(&["PAUSE", "20000", "WRITE"])
+        .query::<()>(&mut t)
+        .unwrap();
+    let log = run.kill();
+    redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query::<()>(&mut t)
+        .unwrap();
+    assert!(!log.contains("sync rdb done"), "{log}");
+    let held = checkpoint(&target).expect("a checkpoint");
+    assert!(held.ends_with(" loading"), "{held}");
+    let refused = Sync::start(&args);
+    let (ok, log) = refused.wait();
+    assert!(!ok && log.contains("cut short"), "{log}");
+    let flushed = Sync::start(&[&args[..], &["--on-full-resync", "flush"]].concat());
+    flushed.wait_for("the second load", |log| log.contains("sync rdb done"));
+    converge(
+        || Snapshot::of_server(&src, &all_dbs()),
+        || Snapshot::of_server(&target, &all_dbs()),
+        "after a load cut short",
+    );
+    let log = flushed.stop();
+    assert!(log.contains("1 full syncs, 0 partial resyncs"), "{log}");
+    assert!(checkpoint(&target).is_some_and(|c| c.ends_with(" loaded")));
+    // After the cutover.
+    let (ok, log) = Sync::start(&["--target", &target_url, "--remove-checkpoints"]).wait();
+    assert!(ok && log.contains("1 checkpoint keys removed"), "{log}");
+    assert_eq!(checkpoint(&target), None);
+}
+
+/// The sync's connections to the target killed again and again under load: the
+/// batches whose replies were lost are resent only where the target's checkpoint
+/// says they were not applied, so the counters end exact.
+#[test]
+fn lost_replies_are_neither_lost_nor_applied_twice() {
+    let src = source(Version::Redis7_0, 2000);
+    let target = Server::start(Version::Redis7_0);
+    let during = load(&src, 41);
+    let (source_url, target_url) = (src.url(), target.url());
+    let run = Sync::start(&["--source", &source_url, "--target", &target_url]);
+    run.wait_for("streaming", |log| commands(log) > 100);
+    let mut t = target.client();
+    let others = |t: &mut redis::Connection| {
+        let list: String = redis::cmd("CLIENT")
+            .arg(&["LIST", "TYPE", "normal"])
+            .query(t)
+            .unwrap();
+        list.lines().count().saturating_sub(1)
+    };
+    for round in 0..10 {
+        // The writer is connected again (every client but this one is the sync's).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while others(&mut t) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: no writer"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let killed: u64 = redis::cmd("CLIENT")
+            .arg(&["KILL", "TYPE", "normal"])
+            .query(&mut t)
+            .unwrap();
+        assert!(killed > 0, "round {round}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(during.stop() > 1000, "the load ran");
+    converge(
+        || Snapshot::of_server(&src, &all_dbs()),
+        || Snapshot::of_server(&target, &all_dbs()),
+        "connections killed",
+    );
+    let log = run.stop();
+    assert!(log.contains("1 full syncs, 0 partial resyncs"), "{log}");
+    assert!(log.contains("checked against the node's checkpoint"), "{log}");
+}
