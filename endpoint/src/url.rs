@@ -1,4 +1,5 @@
-//! Server addresses as users write them: `redis://[user[:password]@]host[:port][/db]`,
+//! Server addresses as users write them: `redis://[[user]:password@]host[:port][/db]`
+//! (a lone `password@` is a password, as redis-cli reads it),
 //! `rediss://` for TLS, or a bare `host:port`.
 //!
 //! The password is kept in a [`Secret`], which never prints itself: `Display` and
@@ -124,11 +125,13 @@ impl Endpoint {
                 .map(|s| s.into_owned())
                 .map_err(|_| bad("the credentials are not UTF-8 once percent-decoded"))
         };
+        // As redis-cli reads them: `user:password@`, `:password@`, and a lone
+        // `password@` (never taken for a user name, which would print it).
         let (username, password) = match credentials {
             None => (None, None),
             Some(c) => match c.split_once(':') {
                 Some((user, pw)) => (Some(decode(user)?), Some(Secret(decode(pw)?))),
-                None => (Some(decode(c)?), None),
+                None => (None, Some(Secret(decode(c)?))),
             },
         };
         Ok(Endpoint {
@@ -256,10 +259,11 @@ mod tests {
             (None, true, Some(3))
         );
         assert_eq!(e.to_string(), "redis://:***@h:1/3");
-        let e = Endpoint::parse("rediss://user@[::1]:6380").unwrap();
+        let e = Endpoint::parse("rediss://secret@[::1]:6380").unwrap();
         assert_eq!((e.host(), e.port(), e.tls()), ("::1", 6380, true));
         assert_eq!(e.addr(), "[::1]:6380");
-        assert_eq!(e.to_string(), "rediss://user@[::1]:6380");
+        assert_eq!(e.password().unwrap().expose(), "secret", "a lone password");
+        assert_eq!(e.to_string(), "rediss://:***@[::1]:6380");
         // An unencoded @ in a password.
         let e = Endpoint::parse("redis://u:p@ss@h:2").unwrap();
         assert_eq!(e.password().unwrap().expose(), "p@ss");

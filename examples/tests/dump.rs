@@ -146,3 +146,54 @@ fn dump_of_a_cluster_writes_one_file_per_master() {
     assert!(expected.len() > 20, "{} keys", expected.len());
     assert_eq!(keys, expected);
 }
+
+/// A password kept out of the process list: from the environment or a file, or
+/// written alone in the URL (`redis://password@host`, as redis-cli reads it); never
+/// printed.
+#[test]
+fn passwords_from_the_environment_a_file_or_alone_in_the_url() {
+    const PW: &str = "pw-kept-elsewhere";
+    let source = Server::builder(Version::Redis7_0).password(PW).start();
+    write_mixed(&mut source.client(), 100);
+    let dir = tempfile::tempdir().unwrap();
+    let bare = format!("redis://127.0.0.1:{}", source.port());
+    let file = dir.path().join("password");
+    std::fs::write(&file, format!("{PW}\n")).unwrap();
+    let lone = format!("redis://{PW}@127.0.0.1:{}", source.port());
+    let runs: [(&str, Vec<String>, Option<&str>); 4] = [
+        (
+            "environment",
+            vec!["--source".into(), bare.clone()],
+            Some(PW),
+        ),
+        (
+            "file",
+            vec![
+                "--source".into(),
+                bare.clone(),
+                "--source-password-file".into(),
+                file.display().to_string(),
+            ],
+            None,
+        ),
+        ("alone in the URL", vec!["--source".into(), lone], None),
+        ("none", vec!["--source".into(), bare], None),
+    ];
+    for (i, (how, args, env)) in runs.into_iter().enumerate() {
+        let out = dir.path().join(format!("{i}.rdb"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dump"));
+        command.args(&args).args(["--out", out.to_str().unwrap()]);
+        command.env_remove("MIGRATE_SOURCE_PASSWORD");
+        if let Some(pw) = env {
+            command.env("MIGRATE_SOURCE_PASSWORD", pw);
+        }
+        let run = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!stderr.contains(PW), "{how}: {stderr}");
+        if how == "none" {
+            assert!(!run.status.success(), "{how}: {stderr}");
+        } else {
+            assert!(run.status.success() && out.exists(), "{how}: {stderr}");
+        }
+    }
+}

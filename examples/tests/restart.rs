@@ -217,5 +217,8 @@ fn lost_replies_are_neither_lost_nor_applied_twice() {
     );
     let log = run.stop();
     assert!(log.contains("1 full syncs, 0 partial resyncs"), "{log}");
-    assert!(log.contains("checked against the node's checkpoint"), "{log}");
+    assert!(
+        log.contains("checked against the node's checkpoint"),
+        "{log}"
+    );
 }

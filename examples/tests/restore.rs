@@ -249,3 +249,33 @@ fn redis_6_2_single_aof_files() {
         );
     }
 }
+
+/// An RDB a server would load: a key holding an empty set (which it skips, with a
+/// warning) and bytes after the checksum (which it ignores). `restore` does the
+/// same, where `RESTORE` of the empty set would fail with "Bad data format".
+#[test]
+fn empty_collections_and_bytes_after_the_checksum_as_a_server_loads_them() {
+    let mut rdb = b"REDIS0009".to_vec();
+    rdb.extend_from_slice(&[0xfe, 0x00]); // SELECTDB 0
+    rdb.extend_from_slice(&[0x02, 0x05]); // a set, its name:
+    rdb.extend_from_slice(b"empty");
+    rdb.push(0x00); // no member
+    rdb.extend_from_slice(&[0x00, 0x01, b'k', 0x01, b'v']); // the string k = v
+    rdb.push(0xff); // EOF
+    rdb.extend_from_slice(&[0; 8]); // no checksum
+    rdb.extend_from_slice(b"\n\0 left by a copy tool");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("odd.rdb");
+    std::fs::write(&file, &rdb).unwrap();
+    let target = Server::start(Version::Redis7_0);
+    let (ok, log) = restore(&["--target", &target.url(), file.to_str().unwrap()]);
+    assert!(ok, "{log}");
+    assert!(log.contains("1 empty collections skipped"), "{log}");
+    assert!(
+        log.contains("bytes after the RDB's checksum were ignored"),
+        "{log}"
+    );
+    let mut con = target.client();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    assert_eq!(keys, ["k"]);
+}

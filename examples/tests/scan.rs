@@ -75,3 +75,26 @@ fn cluster_source_into_standalone_and_back_into_a_cluster() {
     assert!(ok, "{log}");
     assert!(a.diff(&Snapshot::of_cluster(&back), 1000).is_empty());
 }
+
+/// A source that refuses DUMP to the user the copy logs in as: the copy stops,
+/// naming the key, rather than leaving the key out without a word.
+#[test]
+fn a_refused_dump_stops_the_copy_and_names_the_key() {
+    let src = Server::builder(Version::Redis7_0)
+        .acl_user("copier", "copier-pw", "on ~* &* +@all -dump")
+        .start();
+    redis::cmd("SET")
+        .arg("the-key")
+        .arg(1)
+        .query::<()>(&mut src.client())
+        .unwrap();
+    let target = Server::start(Version::Redis7_0);
+    let url = format!("redis://copier:copier-pw@127.0.0.1:{}", src.port());
+    let (ok, log) = scan(&["--source", &url, "--target", &target.url()]);
+    assert!(!ok, "{log}");
+    assert!(
+        log.contains("DUMP of key \"the-key\"") && log.contains("NOPERM"),
+        "{log}"
+    );
+    assert!(!log.contains("copier-pw"), "{log}");
+}

@@ -122,6 +122,8 @@ pub struct Stats {
     pub keys_as_commands: u64,
     /// Keys skipped because they had already expired.
     pub keys_expired: u64,
+    /// Empty collections skipped (a server skips them when it loads an RDB).
+    pub keys_empty: u64,
     /// Keys that existed on the target and were kept (policy `ignore`).
     pub keys_existing: u64,
     /// Keys and commands a hook left out (filters included).
@@ -149,6 +151,7 @@ impl std::ops::AddAssign<&Stats> for Stats {
         self.keys_restored += other.keys_restored;
         self.keys_as_commands += other.keys_as_commands;
         self.keys_expired += other.keys_expired;
+        self.keys_empty += other.keys_empty;
         self.keys_existing += other.keys_existing;
         self.filtered += other.filtered;
         self.commands += other.commands;

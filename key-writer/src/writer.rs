@@ -389,6 +389,14 @@ impl Writer {
             self.stats.keys_expired += 1;
             return Ok(());
         };
+        // An empty collection is never saved by a server, and skipped (with a
+        // warning) when one loads it; RESTORE refuses it. Only a tiny value can be
+        // one: the compact encodings store it in a few bytes, never compressed.
+        if key.raw_value.len() <= 64 && is_empty_collection(&key.value)? {
+            self.stats.keys_empty += 1;
+            tracing::warn!(key = %shown(&name), db, "an empty collection, skipped as a server loading it skips it");
+            return Ok(());
+        }
         let payload_len = key.raw_value.len() + 11;
         let header = key.header;
         if self.can_restore(header.version, header.dialect, payload_len)
@@ -410,7 +418,7 @@ impl Writer {
 
     /// Writes a key copied with `DUMP` from a live source (the `scan` path): the
     /// payload as it is when the target reads it, else decoded and written as
-    /// commands. `pttl_ms` is the source's `PTTL` (negative: no expiry).
+    /// commands. `pttl_ms` is the source's `PTTL` (-1: no expiry).
     ///
     /// # Errors
     /// A corrupt payload, and as [`Writer::write_key`].
@@ -422,7 +430,8 @@ impl Writer {
         pttl_ms: i64,
     ) -> Result<()> {
         let dump = rdb_parser::parse_dump(&payload)?;
-        let expire_ms = (pttl_ms > 0).then(|| now_ms() + pttl_ms);
+        // 0: it expires now (then it is skipped as expired, or kept for the grace).
+        let expire_ms = (pttl_ms >= 0).then(|| now_ms() + pttl_ms);
         let edit = KeyEdit::new(
             db,
             name.clone(),
@@ -994,4 +1003,15 @@ fn scan_reply(reply: &resp_codec::Frame) -> Option<(Vec<u8>, Vec<Bytes>)> {
         next,
         keys.iter().filter_map(|k| k.as_bytes().cloned()).collect(),
     ))
+}
+
+/// Whether `value` is a list, set, sorted set or hash without an element.
+fn is_empty_collection(value: &Value<'_>) -> Result<bool> {
+    Ok(match value {
+        Value::List(v) => v.elements()?.next()?.is_none(),
+        Value::Set(v) => v.members()?.next()?.is_none(),
+        Value::SortedSet(v) => v.members()?.next()?.is_none(),
+        Value::Hash(v) => v.fields()?.next()?.is_none(),
+        _ => false,
+    })
 }

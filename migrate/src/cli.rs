@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use endpoint::{ConnectOptions, Endpoint, TlsOptions};
+use endpoint::{ConnectOptions, Endpoint, Secret, TlsOptions};
 use key_writer::{
     DEFAULT_CHECKPOINT_NAME, DatabaseCommands, DbMap, ExistingKeys, Filter, TargetMode,
     WriterOptions,
@@ -41,6 +41,24 @@ pub struct ConnectArgs {
     /// Seconds allowed to connect and log in.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub connect_timeout: u64,
+    /// The sources' password, read from this file (one line), when their URL has
+    /// none; else the `MIGRATE_SOURCE_PASSWORD` environment variable. Either keeps
+    /// it out of the process list.
+    #[arg(long, value_name = "FILE")]
+    pub source_password_file: Option<PathBuf>,
+    /// The target's password, from a file, as for the sources (else
+    /// `MIGRATE_TARGET_PASSWORD`).
+    #[arg(long, value_name = "FILE")]
+    pub target_password_file: Option<PathBuf>,
+}
+
+/// Which end of a copy a server is, for its password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// `--source`: `--source-password-file`, `MIGRATE_SOURCE_PASSWORD`.
+    Source,
+    /// `--target`: `--target-password-file`, `MIGRATE_TARGET_PASSWORD`.
+    Target,
 }
 
 impl ConnectArgs {
@@ -59,13 +77,47 @@ impl ConnectArgs {
     }
 }
 
-/// Parses a server URL given as option `option`; the error never quotes it (it may
-/// hold a password).
-///
-/// # Errors
-/// [`Error::Options`] naming the option.
-pub fn endpoint(option: &str, url: &str) -> Result<Endpoint> {
-    Endpoint::parse(url).map_err(|e| Error::Options(format!("{option}: {e}")))
+impl ConnectArgs {
+    /// Parses the URL of a `--source` or `--target` (`role`); the error never quotes
+    /// it (it may hold a password). A password missing from the URL comes from the
+    /// role's password file, else from its environment variable.
+    ///
+    /// # Errors
+    /// [`Error::Options`] naming the option, or the unreadable password file.
+    pub fn endpoint(&self, role: Role, url: &str) -> Result<Endpoint> {
+        let (option, file, variable) = match role {
+            Role::Source => (
+                "--source",
+                &self.source_password_file,
+                "MIGRATE_SOURCE_PASSWORD",
+            ),
+            Role::Target => (
+                "--target",
+                &self.target_password_file,
+                "MIGRATE_TARGET_PASSWORD",
+            ),
+        };
+        let endpoint =
+            Endpoint::parse(url).map_err(|e| Error::Options(format!("{option}: {e}")))?;
+        if endpoint.has_password() {
+            return Ok(endpoint);
+        }
+        let password = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
+                    what: "read the password file",
+                    path: path.clone(),
+                    error,
+                })?;
+                Some(text.trim_end_matches(['\r', '\n']).to_owned())
+            }
+            None => std::env::var(variable).ok(),
+        };
+        Ok(match password {
+            Some(pw) => endpoint.with_credentials(endpoint.username(), Some(Secret::new(pw))),
+            None => endpoint,
+        })
+    }
 }
 
 /// Loading one RDB file into an empty standalone target through replication

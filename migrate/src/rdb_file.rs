@@ -38,9 +38,11 @@ pub fn is_rdb(path: &Path) -> Result<bool> {
     if !(map.starts_with(b"REDIS") || map.starts_with(b"VALKEY")) {
         return Ok(false);
     }
-    // A corrupt RDB is reported by the RDB path, with its offset.
+    // A corrupt RDB is reported by the RDB path, with its offset. After an AOF's
+    // preamble come commands (or annotations); other bytes after an RDB are ignored,
+    // as a server loading it ignores them.
     Ok(match rdb_parser::measure(&map) {
-        Ok(len) => len == map.len(),
+        Ok(len) => !matches!(map.get(len), Some(b'*' | b'#')),
         Err(_) => true,
     })
 }

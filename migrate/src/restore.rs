@@ -110,7 +110,15 @@ impl fmt::Display for RestoreReport {
             s.commands,
             s.functions,
             s.bytes
-        )
+        )?;
+        if s.keys_empty > 0 {
+            writeln!(
+                f,
+                "restore: {} empty collections skipped, as a server loading them skips them",
+                s.keys_empty
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -312,7 +320,16 @@ async fn restore_rdb(
     let map = map(path)?;
     let mut progress = Progress::new(path.display().to_string(), Some(map.len() as u64));
     let index = begin(status, progress.clone());
-    restore_rdb_bytes(writer, &map, parse, path, &mut progress, status, index).await?;
+    // A server loading the file ignores what follows its checksum.
+    let parse = parse.allow_trailing_bytes(true);
+    let end = restore_rdb_bytes(writer, &map, parse, path, &mut progress, status, index).await?;
+    if end < map.len() as u64 {
+        tracing::warn!(
+            file = %path.display(),
+            bytes = map.len() as u64 - end,
+            "bytes after the RDB's checksum were ignored, as a server ignores them"
+        );
+    }
     writer
         .flush()
         .await
@@ -323,7 +340,7 @@ async fn restore_rdb(
 }
 
 /// Writes the keys and functions of an RDB held in `bytes` (a file, or an AOF's
-/// preamble), counting them in `progress`.
+/// preamble), counting them in `progress`; returns where the RDB ends.
 async fn restore_rdb_bytes(
     writer: &mut Writer,
     bytes: &[u8],
@@ -332,7 +349,7 @@ async fn restore_rdb_bytes(
     progress: &mut Progress,
     status: &watch::Sender<RestoreStatus>,
     index: usize,
-) -> Result<()> {
+) -> Result<u64> {
     let corrupt = |error| Error::Rdb {
         context: path.display().to_string(),
         error,
@@ -340,8 +357,12 @@ async fn restore_rdb_bytes(
     let rdb = Rdb::with_options(bytes, parse).map_err(corrupt)?;
     let mut items = rdb.items();
     let start = progress.bytes;
+    let mut end = bytes.len() as u64;
     while let Some(item) = items.next() {
         let item = item.map_err(corrupt)?;
+        if let Item::End { len, .. } = item {
+            end = len;
+        }
         if let Item::Key(_) = item {
             progress.items += 1;
             if progress.items.is_multiple_of(PUBLISH_EVERY) {
@@ -354,7 +375,7 @@ async fn restore_rdb_bytes(
         }
     }
     progress.bytes = start + items.offset();
-    Ok(())
+    Ok(end)
 }
 
 /// Replays the AOF file or multi-part AOF directory at `path`: its RDB parts as

@@ -194,9 +194,23 @@ impl Scan {
             for key in keys {
                 let dump = con.read_reply().await.map_err(failed)?;
                 let pttl = con.read_reply().await.map_err(failed)?;
-                let (Frame::BulkString(payload), Frame::Integer(pttl)) = (dump, pttl) else {
+                let refused = |command: &str, reply: &Frame| Error::Source {
+                    shard: node.to_string(),
+                    reason: format!(
+                        "{command} of key {:?}: {}",
+                        String::from_utf8_lossy(&key[..key.len().min(64)]),
+                        String::from_utf8_lossy(reply.as_bytes().map_or(&[][..], |b| &b[..]))
+                    ),
+                };
+                let (payload, pttl) = match (dump, pttl) {
+                    (e, _) if e.is_error() => return Err(refused("DUMP", &e)),
+                    (_, e) if e.is_error() => return Err(refused("PTTL", &e)),
+                    // -2: deleted or expired since DUMP read it.
+                    (Frame::BulkString(payload), Frame::Integer(pttl)) if pttl != -2 => {
+                        (payload, pttl)
+                    }
                     // Deleted or expired since SCAN saw it.
-                    continue;
+                    _ => continue,
                 };
                 writer
                     .write_dump(db, &key, payload, pttl)

@@ -1,5 +1,7 @@
 //! Measures the copy pipelines against the servers' own, side by side in one run:
-//! `copy-bench [KEYS]` (default 300000 mixed keys from `testkit::write_mixed`).
+//! `copy-bench [KEYS] [--no-checkpoints]` (default 300000 mixed keys from
+//! `testkit::write_mixed`; `--no-checkpoints` runs the sync without its checkpoints,
+//! to measure what they cost).
 //!
 //! - restore: the `restore` path (RDB into an empty standalone server) against the
 //!   time the same server version takes to load that RDB at start-up (the "DB
@@ -18,7 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use endpoint::Endpoint;
-use migrate::{Restore, Scan, SeedOptions, Sync};
+use migrate::{Restore, Scan, SeedOptions, Sync, SyncOptions};
 use testkit::{Cluster, Server, Version, redis, write_mixed};
 
 fn ep(server: &Server) -> Endpoint {
@@ -56,8 +58,11 @@ fn logged_load_time(server: &Server) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let keys: usize = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let no_checkpoints = args.iter().any(|a| a == "--no-checkpoints");
+    let keys: usize = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
         .map_or(300_000, |k| k.parse().expect("KEYS must be a number"));
     let source = Server::builder(Version::Redis7_0)
         .config("repl-diskless-sync", "yes")
@@ -130,7 +135,11 @@ async fn main() {
     let synced = Server::start(Version::Redis7_0);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let started = Instant::now();
-    let sync = Sync::new([ep(&source)], ep(&synced));
+    let mut options = SyncOptions::default();
+    if no_checkpoints {
+        options.checkpoint_name = None;
+    }
+    let sync = Sync::new([ep(&source)], ep(&synced)).options(options);
     let status = sync.status();
     let shard = move || status.borrow().shards.first().cloned().unwrap_or_default();
     let task = tokio::spawn(sync.run(async move {

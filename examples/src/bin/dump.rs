@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use migrate::Dump;
-use migrate::cli::{ConnectArgs, Printer, endpoint};
+use migrate::cli::{ConnectArgs, Printer, Role, init_logging};
 
 /// Write a Redis or Valkey server's RDB to a file, as a replica receives it.
 #[derive(Parser)]
@@ -25,8 +25,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dump =
-        Dump::new(endpoint("--source", &args.source)?, args.out).connect(args.connect.options());
+    init_logging();
+    let dump = Dump::new(args.connect.endpoint(Role::Source, &args.source)?, args.out)
+        .connect(args.connect.options());
     let printer = Printer::dump(dump.status());
     let dumped = dump.run(std::future::pending()).await;
     printer.finish().await;

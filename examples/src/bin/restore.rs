@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use migrate::cli::{ConnectArgs, Printer, SeedArgs, WriteArgs, endpoint};
+use migrate::cli::{ConnectArgs, Printer, Role, SeedArgs, WriteArgs, init_logging};
 use migrate::{Restore, RestoreOptions};
 use rdb_parser::ParseOptions;
 
@@ -42,13 +42,18 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    init_logging();
     let mut options = RestoreOptions::default();
     options.writer = args.write.writer_options(args.connect.options())?;
     options.writer.force_commands = args.commands;
     options.parse = ParseOptions::default().lenient_version(args.lenient);
     (options.jobs, options.check_empty) = (args.jobs, args.check_empty);
     options.seed = args.seed.options(args.connect.options());
-    let restore = Restore::new(endpoint("--target", &args.target)?, args.files).options(options);
+    let restore = Restore::new(
+        args.connect.endpoint(Role::Target, &args.target)?,
+        args.files,
+    )
+    .options(options);
     let printer = Printer::restore(restore.status());
     let report = restore.run(std::future::pending()).await;
     printer.finish().await;

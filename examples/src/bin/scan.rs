@@ -2,7 +2,7 @@
 //! into a target, for sources that forbid PSYNC (managed services).
 
 use clap::Parser;
-use migrate::cli::{ConnectArgs, Printer, WriteArgs, endpoint};
+use migrate::cli::{ConnectArgs, Printer, Role, WriteArgs, init_logging};
 use migrate::{Scan, ScanOptions};
 
 /// Copy a Redis or Valkey deployment key by key (SCAN + DUMP + RESTORE).
@@ -27,13 +27,14 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    init_logging();
     let mut options = ScanOptions::default();
     options.source_connect = args.connect.options();
     options.writer = args.write.writer_options(args.connect.options())?;
     options.batch = args.batch;
     let (source, target) = (
-        endpoint("--source", &args.source)?,
-        endpoint("--target", &args.target)?,
+        args.connect.endpoint(Role::Source, &args.source)?,
+        args.connect.endpoint(Role::Target, &args.target)?,
     );
     let scan = Scan::new(source, target).options(options);
     let printer = Printer::progress(scan.status());

@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use migrate::cli::{
-    CheckpointArgs, ConnectArgs, Printer, WriteArgs, ctrl_c, endpoint, init_logging,
-};
+use migrate::cli::{CheckpointArgs, ConnectArgs, Printer, Role, WriteArgs, ctrl_c, init_logging};
 use migrate::{Sync, SyncOptions, SyncReport};
 
 /// Keep a Redis or Valkey deployment in sync with another.
@@ -36,14 +34,17 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging();
-    let target = endpoint("--target", &args.target)?;
+    let target = args.connect.endpoint(Role::Target, &args.target)?;
     if args.checkpoints.remove_checkpoints {
         let name = &args.checkpoints.checkpoint_name;
         let removed = migrate::remove_checkpoints(&target, args.connect.options(), name).await?;
         eprintln!("sync: {removed} checkpoint keys removed from {target}");
         return Ok(());
     }
-    let sources = args.sources.iter().map(|s| endpoint("--source", s));
+    let sources = args
+        .sources
+        .iter()
+        .map(|s| args.connect.endpoint(Role::Source, s));
     let mut options = SyncOptions::default();
     args.checkpoints.apply(&mut options);
     options.source_connect = args.connect.options();
