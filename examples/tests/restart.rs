@@ -6,37 +6,10 @@
 //! or after an RDB load was cut short, refuses to leave stale keys, and with
 //! `--on-full-resync flush` ends equal to the source.
 
-use testkit::{Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed, write_sample};
+use testkit::{Server, Snapshot, Version, redis, write_mixed};
 
 mod support;
-use support::{CHECKPOINTS, Sync, commands, converge};
-
-const DBS: [u64; 3] = [0, 1, 3];
-
-fn source(version: Version, keys: usize) -> Server {
-    let src = Server::builder(version)
-        .config("repl-diskless-sync", "yes")
-        .config("repl-diskless-sync-delay", "0")
-        // Room for the stream while the sync is down, on a slow machine too.
-        .config("repl-backlog-size", "64mb")
-        .start();
-    let mut con = src.client();
-    write_sample(&mut con, version);
-    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
-    write_mixed(&mut con, keys);
-    src
-}
-
-fn load(src: &Server, seed: u64) -> Load {
-    Load::start(
-        src,
-        LoadOptions {
-            dbs: DBS.to_vec(),
-            seed,
-            ..LoadOptions::default()
-        },
-    )
-}
+use support::{CHECKPOINTS, Sync, commands, converge, load, loaded_source};
 
 fn all_dbs() -> Vec<u64> {
     (0..16).collect()
@@ -60,7 +33,7 @@ fn killed_three_times_under_load_it_loses_nothing_and_repeats_nothing() {
         (Version::Redis6_2, Version::Valkey9_1),
     ] {
         let what = format!("{from:?} to {to:?}");
-        let src = source(from, 3000);
+        let src = loaded_source(from, 3000);
         let target = Server::start(to);
         let during = load(&src, 31);
         let (source_url, target_url) = (src.url(), target.url());
@@ -131,7 +104,7 @@ fn a_stream_the_backlog_lost_is_not_resumed_onto_stale_keys() {
 
 #[test]
 fn an_rdb_load_cut_short_is_not_resumed() {
-    let src = source(Version::Redis7_0, 150_000);
+    let src = loaded_source(Version::Redis7_0, 150_000);
     let target = Server::start(Version::Redis7_0);
     let (source_url, target_url) = (src.url(), target.url());
     let args = ["--source", &source_url, "--target", &target_url];
@@ -178,7 +151,7 @@ fn an_rdb_load_cut_short_is_not_resumed() {
 /// says they were not applied, so the counters end exact.
 #[test]
 fn lost_replies_are_neither_lost_nor_applied_twice() {
-    let src = source(Version::Redis7_0, 2000);
+    let src = loaded_source(Version::Redis7_0, 2000);
     let target = Server::start(Version::Redis7_0);
     let during = load(&src, 41);
     let (source_url, target_url) = (src.url(), target.url());

@@ -7,37 +7,10 @@
 
 use std::time::{Duration, Instant};
 
-use testkit::{
-    Cluster, Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed, write_sample,
-};
+use testkit::{Cluster, Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed};
 
 mod support;
-use support::{Sync, converge};
-
-const DBS: [u64; 3] = [0, 1, 3];
-
-fn loaded_source(version: Version) -> Server {
-    let src = Server::builder(version)
-        .config("repl-diskless-sync", "yes")
-        .config("repl-diskless-sync-delay", "0")
-        .start();
-    let mut con = src.client();
-    write_sample(&mut con, version);
-    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
-    write_mixed(&mut con, 3000);
-    src
-}
-
-fn load(src: &Server, seed: u64) -> Load {
-    Load::start(
-        src,
-        LoadOptions {
-            dbs: DBS.to_vec(),
-            seed,
-            ..LoadOptions::default()
-        },
-    )
-}
+use support::{Sync, converge, load, loaded_source};
 
 #[test]
 fn standalone_to_standalone_under_load_with_a_link_cut() {
@@ -46,7 +19,7 @@ fn standalone_to_standalone_under_load_with_a_link_cut() {
         (Version::Redis6_2, Version::Valkey9_1),
     ] {
         let what = format!("{from:?} to {to:?}");
-        let src = loaded_source(from);
+        let src = loaded_source(from, 3000);
         let target = Server::start(to);
         let during = load(&src, 11);
         let sync = Sync::start(&["--source", &src.url(), "--target", &target.url()]);

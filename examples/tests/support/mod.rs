@@ -9,7 +9,38 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use testkit::Snapshot;
+use testkit::{Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed, write_sample};
+
+/// The databases the loads write.
+pub const DBS: [u64; 3] = [0, 1, 3];
+
+/// A source with every type (the sample in several dbs, `keys` mixed keys in db 0)
+/// that serves replicas diskless at once, and keeps a backlog large enough for a
+/// slow machine's pauses.
+pub fn loaded_source(version: Version, keys: usize) -> Server {
+    let src = Server::builder(version)
+        .config("repl-diskless-sync", "yes")
+        .config("repl-diskless-sync-delay", "0")
+        .config("repl-backlog-size", "64mb")
+        .start();
+    let mut con = src.client();
+    write_sample(&mut con, version);
+    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, keys);
+    src
+}
+
+/// A write load on [`DBS`] of `src`.
+pub fn load(src: &Server, seed: u64) -> Load {
+    Load::start(
+        src,
+        LoadOptions {
+            dbs: DBS.to_vec(),
+            seed,
+            ..LoadOptions::default()
+        },
+    )
+}
 
 /// The names of the sync's checkpoint keys on its target.
 pub const CHECKPOINTS: &[u8] = b"redis-replication:checkpoint";
