@@ -17,7 +17,7 @@ use resp_codec::Frame;
 
 use crate::checkpoint::Checkpoint;
 use crate::command::b;
-use crate::pipeline::Op;
+use crate::op::Op;
 
 /// Requests in one `MULTI`/`EXEC` with a checkpoint.
 #[derive(Clone, Debug)]

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use endpoint::hash_tag;
 
 use crate::command::b;
+use crate::op::{Expect, Op};
 use crate::options::ExistingKeys;
-use crate::pipeline::{Expect, Op};
 
 /// One value being built with commands.
 #[derive(Debug)]

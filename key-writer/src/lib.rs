@@ -68,6 +68,7 @@ mod expiry;
 mod filter;
 pub mod hook;
 mod layout;
+mod op;
 mod options;
 mod pieces;
 mod pipeline;

@@ -14,9 +14,10 @@ use crate::error::{Error, Result, shown};
 use crate::expiry::{Expiry, now_ms};
 use crate::hook::{CommandEdit, Hook, KeyEdit, Verdict};
 use crate::layout::Layout;
+use crate::op::{Expect, Op, Pos};
 use crate::options::{DatabaseCommands, ExistingKeys, Stats, TargetMode, WriterOptions};
 use crate::pieces::InPieces;
-use crate::pipeline::{Expect, Op, Pipeline, Pos};
+use crate::pipeline::Pipeline;
 use crate::render::{ELEMENTS_PER_COMMAND, render};
 use crate::transaction::Transaction;
 
