@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use resp_codec::{Frame, FrameCodec, encode_command};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -319,6 +319,39 @@ impl Connection {
                 what: "not a string",
             }),
         }
+    }
+
+    /// One step of `SCAN cursor [MATCH pattern] COUNT count`: the next cursor (`0`
+    /// at the end) and the keys of this step.
+    ///
+    /// # Errors
+    /// An error reply, a reply of another shape, and I/O errors.
+    pub async fn scan(
+        &mut self,
+        cursor: &[u8],
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> Result<(Vec<u8>, Vec<Bytes>)> {
+        let count = count.max(1).to_string();
+        let mut args: Vec<&[u8]> = vec![b"SCAN", cursor];
+        if let Some(pattern) = pattern {
+            args.extend([&b"MATCH"[..], pattern]);
+        }
+        args.extend([&b"COUNT"[..], count.as_bytes()]);
+        let unexpected = || Error::UnexpectedReply {
+            command: "SCAN".into(),
+            what: "not a cursor and a list of keys",
+        };
+        let Frame::Array(parts) = self.request(&args).await? else {
+            return Err(unexpected());
+        };
+        let (Some(next), Some(Frame::Array(keys))) =
+            (parts.first().and_then(Frame::as_bytes), parts.get(1))
+        else {
+            return Err(unexpected());
+        };
+        let keys = keys.iter().filter_map(|k| k.as_bytes().cloned()).collect();
+        Ok((next.to_vec(), keys))
     }
 
     /// A setting's value from `CONFIG GET name` (RESP2 or RESP3 reply), or `None`

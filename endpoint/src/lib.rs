@@ -49,5 +49,5 @@ pub use info::{Flavor, ServerInfo};
 pub use slot::{SLOTS, hash_tag, slot};
 pub use stream::Stream;
 pub use tls::TlsOptions;
-pub use topology::{Shard, Topology, discover, masters, shards};
+pub use topology::{Shard, Topology, discover, shards};
 pub use url::{DEFAULT_PORT, Endpoint, Secret};

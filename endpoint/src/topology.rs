@@ -63,17 +63,9 @@ pub async fn discover(endpoint: &Endpoint, options: &ConnectOptions) -> Result<T
     }
 }
 
-/// The masters of the cluster `node` belongs to, each with its slots, sorted by
-/// their first slot. Masters without slots are left out.
-///
-/// # Errors
-/// When the node cannot be reached or is not a cluster node.
-pub async fn masters(node: &Endpoint, options: &ConnectOptions) -> Result<Vec<Shard>> {
-    let mut con = Connection::connect(node, options).await?;
-    shards(&mut con, node).await
-}
-
-/// As [`masters`], on an open connection to a node reached at `node`.
+/// The masters of the cluster that the node reached at `node` on `con` belongs to,
+/// each with its slots, sorted by their first slot; masters without slots are left
+/// out. [`discover`] does this on a connection of its own.
 ///
 /// # Errors
 /// When the node is not a cluster node or answers something else.

@@ -3,9 +3,9 @@
 //! or a failover of the target, each node says exactly which commands it holds, so
 //! that none is applied twice and none is lost.
 //!
-//! A checkpoint is a string key in database 0 of every master of the target:
-//! `<name>:<shard>` on a standalone target, `<name>:<shard>:{<tag>}` on a cluster,
-//! the tag chosen so that the key sits on a slot of its node. Its value is
+//! A checkpoint is a string key in database 0 of a standalone target, named
+//! `<name>:<shard>` (a cluster runs a transaction only on keys of one slot, so a
+//! cluster target keeps none for now). Its value is
 //! `1 <replid> <offset> <db> <state>`: the source's replication id, the offset just
 //! after the last command the node holds, the database the stream had selected
 //! there, and `loaded` or `loading` (a full resync's RDB was being written).
@@ -13,7 +13,6 @@
 use std::fmt;
 
 use bytes::Bytes;
-use endpoint::slot;
 
 /// The default first part of the checkpoint keys' names.
 pub const DEFAULT_CHECKPOINT_NAME: &str = "redis-replication:checkpoint";
@@ -42,19 +41,6 @@ impl CheckpointOptions {
     /// The key on a standalone target.
     pub(crate) fn key(&self) -> Bytes {
         Bytes::from(format!("{}:{}", self.name, self.shard))
-    }
-
-    /// The key on the cluster node that serves `slots` (inclusive ranges): the
-    /// first tag `{0}`, `{1}`... whose slot is one of them.
-    pub(crate) fn key_in(&self, slots: &[(u16, u16)]) -> Option<Bytes> {
-        (0u32..200_000).find_map(|i| {
-            let tag = i.to_string();
-            let s = slot(tag.as_bytes());
-            slots
-                .iter()
-                .any(|&(a, b)| (a..=b).contains(&s))
-                .then(|| Bytes::from(format!("{}:{}:{{{tag}}}", self.name, self.shard)))
-        })
     }
 }
 
@@ -144,18 +130,8 @@ mod tests {
     }
 
     #[test]
-    fn cluster_keys_sit_on_their_node() {
+    fn keys_name_the_shard() {
         let options = CheckpointOptions::new("10.0.0.5:6379");
-        for slots in [
-            &[(0u16, 5460u16)][..],
-            &[(5461, 10922)],
-            &[(16000, 16383), (7, 7)],
-        ] {
-            let key = options.key_in(slots).expect("a tag");
-            let s = slot(&key);
-            assert!(slots.iter().any(|&(a, b)| (a..=b).contains(&s)), "{key:?}");
-            assert!(key.starts_with(b"redis-replication:checkpoint:10.0.0.5:6379:{"));
-        }
         assert_eq!(options.key(), "redis-replication:checkpoint:10.0.0.5:6379");
     }
 }

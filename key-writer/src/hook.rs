@@ -246,11 +246,6 @@ impl Hooks {
         self.0.push(Arc::new(hook));
     }
 
-    /// Adds a shared hook after the others.
-    pub fn push_shared(&mut self, hook: Arc<dyn Hook>) {
-        self.0.push(hook);
-    }
-
     /// How many hooks there are.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -81,21 +81,6 @@ impl Layout {
         masters
     }
 
-    /// The slot ranges node `index` serves now (inclusive).
-    pub(crate) fn slot_ranges(&self, index: usize) -> Vec<(u16, u16)> {
-        let mut ranges: Vec<(u16, u16)> = Vec::new();
-        for (slot, node) in (0..SLOTS).zip(&self.slots) {
-            if *node != Some(index) {
-                continue;
-            }
-            match ranges.last_mut() {
-                Some((_, end)) if *end + 1 == slot => *end = slot,
-                _ => ranges.push((slot, slot)),
-            }
-        }
-        ranges
-    }
-
     /// Whether node `index` serves a slot now.
     pub(crate) fn serves(&self, index: usize) -> bool {
         !self.cluster || self.slots.contains(&Some(index))

@@ -49,8 +49,6 @@ struct Node {
     bytes: usize,
     /// The database the connection has selected, after what was written to it.
     db: u64,
-    /// The checkpoint key on this node (computed from the slots it serves).
-    checkpoint_key: Option<Bytes>,
     /// The checkpoint the node holds.
     applied: Option<Checkpoint>,
     /// A checkpoint to write even without requests (the end of an RDB, a node
@@ -71,7 +69,9 @@ pub(crate) struct Pipeline {
     max_batch_bytes: usize,
     retry_for: Duration,
     counters: Counters,
-    checkpoints: Option<CheckpointOptions>,
+    /// The checkpoint key, when checkpoints are kept (single-node targets: the
+    /// writer keeps none on a cluster).
+    checkpoint_key: Option<Bytes>,
     /// The replication id of the stream being written (for checkpoints).
     replid: String,
     /// Batches whose replies were lost: applied or not, their nodes' checkpoints
@@ -83,14 +83,6 @@ impl Pipeline {
     /// A pipeline over `layout`; `con` is an open connection to node 0 of a single
     /// node target, kept.
     pub(crate) fn new(layout: Layout, con: Option<Connection>, options: &WriterOptions) -> Self {
-        let mut checkpoints = options.checkpoint.clone();
-        if layout.is_cluster() && checkpoints.take().is_some() {
-            // A cluster runs a transaction only on keys of one slot: a node's
-            // requests and its checkpoint cannot share one.
-            tracing::warn!(
-                "checkpoints are kept on standalone targets only; this cluster target gets none"
-            );
-        }
         let mut pipeline = Pipeline {
             layout,
             nodes: Vec::new(),
@@ -100,7 +92,7 @@ impl Pipeline {
             max_batch_bytes: options.max_batch_bytes,
             retry_for: options.retry_for,
             counters: Counters::default(),
-            checkpoints,
+            checkpoint_key: options.checkpoint.as_ref().map(CheckpointOptions::key),
             replid: String::new(),
             doubtful: Vec::new(),
         };
@@ -139,31 +131,17 @@ impl Pipeline {
         }
     }
 
-    /// The checkpoint key of node `index`, when checkpoints are kept.
-    fn checkpoint_key(&mut self, index: usize) -> Option<Bytes> {
-        let options = self.checkpoints.as_ref()?;
-        if self.nodes[index].checkpoint_key.is_none() {
-            self.nodes[index].checkpoint_key = if self.layout.is_cluster() {
-                options.key_in(&self.layout.slot_ranges(index))
-            } else {
-                Some(options.key())
-            };
-        }
-        self.nodes[index].checkpoint_key.clone()
-    }
-
     /// Reads every master's checkpoint (`None` where there is none, or without
     /// checkpoints); the nodes skip the requests their checkpoint covers from here.
     ///
     /// # Errors
     /// When a master cannot be reached.
     pub(crate) async fn read_checkpoints(&mut self) -> Result<Vec<Option<Checkpoint>>> {
+        let Some(key) = self.checkpoint_key.clone() else {
+            return Ok(Vec::new());
+        };
         let mut found = Vec::new();
         for index in self.layout.masters() {
-            let Some(key) = self.checkpoint_key(index) else {
-                found.push(None);
-                continue;
-            };
             let checkpoint = self.get_checkpoint(index, &key).await?;
             self.nodes[index].applied = checkpoint.clone();
             found.push(checkpoint);
@@ -171,17 +149,15 @@ impl Pipeline {
         Ok(found)
     }
 
-    /// The checkpoint stored at `key` on node `index`, read on a connection of its
-    /// own (the pipeline's may have replies pending).
+    /// The checkpoint stored at `key` (in database 0) on node `index`, read on a
+    /// connection of its own (the pipeline's may have replies pending).
     async fn get_checkpoint(&self, index: usize, key: &Bytes) -> Result<Option<Checkpoint>> {
         let endpoint = &self.layout.nodes()[index];
         let failed = |e| Error::connection(endpoint, e);
         let mut con = Connection::connect(endpoint, &self.connect)
             .await
             .map_err(failed)?;
-        if !self.layout.is_cluster() {
-            con.request(&["SELECT", "0"]).await.map_err(failed)?;
-        }
+        con.request(&["SELECT", "0"]).await.map_err(failed)?;
         let reply = con.request(&[&b"GET"[..], key]).await.map_err(failed)?;
         Ok(reply.as_bytes().and_then(|v| Checkpoint::decode(v)))
     }
@@ -201,7 +177,7 @@ impl Pipeline {
     /// no request (`only_stale`: only those whose checkpoint is older than a
     /// second and behind it).
     pub(crate) fn checkpoint_masters(&mut self, checkpoint: &Checkpoint, only_stale: bool) {
-        if self.checkpoints.is_none() {
+        if self.checkpoint_key.is_none() {
             return;
         }
         for index in self.layout.masters() {
@@ -305,18 +281,11 @@ impl Pipeline {
         let last_pos = ops.iter().rev().find_map(|o| o.pos);
         let key = match (&due, last_pos) {
             (None, None) => None,
-            _ => self.checkpoint_key(index),
+            _ => self.checkpoint_key.clone(),
         };
         let node = &mut self.nodes[index];
         let mut selected = Vec::with_capacity(ops.len());
-        let mut asking = Vec::new();
         for o in ops {
-            if key.is_some() && o.asking {
-                // ASKING cannot be queued in a transaction: such requests go first,
-                // on their own.
-                asking.push(Sent::One(o));
-                continue;
-            }
             if let Some(db) = o.db
                 && db != node.db
             {
@@ -336,17 +305,14 @@ impl Pipeline {
             Some(pos) => Checkpoint::new(self.replid.clone(), pos.offset, pos.db),
             None => due.expect("a checkpoint is due or a request has a position"),
         };
-        let select = !self.layout.is_cluster() && node.db != 0;
-        if select {
-            node.db = 0;
-        }
-        asking.push(Sent::Atomic(Atomic {
+        let select = node.db != 0;
+        node.db = 0;
+        vec![Sent::Atomic(Atomic {
             ops: selected,
             checkpoint,
             key,
             select,
-        }));
-        asking
+        })]
     }
 
     /// One round: sends every node's queue, then reads the replies of the batch sent
@@ -440,8 +406,6 @@ impl Pipeline {
             if cluster {
                 self.layout.refresh(&self.connect, self.retry_for).await?;
                 self.grow();
-                // Slots may have moved: keys are found again from the layout.
-                self.nodes.iter_mut().for_each(|n| n.checkpoint_key = None);
             }
             let mut resend = Vec::new();
             for sent in lost {
@@ -537,85 +501,54 @@ impl Pipeline {
                 queued,
                 exec,
             } => {
-                if multi.is_error() {
-                    first_error.get_or_insert(Error::Reply {
-                        command: "MULTI".into(),
-                        key: "(none)".into(),
-                        message: format!("{multi:?}"),
-                    });
+                if let Frame::Array(items) = &exec
+                    && !multi.is_error()
+                    && items.len() == queued.len()
+                {
+                    for (o, item) in a.ops.iter().zip(items) {
+                        // Redirections are checked when requests are queued, not
+                        // here; what is not done is an error.
+                        if let Verdict::Fail(e) = self.judge(o, item) {
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                    let node = &mut self.nodes[index];
+                    node.applied = Some(a.checkpoint);
+                    node.written_at = Some(Instant::now());
                     return Ok(());
                 }
-                match exec {
-                    Frame::Array(items) if items.len() == queued.len() => {
-                        for (o, item) in a.ops.iter().zip(&items) {
-                            match self.judge(o, item) {
-                                Verdict::Done => {}
-                                Verdict::Fail(e) => {
-                                    first_error.get_or_insert(e);
-                                }
-                                // Redirections are checked when requests are queued.
-                                _ => {
-                                    first_error.get_or_insert(Error::Cluster(format!(
-                                        "a redirection inside EXEC: {item:?}"
-                                    )));
-                                }
-                            }
-                        }
-                        let node = &mut self.nodes[index];
-                        node.applied = Some(a.checkpoint);
-                        node.written_at = Some(Instant::now());
+                // Nothing was applied: the cause is MULTI's error, or a queued
+                // request's (EXECABORT).
+                let multi_op = Op::new(vec![b("MULTI")], None, Expect::Ok);
+                let cause = std::iter::once((&multi_op, &multi))
+                    .chain(a.ops.iter().zip(&queued))
+                    .find(|(_, r)| r.is_error());
+                let verdict = match cause {
+                    Some((o, reply)) => self.judge(o, reply),
+                    None => Verdict::Fail(Error::Reply {
+                        command: "EXEC".into(),
+                        key: "(none)".into(),
+                        message: format!("{exec:?}"),
+                    }),
+                };
+                match verdict {
+                    // LOADING, MASTERDOWN...: the whole batch again, later.
+                    Verdict::Retry => {
+                        self.counters.retries += a.ops.len() as u64;
+                        again.extend(a.ops.into_iter().filter(|o| !o.is_select()).map(|mut o| {
+                            o.attempts += 1;
+                            o
+                        }));
                     }
-                    exec if exec.is_error() => {
-                        // Nothing was applied: the cause is among the queued replies.
-                        let cause = a
-                            .ops
-                            .iter()
-                            .zip(&queued)
-                            .find(|(_, r)| r.is_error())
-                            .map(|(o, r)| (o.clone(), r.clone()));
-                        let Some((o, reply)) = cause else {
-                            first_error.get_or_insert(Error::Reply {
-                                command: "EXEC".into(),
-                                key: "(none)".into(),
-                                message: format!("{exec:?}"),
-                            });
-                            return Ok(());
-                        };
-                        match self.judge(&o, &reply) {
-                            Verdict::Moved(slot, addr) => {
-                                self.layout.moved(slot, &addr)?;
-                                self.grow();
-                                *topology_changed = true;
-                                self.counters.redirections += 1;
-                                again.extend(a.ops.into_iter().filter(|o| !o.is_select()));
-                            }
-                            // A slot being migrated: the batch waits for the end.
-                            Verdict::Ask(_) | Verdict::Retry => {
-                                self.counters.retries += a.ops.len() as u64;
-                                again.extend(a.ops.into_iter().filter(|o| !o.is_select()).map(
-                                    |mut o| {
-                                        o.attempts += 1;
-                                        o
-                                    },
-                                ));
-                            }
-                            Verdict::Fail(e) => {
-                                first_error.get_or_insert(e);
-                            }
-                            Verdict::Done => {
-                                first_error.get_or_insert(Error::Reply {
-                                    command: "EXEC".into(),
-                                    key: o.key.as_deref().map(shown).unwrap_or_default(),
-                                    message: format!("{exec:?}"),
-                                });
-                            }
-                        }
+                    Verdict::Fail(e) => {
+                        first_error.get_or_insert(e);
                     }
-                    _ => {
+                    // Checkpoints are kept on single nodes, which redirect nothing.
+                    other => {
                         first_error.get_or_insert(Error::Reply {
                             command: "EXEC".into(),
                             key: "(none)".into(),
-                            message: "the transaction was aborted".into(),
+                            message: format!("the transaction was aborted ({other:?}): {exec:?}"),
                         });
                     }
                 }
@@ -727,6 +660,7 @@ impl Pipeline {
 }
 
 /// The outcome of one reply.
+#[derive(Debug)]
 enum Verdict {
     Done,
     Moved(u16, String),

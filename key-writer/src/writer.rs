@@ -82,10 +82,6 @@ impl Writer {
     /// # Errors
     /// When the target cannot be reached or its layout read.
     pub async fn connect(target: &Endpoint, mut options: WriterOptions) -> Result<Writer> {
-        if options.mode == TargetMode::Proxy && options.checkpoint.take().is_some() {
-            // Proxies rarely pass MULTI/EXEC through.
-            tracing::warn!("checkpoints are not kept through a proxy");
-        }
         let mut con = Connection::connect(target, &options.connect)
             .await
             .map_err(|e| Error::connection(target, e))?;
@@ -94,6 +90,14 @@ impl Writer {
             .await
             .map_err(|e| Error::connection(target, e))?;
         let cluster = info.cluster_enabled && options.mode == TargetMode::Auto;
+        // A cluster runs a transaction only on keys of one slot, so a node's
+        // requests and its checkpoint cannot share one; proxies rarely pass
+        // MULTI/EXEC through.
+        if (cluster || options.mode == TargetMode::Proxy) && options.checkpoint.take().is_some() {
+            tracing::warn!(
+                "checkpoints are kept on standalone targets only; this target gets none"
+            );
+        }
         let (layout, con) = if cluster {
             let layout = Layout::cluster(target, &options.connect, options.retry_for).await?;
             (layout, None)
@@ -150,11 +154,6 @@ impl Writer {
         s
     }
 
-    /// Counts keys or commands a caller left out before they reached the writer.
-    pub fn count_filtered(&mut self, n: u64) {
-        self.stats.filtered += n;
-    }
-
     /// Records that what was written so far brings the target to source offset
     /// `offset` (the end of a full resync's RDB, say); [`Writer::flush`] returns it
     /// once it is durable, and writes it to every master's checkpoint. Commands
@@ -176,9 +175,6 @@ impl Writer {
     /// # Errors
     /// When a master cannot be reached.
     pub async fn read_checkpoints(&mut self) -> Result<Vec<Option<Checkpoint>>> {
-        if self.options.checkpoint.is_none() {
-            return Ok(Vec::new());
-        }
         self.pipeline.read_checkpoints().await
     }
 
@@ -234,19 +230,10 @@ impl Writer {
             }
             let mut cursor = b"0".to_vec();
             loop {
-                let reply = con
-                    .request(&[
-                        &b"SCAN"[..],
-                        &cursor,
-                        b"MATCH",
-                        pattern.as_bytes(),
-                        b"COUNT",
-                        b"1000",
-                    ])
+                let (next, keys) = con
+                    .scan(&cursor, Some(pattern.as_bytes()), 1000)
                     .await
                     .map_err(failed)?;
-                let (next, keys) = scan_reply(&reply)
-                    .ok_or_else(|| Error::Cluster(format!("{node}: SCAN answered {reply:?}")))?;
                 for key in keys {
                     con.request(&[&b"DEL"[..], &key]).await.map_err(failed)?;
                     removed += 1;
@@ -989,21 +976,6 @@ fn glob_escaped(text: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// The cursor and keys of a `SCAN` reply.
-fn scan_reply(reply: &resp_codec::Frame) -> Option<(Vec<u8>, Vec<Bytes>)> {
-    let resp_codec::Frame::Array(parts) = reply else {
-        return None;
-    };
-    let next = parts.first()?.as_bytes()?.to_vec();
-    let resp_codec::Frame::Array(keys) = parts.get(1)? else {
-        return None;
-    };
-    Some((
-        next,
-        keys.iter().filter_map(|k| k.as_bytes().cloned()).collect(),
-    ))
 }
 
 /// Whether `value` is a list, set, sorted set or hash without an element.

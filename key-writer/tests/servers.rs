@@ -677,3 +677,48 @@ async fn transactions_are_held_whole_with_their_databases() {
     );
     assert_eq!(writer.discard_transaction(), Some(0));
 }
+
+/// EXEC calls the target's nodes counted (`INFO commandstats`).
+fn execs(nodes: &[&Server]) -> u64 {
+    nodes
+        .iter()
+        .map(|n| {
+            let text: String = redis::cmd("INFO")
+                .arg("commandstats")
+                .query(&mut n.client())
+                .unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix("cmdstat_exec:calls="))
+                .and_then(|v| v.split(',').next()?.parse().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// A cluster target keeps no checkpoints, and a source transaction still reaches
+/// it as one MULTI/EXEC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_stay_atomic_on_a_cluster_asked_for_checkpoints() {
+    let cluster = Cluster::start(Version::Redis7_0, 3);
+    let options = WriterOptions {
+        checkpoint: Some(key_writer::CheckpointOptions::new("a-source")),
+        ..WriterOptions::default()
+    };
+    let mut writer = Writer::connect(&endpoint(&cluster.nodes()[0]), options)
+        .await
+        .unwrap();
+    assert_eq!(writer.read_checkpoints().await.unwrap(), Vec::new());
+    for (offset, text) in [
+        (10, "MULTI"),
+        (20, "INCR {a}x"),
+        (30, "LPUSH {a}y 1"),
+        (40, "EXEC"),
+    ] {
+        writer
+            .write_command(&logged(0, offset, text))
+            .await
+            .unwrap();
+    }
+    assert_eq!(writer.flush().await.unwrap(), Some(40));
+    assert_eq!(execs(&cluster.masters()), 1);
+}

@@ -102,10 +102,15 @@ impl Error {
         }
     }
 
-    /// Writing failed; `context` says what was written from where.
-    pub(crate) fn writer(context: impl Into<String>) -> impl FnOnce(key_writer::Error) -> Error {
-        let context = context.into();
-        move |error| Error::Writer { context, error }
+    /// Writing failed; `context` says what was written from where (made only on
+    /// an error: writes are the hot path).
+    pub(crate) fn writer(
+        context: impl FnOnce() -> String,
+    ) -> impl FnOnce(key_writer::Error) -> Error {
+        move |error| Error::Writer {
+            context: context(),
+            error,
+        }
     }
 
     /// A task ended by a panic (or was cancelled).

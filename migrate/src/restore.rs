@@ -200,7 +200,7 @@ impl Restore {
             return self.seed(seed).await;
         }
         let options = &self.options;
-        let connect = Error::writer(format!("connect to {}", self.target));
+        let connect = Error::writer(|| format!("connect to {}", self.target));
         let mut writer = Writer::connect(&self.target, options.writer.clone())
             .await
             .map_err(connect)?;
@@ -208,7 +208,7 @@ impl Restore {
             writer
                 .check_empty()
                 .await
-                .map_err(Error::writer(format!("check {}", self.target)))?;
+                .map_err(Error::writer(|| format!("check {}", self.target)))?;
         }
         let mut rdbs = Vec::new();
         let mut aofs = Vec::new();
@@ -249,7 +249,7 @@ impl Restore {
                 let _permit = limit.acquire_owned().await.expect("never closed");
                 let mut writer = Writer::connect(&target, options.writer)
                     .await
-                    .map_err(Error::writer(format!("connect to {target}")))?;
+                    .map_err(Error::writer(|| format!("connect to {target}")))?;
                 restore_rdb(&mut writer, &path, options.parse, &status).await?;
                 Ok::<_, Error>(writer.stats())
             });
@@ -333,7 +333,7 @@ async fn restore_rdb(
     writer
         .flush()
         .await
-        .map_err(Error::writer(format!("restore {}", path.display())))?;
+        .map_err(Error::writer(|| format!("restore {}", path.display())))?;
     progress.done = true;
     update(status, index, &progress);
     Ok(())
@@ -370,9 +370,10 @@ async fn restore_rdb_bytes(
                 update(status, index, progress);
             }
         }
-        if let Err(e) = writer.write_item(&item).await {
-            return Err(Error::writer(format!("restore {}", path.display()))(e));
-        }
+        writer
+            .write_item(&item)
+            .await
+            .map_err(Error::writer(|| format!("restore {}", path.display())))?;
     }
     progress.bytes = start + items.offset();
     Ok(end)
@@ -424,9 +425,10 @@ async fn replay_aof(
             AofItem::Command(command) => {
                 progress.bytes = progress.bytes.max(command.offset);
                 progress.items += 1;
-                if let Err(e) = writer.write_command(&command).await {
-                    return Err(Error::writer(format!("replay {}", path.display()))(e));
-                }
+                writer
+                    .write_command(&command)
+                    .await
+                    .map_err(Error::writer(|| format!("replay {}", path.display())))?;
                 if progress.items.is_multiple_of(PUBLISH_EVERY) {
                     update(status, index, &progress);
                 }
@@ -438,7 +440,7 @@ async fn replay_aof(
     writer
         .flush()
         .await
-        .map_err(Error::writer(format!("replay {}", path.display())))?;
+        .map_err(Error::writer(|| format!("replay {}", path.display())))?;
     progress.done = true;
     update(status, index, &progress);
     Ok(truncated)

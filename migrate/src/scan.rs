@@ -6,7 +6,6 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use endpoint::{ConnectOptions, Connection, Endpoint, discover};
 use key_writer::{Hook, Stats, Writer, WriterOptions};
 use resp_codec::Frame;
@@ -124,7 +123,7 @@ impl Scan {
     async fn copy(&self) -> Result<ScanReport> {
         let mut writer = Writer::connect(&self.target, self.options.writer.clone())
             .await
-            .map_err(Error::writer(format!("connect to {}", self.target)))?;
+            .map_err(Error::writer(|| format!("connect to {}", self.target)))?;
         let connect = &self.options.source_connect;
         let topology = discover(&self.source, connect)
             .await
@@ -147,7 +146,7 @@ impl Scan {
         writer
             .flush()
             .await
-            .map_err(Error::writer(format!("copy from {}", self.source)))?;
+            .map_err(Error::writer(|| format!("copy from {}", self.source)))?;
         progress.done = true;
         self.status.send_replace(progress.clone());
         Ok(ScanReport {
@@ -165,27 +164,12 @@ impl Scan {
         progress: &mut Progress,
     ) -> Result<()> {
         let failed = |e| Error::endpoint(node, e);
-        let unexpected = || Error::Source {
-            shard: node.to_string(),
-            reason: "SCAN: unexpected reply".into(),
-        };
         let mut cursor = b"0".to_vec();
-        let count = self.options.batch.max(1).to_string();
         loop {
-            let reply = con
-                .request(&[&b"SCAN"[..], &cursor, b"COUNT", count.as_bytes()])
+            let (next, keys) = con
+                .scan(&cursor, None, self.options.batch)
                 .await
                 .map_err(failed)?;
-            let Frame::Array(parts) = reply else {
-                return Err(unexpected());
-            };
-            let (Some(next), Some(Frame::Array(keys))) =
-                (parts.first().and_then(|f| f.as_bytes()), parts.get(1))
-            else {
-                return Err(unexpected());
-            };
-            let next = next.to_vec();
-            let keys: Vec<Bytes> = keys.iter().filter_map(|k| k.as_bytes().cloned()).collect();
             for key in &keys {
                 con.send(&[&b"DUMP"[..], key]);
                 con.send(&[&b"PTTL"[..], key]);
@@ -215,7 +199,7 @@ impl Scan {
                 writer
                     .write_dump(db, &key, payload, pttl)
                     .await
-                    .map_err(Error::writer(format!("copy from {node}")))?;
+                    .map_err(Error::writer(|| format!("copy from {node}")))?;
                 progress.items += 1;
                 progress.bytes += key.len() as u64;
             }

@@ -184,33 +184,23 @@ pub(crate) struct ShardSync {
 enum Start {
     /// No checkpoint: the target holds nothing of this sync.
     Fresh,
-    /// Every master holds a complete checkpoint of one stream: resume after the
-    /// lowest.
+    /// A complete checkpoint: resume after it.
     Resume(Checkpoint),
     /// What the checkpoints say cannot be resumed from.
     Unusable(String),
 }
 
 impl Start {
+    /// What the checkpoints read from the target (one per master that has one)
+    /// say.
     fn from(found: &[Option<Checkpoint>]) -> Start {
-        let held: Vec<&Checkpoint> = found.iter().flatten().collect();
-        let Some(lowest) = held.iter().min_by_key(|c| c.offset) else {
-            return Start::Fresh;
-        };
-        if held.len() < found.len() {
-            return Start::Unusable(format!(
-                "{} of the target's {} masters hold a checkpoint (the target's layout changed?)",
-                held.len(),
-                found.len()
-            ));
+        match found.iter().flatten().min_by_key(|c| c.offset) {
+            None => Start::Fresh,
+            Some(c) if c.loading => {
+                Start::Unusable("it holds part of an RDB whose load was cut short".into())
+            }
+            Some(c) => Start::Resume(c.clone()),
         }
-        if held.iter().any(|c| c.loading) {
-            return Start::Unusable("it holds part of an RDB whose load was cut short".into());
-        }
-        if held.iter().any(|c| c.replid != lowest.replid) {
-            return Start::Unusable("its masters hold checkpoints of different streams".into());
-        }
-        Start::Resume((*lowest).clone())
     }
 }
 
@@ -225,11 +215,10 @@ impl ShardSync {
         let name = source.to_string();
         let mut writer = Writer::connect(target, settings.writer)
             .await
-            .map_err(Error::writer(format!("connect to the target {target}")))?;
-        let found = writer
-            .read_checkpoints()
-            .await
-            .map_err(Error::writer(format!("read the checkpoints on {target}")))?;
+            .map_err(Error::writer(|| format!("connect to the target {target}")))?;
+        let found = writer.read_checkpoints().await.map_err(Error::writer(|| {
+            format!("read the checkpoints on {target}")
+        }))?;
         let mut replica = settings.replica;
         let mut written_before = None;
         match Start::from(&found) {
@@ -326,7 +315,7 @@ impl ShardSync {
                 .writer
                 .flush()
                 .await
-                .map_err(Error::writer(format!("forward from {}", self.name)))?;
+                .map_err(Error::writer(|| format!("forward from {}", self.name)))?;
             if let Some(offset) = durable {
                 self.replica.ack(offset);
                 self.status.applied = offset;
@@ -358,15 +347,14 @@ impl ShardSync {
                         return Err(refusal(&self.name, &why));
                     }
                     tracing::warn!(source = %self.name, "full resync: emptying the target first ({why})");
-                    self.writer
-                        .flush_all()
-                        .await
-                        .map_err(Error::writer(format!("empty the target for {}", self.name)))?;
+                    self.writer.flush_all().await.map_err(Error::writer(|| {
+                        format!("empty the target for {}", self.name)
+                    }))?;
                 }
                 self.writer
                     .begin_full_resync(&replid, offset)
                     .await
-                    .map_err(Error::writer(format!("load the RDB of {}", self.name)))?;
+                    .map_err(Error::writer(|| format!("load the RDB of {}", self.name)))?;
                 self.written_before = Some("this sync loaded an RDB into it".into());
                 self.status.full_syncs += 1;
                 self.status.replid = replid;
@@ -416,7 +404,7 @@ impl ShardSync {
                     .writer
                     .flush()
                     .await
-                    .map_err(Error::writer(format!("load the RDB of {}", self.name)))?;
+                    .map_err(Error::writer(|| format!("load the RDB of {}", self.name)))?;
                 if let Some(offset) = durable {
                     self.replica.ack(offset);
                     self.status.applied = offset;
@@ -435,7 +423,7 @@ impl ShardSync {
                 self.writer
                     .write_command(&command)
                     .await
-                    .map_err(Error::writer(format!("forward from {}", self.name)))?;
+                    .map_err(Error::writer(|| format!("forward from {}", self.name)))?;
                 self.waiting_since.get_or_insert_with(Instant::now);
                 self.status.received = command.offset;
                 self.status.commands += 1;
@@ -465,7 +453,7 @@ impl ShardSync {
             self.writer
                 .write_event(event)
                 .await
-                .map_err(Error::writer(format!("load the RDB of {}", self.name)))?;
+                .map_err(Error::writer(|| format!("load the RDB of {}", self.name)))?;
         }
     }
 

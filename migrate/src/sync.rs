@@ -110,34 +110,31 @@ impl fmt::Display for SyncReport {
 /// command passes the writer's hooks ([`Sync::hook`]).
 ///
 /// # Exactly once, across crashes and restarts
-/// With checkpoints (the default), each source shard's commands reach every
-/// target master in `MULTI`/`EXEC` transactions that also write the shard's
-/// checkpoint on that master (its replication id, the offset just after the last
-/// command the master holds, and the stream's database there; keys named
+/// On a standalone target, with checkpoints (the default), each source shard's
+/// commands reach the target in `MULTI`/`EXEC` transactions that also write the
+/// shard's checkpoint: its replication id, the offset just after the last command
+/// the target holds, and the stream's database there (a key named
 /// [`SyncOptions::checkpoint_name`]`:<shard>`, in database 0). The offset
-/// acknowledged to the source is one every master holds. A sync started again with
-/// the same sources and target reads the checkpoints, resumes the source's stream
-/// after the lowest one (`PSYNC replid offset+1`), and each master skips what its
-/// own checkpoint covers. So, as long as the source's backlog still holds the
-/// stream from there:
+/// acknowledged to the source is one the target holds. A sync started again with
+/// the same sources and target reads the checkpoint and resumes the source's stream
+/// right after it (`PSYNC replid offset+1`). So, as long as the source's backlog
+/// still holds the stream from there:
 /// - no command is lost and none is applied twice, whether the sync was stopped,
-///   killed, or lost a reply (a batch whose reply is lost is resent only if its
-///   master's checkpoint says it was not applied), and a target master that fails
-///   over to its replica loses nothing the checkpoints say it holds;
+///   killed, or lost a reply (a batch whose reply is lost is resent only if the
+///   checkpoint says it was not applied);
 /// - a source transaction is applied whole or not at all.
-///
-/// Checkpoints are kept on standalone targets for now: a cluster runs a
-/// transaction only on keys of one slot, and proxies rarely pass transactions
-/// through, so a cluster or proxy target gets none (a warning says so) and a sync
-/// started again takes a full resync there.
 ///
 /// What it does not cover: a backlog that no longer holds the stream (then a full
 /// resync follows, see [`SyncOptions::on_full_resync`]); the RDB phase of a full
-/// resync (cut short, it is loaded again); slots moved between the target's masters
-/// while the sync is stopped (a master's checkpoint then speaks for keys it did not
-/// hold); writes others make to the keys on the target meanwhile.
-/// `sync --remove-checkpoints` (or [`remove_checkpoints`]) removes the keys after a
-/// cutover.
+/// resync (cut short, it is loaded again); writes others make to the keys on the
+/// target meanwhile. `sync --remove-checkpoints` (or [`remove_checkpoints`])
+/// removes the keys after a cutover.
+///
+/// Cluster and proxy targets keep no checkpoints yet: a cluster runs a transaction
+/// only on keys of one slot, and proxies rarely pass transactions through (a
+/// warning says so). A sync started again onto such a target begins with a full
+/// resync over what the earlier run wrote, which keeps keys the source deleted
+/// meanwhile.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -326,9 +323,11 @@ pub async fn remove_checkpoints(
     };
     let mut writer = key_writer::Writer::connect(target, options)
         .await
-        .map_err(Error::writer(format!("connect to {target}")))?;
+        .map_err(Error::writer(|| format!("connect to {target}")))?;
     writer
         .remove_checkpoints(name)
         .await
-        .map_err(Error::writer(format!("remove the checkpoints on {target}")))
+        .map_err(Error::writer(|| {
+            format!("remove the checkpoints on {target}")
+        }))
 }
