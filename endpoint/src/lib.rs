@@ -16,7 +16,8 @@
 //!   [`Stream`] to another protocol (replication).
 //! - [`discover`]: a standalone server, or the masters of a Redis Cluster and their
 //!   slots ([`Topology`]; `CLUSTER SHARDS`, `CLUSTER SLOTS` on older servers);
-//!   [`slot`] and [`hash_tag`] compute a key's slot as the server does.
+//!   [`slot`] and [`hash_tag`] compute a key's slot as the server does, [`slot_tag`]
+//!   gives a hash tag for a chosen slot.
 //! - [`Error`]: one type; authentication failures are told apart, messages name
 //!   commands but never their arguments.
 //!
@@ -46,7 +47,7 @@ mod url;
 pub use connection::{ConnectOptions, Connection};
 pub use error::{Error, Result};
 pub use info::{Flavor, ServerInfo};
-pub use slot::{SLOTS, hash_tag, slot};
+pub use slot::{SLOTS, hash_tag, slot, slot_tag};
 pub use stream::Stream;
 pub use tls::TlsOptions;
 pub use topology::{Shard, Topology, discover, shards};
