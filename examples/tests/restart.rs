@@ -4,9 +4,10 @@
 //! target's checkpoints without a full resync, and the target ends equal to the
 //! source, counters exact; a restart after the source's backlog lost the stream,
 //! or after an RDB load was cut short, refuses to leave stale keys, and with
-//! `--on-full-resync flush` ends equal to the source.
+//! `--on-full-resync flush` ends equal to the source. Standalone and cluster
+//! targets.
 
-use testkit::{Server, Snapshot, Version, redis, write_mixed};
+use testkit::{Cluster, Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed};
 
 mod support;
 use support::{CHECKPOINTS, Sync, commands, converge, load, loaded_source};
@@ -26,6 +27,29 @@ fn checkpoint(target: &Server) -> Option<String> {
     redis::cmd("GET").arg(key).query(&mut con).unwrap()
 }
 
+/// Runs `sync args`, kills it once it streams, three more times after it
+/// resumed, then starts it a last time and returns it; no restart may take a full
+/// resync.
+fn killed_three_times(what: &str, args: &[&str]) -> Sync {
+    let first = Sync::start(args);
+    first.wait_for(what, |log| {
+        log.contains("sync rdb done") && commands(log) > 100
+    });
+    first.kill();
+    for round in 1..=3 {
+        let run = Sync::start(args);
+        run.wait_for(what, |log| commands(log) > 100);
+        let log = run.kill();
+        assert!(
+            !log.contains("sync rdb done"),
+            "{what}: round {round} took a full resync: {log}"
+        );
+    }
+    let last = Sync::start(args);
+    last.wait_for(what, |log| commands(log) > 0);
+    last
+}
+
 #[test]
 fn killed_three_times_under_load_it_loses_nothing_and_repeats_nothing() {
     for (from, to) in [
@@ -37,23 +61,7 @@ fn killed_three_times_under_load_it_loses_nothing_and_repeats_nothing() {
         let target = Server::start(to);
         let during = load(&src, 31);
         let (source_url, target_url) = (src.url(), target.url());
-        let args = ["--source", &source_url, "--target", &target_url];
-        let first = Sync::start(&args);
-        first.wait_for(&what, |log| {
-            log.contains("sync rdb done") && commands(log) > 100
-        });
-        first.kill();
-        for round in 1..=3 {
-            let run = Sync::start(&args);
-            run.wait_for(&what, |log| commands(log) > 100);
-            let log = run.kill();
-            assert!(
-                !log.contains("sync rdb done"),
-                "{what}: round {round} took a full resync: {log}"
-            );
-        }
-        let last = Sync::start(&args);
-        last.wait_for(&what, |log| commands(log) > 0);
+        let last = killed_three_times(&what, &["--source", &source_url, "--target", &target_url]);
         assert!(during.stop() > 1000, "{what}: the load ran");
         converge(
             || Snapshot::of_server(&src, &all_dbs()),
@@ -66,6 +74,40 @@ fn killed_three_times_under_load_it_loses_nothing_and_repeats_nothing() {
             "{what}: {log}"
         );
     }
+}
+
+/// The same onto a 3-master cluster, where each slot's commands carry that slot's
+/// checkpoint.
+#[test]
+fn killed_three_times_under_load_into_a_cluster() {
+    let what = "Redis6_2 to a Redis7_0 cluster";
+    let src = Server::builder(Version::Redis6_2)
+        .config("repl-diskless-sync", "yes")
+        .config("repl-diskless-sync-delay", "0")
+        .config("repl-backlog-size", "64mb")
+        .start();
+    write_mixed(&mut src.client(), 3000);
+    let cluster = Cluster::start(Version::Redis7_0, 3);
+    let during = Load::start(
+        &src,
+        LoadOptions {
+            seed: 37,
+            ..LoadOptions::default()
+        },
+    );
+    let (source_url, target_url) = (src.url(), cluster.nodes()[1].url());
+    let last = killed_three_times(what, &["--source", &source_url, "--target", &target_url]);
+    assert!(during.stop() > 1000, "{what}: the load ran");
+    converge(
+        || Snapshot::of_server(&src, &[0]),
+        || Snapshot::of_cluster(&cluster),
+        what,
+    );
+    let log = last.stop();
+    assert!(
+        log.contains("0 full syncs, 1 partial resyncs"),
+        "{what}: {log}"
+    );
 }
 
 #[test]

@@ -3,14 +3,24 @@
 //! or a failover of the target, each node says exactly which commands it holds, so
 //! that none is applied twice and none is lost.
 //!
-//! A checkpoint is a string key in database 0 of a standalone target, named
-//! `<name>:<shard>` (a cluster runs a transaction only on keys of one slot, so a
-//! cluster target keeps none for now). Its value is
-//! `1 <replid> <offset> <db> <state>`: the source's replication id, the offset just
-//! after the last command the node holds, the database the stream had selected
-//! there, and `loaded` or `loading` (a full resync's RDB was being written).
+//! A checkpoint is a string key whose value is `1 <replid> <offset> <db> <state>`:
+//! the source's replication id, the offset just after the last command covered,
+//! the database the stream had selected there, and `loaded` or `loading` (a full
+//! resync's RDB was being written).
+//!
+//! - A standalone target holds one, `<name>:<shard>` in database 0, written in
+//!   every batch's `MULTI`/`EXEC`.
+//! - A cluster runs a transaction only on keys of one slot, so a cluster target
+//!   holds one per slot the stream wrote to, `<name>:<shard>:{<tag>}` (the tag puts
+//!   it in that slot, see `endpoint::slot_tag`), written in the `MULTI`/`EXEC` of
+//!   that slot's commands; and a floor, `<name>:<shard>`, written once every
+//!   node has applied everything up to it. A restart resumes from the floor and
+//!   skips, slot by slot, what the slots' checkpoints cover.
 
 use std::fmt;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 
@@ -38,9 +48,27 @@ impl CheckpointOptions {
         }
     }
 
-    /// The key on a standalone target.
+    /// The key on a standalone target; the floor on a cluster.
     pub(crate) fn key(&self) -> Bytes {
         Bytes::from(format!("{}:{}", self.name, self.shard))
+    }
+
+    /// The key of `slot`'s checkpoint on a cluster.
+    pub(crate) fn slot_key(&self, slot: u16) -> Bytes {
+        let tag = endpoint::slot_tag(slot);
+        Bytes::from(format!("{}:{}:{{{tag}}}", self.name, self.shard))
+    }
+
+    /// Why these keys cannot be kept on a cluster: a brace in the name or the
+    /// shard would make another hash tag than the slot's count.
+    pub(crate) fn unfit_for_cluster(&self) -> Option<String> {
+        let braced = |s: &str| s.contains(['{', '}']);
+        (braced(&self.name) || braced(&self.shard)).then(|| {
+            format!(
+                "checkpoint names with braces ({:?}, shard {:?}) cannot be placed in a cluster's slots",
+                self.name, self.shard
+            )
+        })
     }
 }
 
@@ -108,6 +136,68 @@ impl fmt::Display for Checkpoint {
     }
 }
 
+/// A cluster target's checkpoints as the pipeline keeps them: the floor it wrote
+/// last (or is to write next), and, after a restart, what each slot's checkpoint
+/// covers beyond the floor.
+#[derive(Debug, Default)]
+pub(crate) struct ClusterCheckpoints {
+    /// The floor the target holds.
+    pub(crate) floor: Option<Checkpoint>,
+    /// A floor to write once every node is idle.
+    pub(crate) due: Option<Checkpoint>,
+    /// When the floor was last written.
+    pub(crate) written_at: Option<Instant>,
+    /// Per slot, the offset its checkpoint covers when it is beyond the floor read
+    /// at the start (empty when none is).
+    resumed: Vec<u64>,
+}
+
+impl ClusterCheckpoints {
+    /// Takes in the checkpoints read from the target: the floor, and each slot's.
+    pub(crate) fn resume(&mut self, floor: Option<Checkpoint>, slots: &[(u16, Checkpoint)]) {
+        let base = floor.as_ref().map_or(0, |f| f.offset);
+        self.resumed.clear();
+        for (slot, c) in slots {
+            if c.offset > base && !c.loading {
+                if self.resumed.is_empty() {
+                    self.resumed = vec![0; usize::from(endpoint::SLOTS)];
+                }
+                self.resumed[usize::from(*slot)] = c.offset;
+            }
+        }
+        self.floor = floor;
+    }
+
+    /// Whether the slot's checkpoint read at the start covers a stream command
+    /// at `offset` (it was applied before the restart).
+    pub(crate) fn covers(&self, slot: u16, offset: u64) -> bool {
+        self.resumed
+            .get(usize::from(slot))
+            .is_some_and(|&held| offset <= held)
+    }
+
+    /// What the target held of the old stream no longer counts (a full resync).
+    pub(crate) fn forget(&mut self) {
+        self.resumed = Vec::new();
+        self.floor = None;
+    }
+
+    /// Writes `checkpoint` as the floor with the next flush (`only_stale`: only
+    /// when the floor is behind it and older than a second).
+    pub(crate) fn raise(&mut self, checkpoint: &Checkpoint, only_stale: bool) {
+        let behind = self
+            .floor
+            .as_ref()
+            .is_none_or(|f| f.offset < checkpoint.offset || f.loading != checkpoint.loading);
+        let stale = self
+            .written_at
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+        if !only_stale || (behind && stale) {
+            self.due = Some(checkpoint.clone());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +223,12 @@ mod tests {
     fn keys_name_the_shard() {
         let options = CheckpointOptions::new("10.0.0.5:6379");
         assert_eq!(options.key(), "redis-replication:checkpoint:10.0.0.5:6379");
+        for slot in [0, 1, 9000, 16383] {
+            let key = options.slot_key(slot);
+            assert!(key.starts_with(b"redis-replication:checkpoint:10.0.0.5:6379:{"));
+            assert_eq!(endpoint::slot(&key), slot);
+        }
+        assert_eq!(options.unfit_for_cluster(), None);
+        assert!(CheckpointOptions::new("a{b}").unfit_for_cluster().is_some());
     }
 }

@@ -81,6 +81,13 @@ impl Layout {
         masters
     }
 
+    /// The slots node `index` serves now.
+    pub(crate) fn slots_of(&self, index: usize) -> Vec<u16> {
+        (0..SLOTS)
+            .filter(|&s| self.slots[usize::from(s)] == Some(index))
+            .collect()
+    }
+
     /// Whether node `index` serves a slot now.
     pub(crate) fn serves(&self, index: usize) -> bool {
         !self.cluster || self.slots.contains(&Some(index))

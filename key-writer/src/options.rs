@@ -77,12 +77,11 @@ pub struct WriterOptions {
     pub retry_for: Duration,
     /// Keep checkpoints of a source's stream on the target (`None`, the default:
     /// none). A stream's commands then reach the target in `MULTI`/`EXEC` batches
-    /// with its checkpoint, which says exactly what it holds after a crash, a lost
-    /// reply or a failover; see
-    /// [`Writer::read_checkpoints`](crate::Writer::read_checkpoints). Standalone
-    /// targets only for now: a cluster runs a transaction only on keys of one
-    /// slot, and proxies rarely pass transactions through, so those keep none (a
-    /// warning says so).
+    /// with a checkpoint (on a cluster, one batch per slot with the slot's), which
+    /// says exactly what the target holds after a crash, a lost reply or a
+    /// failover; see [`Writer::read_checkpoints`](crate::Writer::read_checkpoints).
+    /// Not through a proxy, which rarely passes transactions through (a warning
+    /// says so).
     pub checkpoint: Option<CheckpointOptions>,
     /// For a live sync: instead of skipping keys that have expired, and applying
     /// absolute expiries already past (which makes the target delete a key the

@@ -1,24 +1,25 @@
 //! Per-node queues sent in bounded batches: every reply matched to its request,
 //! `MOVED` and `ASK` followed, `TRYAGAIN` / `CLUSTERDOWN` / `LOADING` and lost nodes
 //! retried, any other error reply reported with its key and command. With
-//! checkpoints, a stream's requests go to each node in one `MULTI`/`EXEC` with the
-//! node's checkpoint ([`crate::batch`]), and a batch whose reply was lost is
-//! resent only if the node's checkpoint says it was not applied.
+//! checkpoints, a stream's requests go to a standalone node in one `MULTI`/`EXEC`
+//! with the node's checkpoint, and to a cluster node in one per slot with the
+//! slot's checkpoint ([`crate::batch`]); a batch whose reply was lost is resent
+//! only if its checkpoint says it was not applied.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
-use endpoint::{ConnectOptions, Connection};
+use endpoint::{ConnectOptions, Connection, slot};
 use resp_codec::Frame;
 use tokio::time::{Instant, sleep};
 
 use crate::batch::{Atomic, Replies, Sent};
-use crate::checkpoint::{Checkpoint, CheckpointOptions};
+use crate::checkpoint::{Checkpoint, CheckpointOptions, ClusterCheckpoints};
 use crate::command::b;
 use crate::error::{Error, Result, shown};
 use crate::layout::Layout;
-use crate::op::{Expect, Op};
+use crate::op::{Expect, Op, Pos};
 use crate::options::{ExistingKeys, WriterOptions};
 
 /// What the replies said besides "done", for the writer's counters.
@@ -69,9 +70,10 @@ pub(crate) struct Pipeline {
     max_batch_bytes: usize,
     retry_for: Duration,
     counters: Counters,
-    /// The checkpoint key, when checkpoints are kept (single-node targets: the
-    /// writer keeps none on a cluster).
-    checkpoint_key: Option<Bytes>,
+    /// The checkpoints' names, when checkpoints are kept.
+    checkpoint: Option<CheckpointOptions>,
+    /// A cluster's floor and slot checkpoints.
+    cluster_checkpoints: ClusterCheckpoints,
     /// The replication id of the stream being written (for checkpoints).
     replid: String,
     /// Batches whose replies were lost: applied or not, their nodes' checkpoints
@@ -92,7 +94,8 @@ impl Pipeline {
             max_batch_bytes: options.max_batch_bytes,
             retry_for: options.retry_for,
             counters: Counters::default(),
-            checkpoint_key: options.checkpoint.as_ref().map(CheckpointOptions::key),
+            checkpoint: options.checkpoint.clone(),
+            cluster_checkpoints: ClusterCheckpoints::default(),
             replid: String::new(),
             doubtful: Vec::new(),
         };
@@ -111,7 +114,8 @@ impl Pipeline {
         self.counters
     }
 
-    /// Whether any request waits to be sent or for its reply.
+    /// Whether any request waits to be sent or for its reply (a floor still to
+    /// write is not one).
     pub(crate) fn is_idle(&self) -> bool {
         self.doubtful.is_empty()
             && self
@@ -132,14 +136,29 @@ impl Pipeline {
     }
 
     /// Reads every master's checkpoint (`None` where there is none, or without
-    /// checkpoints); the nodes skip the requests their checkpoint covers from here.
+    /// checkpoints; a cluster's floor alone); the nodes skip the requests their
+    /// checkpoint covers from here (a cluster's, those its slots' cover).
     ///
     /// # Errors
     /// When a master cannot be reached.
     pub(crate) async fn read_checkpoints(&mut self) -> Result<Vec<Option<Checkpoint>>> {
-        let Some(key) = self.checkpoint_key.clone() else {
+        let Some(options) = self.checkpoint.clone() else {
             return Ok(Vec::new());
         };
+        let key = options.key();
+        if self.layout.is_cluster() {
+            let floor = self
+                .get_checkpoint(self.layout.route(Some(&key)), &key)
+                .await?;
+            let mut slots = Vec::new();
+            if floor.is_some() {
+                for index in self.layout.masters() {
+                    slots.extend(self.slot_checkpoints(index, &options).await?);
+                }
+            }
+            self.cluster_checkpoints.resume(floor.clone(), &slots);
+            return Ok(vec![floor]);
+        }
         let mut found = Vec::new();
         for index in self.layout.masters() {
             let checkpoint = self.get_checkpoint(index, &key).await?;
@@ -151,15 +170,49 @@ impl Pipeline {
 
     /// The checkpoint stored at `key` (in database 0) on node `index`, read on a
     /// connection of its own (the pipeline's may have replies pending).
+    ///
+    /// # Errors
+    /// When the node cannot be reached or answers with an error (`MOVED`, say:
+    /// no answer is taken for "none").
     async fn get_checkpoint(&self, index: usize, key: &Bytes) -> Result<Option<Checkpoint>> {
         let endpoint = &self.layout.nodes()[index];
         let failed = |e| Error::connection(endpoint, e);
         let mut con = Connection::connect(endpoint, &self.connect)
             .await
             .map_err(failed)?;
-        con.request(&["SELECT", "0"]).await.map_err(failed)?;
+        if !self.layout.is_cluster() {
+            con.request(&["SELECT", "0"]).await.map_err(failed)?;
+        }
         let reply = con.request(&[&b"GET"[..], key]).await.map_err(failed)?;
-        Ok(reply.as_bytes().and_then(|v| Checkpoint::decode(v)))
+        checkpoint_in(&reply, key)
+    }
+
+    /// The checkpoints of the slots node `index` serves, read in one pipelined
+    /// round on a connection of their own.
+    async fn slot_checkpoints(
+        &self,
+        index: usize,
+        options: &CheckpointOptions,
+    ) -> Result<Vec<(u16, Checkpoint)>> {
+        let endpoint = &self.layout.nodes()[index];
+        let failed = |e| Error::connection(endpoint, e);
+        let mut con = Connection::connect(endpoint, &self.connect)
+            .await
+            .map_err(failed)?;
+        let slots = self.layout.slots_of(index);
+        let keys: Vec<Bytes> = slots.iter().map(|&s| options.slot_key(s)).collect();
+        for key in &keys {
+            con.send(&[&b"GET"[..], key]);
+        }
+        con.flush().await.map_err(failed)?;
+        let mut found = Vec::new();
+        for (slot, key) in slots.into_iter().zip(&keys) {
+            let reply = con.read_reply().await.map_err(failed)?;
+            if let Some(c) = checkpoint_in(&reply, key)? {
+                found.push((slot, c));
+            }
+        }
+        Ok(found)
     }
 
     /// The stream being written from here on is `replid`'s. After a full resync
@@ -170,14 +223,19 @@ impl Pipeline {
             for node in &mut self.nodes {
                 node.applied = None;
             }
+            self.cluster_checkpoints.forget();
         }
     }
 
     /// Writes `checkpoint` on every master with the next flush, even those that get
     /// no request (`only_stale`: only those whose checkpoint is older than a
-    /// second and behind it).
+    /// second and behind it); on a cluster, as the floor once every node is idle.
     pub(crate) fn checkpoint_masters(&mut self, checkpoint: &Checkpoint, only_stale: bool) {
-        if self.checkpoint_key.is_none() {
+        if self.checkpoint.is_none() {
+            return;
+        }
+        if self.layout.is_cluster() {
+            self.cluster_checkpoints.raise(checkpoint, only_stale);
             return;
         }
         for index in self.layout.masters() {
@@ -207,11 +265,20 @@ impl Pipeline {
     /// A stream request the node's checkpoint already covers is dropped.
     pub(crate) fn push_to(&mut self, index: usize, db: Option<u64>, mut op: Op) {
         let node = &mut self.nodes[index];
-        if let (Some(pos), Some(applied)) = (op.pos, &node.applied)
-            && pos.offset <= applied.offset
-        {
-            self.counters.already_applied += 1;
-            return;
+        if let Some(pos) = op.pos {
+            let covered = if self.layout.is_cluster() {
+                op.key
+                    .as_deref()
+                    .is_some_and(|k| self.cluster_checkpoints.covers(slot(k), pos.offset))
+            } else {
+                node.applied
+                    .as_ref()
+                    .is_some_and(|c| pos.offset <= c.offset)
+            };
+            if covered {
+                self.counters.already_applied += 1;
+                return;
+            }
         }
         if !self.layout.is_cluster() {
             op.db = db;
@@ -236,10 +303,32 @@ impl Pipeline {
     }
 
     /// Queues a keyless `op` on every master (once on a single node, in database
-    /// `db`, or any with `None`), then flushes.
+    /// `db`, or any with `None`), then flushes. On a cluster keeping checkpoints, a
+    /// stream's request then raises the floor to it at once: no slot's checkpoint
+    /// can cover it, so this keeps the window where a restart repeats it short.
     pub(crate) async fn on_every_master(&mut self, db: Option<u64>, op: Op) -> Result<()> {
-        for index in self.layout.masters() {
+        let pos = op.pos;
+        self.push_every_master(db, op);
+        self.flush_every_master(pos).await
+    }
+
+    /// Queues a keyless `op` on every master without sending; returns the nodes.
+    pub(crate) fn push_every_master(&mut self, db: Option<u64>, op: Op) -> Vec<usize> {
+        let masters = self.layout.masters();
+        for &index in &masters {
             self.push_to(index, db, op.clone());
+        }
+        masters
+    }
+
+    /// Flushes after [`Pipeline::push_every_master`] (see
+    /// [`Pipeline::on_every_master`]).
+    pub(crate) async fn flush_every_master(&mut self, pos: Option<Pos>) -> Result<()> {
+        if let Some(pos) = pos
+            && self.layout.is_cluster()
+        {
+            let checkpoint = Checkpoint::new(self.replid.clone(), pos.offset, pos.db);
+            self.checkpoint_masters(&checkpoint, false);
         }
         self.flush().await
     }
@@ -267,21 +356,34 @@ impl Pipeline {
     /// and command), or a node that stays unreachable for the retry time.
     pub(crate) async fn flush(&mut self) -> Result<()> {
         let started = Instant::now();
-        while !self.is_idle() {
-            self.exchange(true, started).await?;
+        loop {
+            while !self.is_idle() {
+                self.exchange(true, started).await?;
+            }
+            // A cluster's floor, once everything before it is applied everywhere.
+            let Some(floor) = self.cluster_checkpoints.due.take() else {
+                return Ok(());
+            };
+            let key = self.checkpoint.as_ref().expect("kept").key();
+            let set = vec![b("SET"), key.clone(), floor.encode()];
+            self.push(0, Op::new(set, Some(key), Expect::Ok));
+            self.cluster_checkpoints.floor = Some(floor);
+            self.cluster_checkpoints.written_at = Some(Instant::now());
         }
-        Ok(())
     }
 
     /// What node `index` is sent for `ops`: with checkpoints, the stream's requests
     /// in one `MULTI`/`EXEC` with the node's checkpoint; a `SELECT` before each
     /// request that runs in another database than the one before it.
     fn package(&mut self, index: usize, ops: Vec<Op>) -> Vec<Sent> {
+        if self.layout.is_cluster() {
+            return self.package_by_slot(ops);
+        }
         let due = self.nodes[index].due.take();
         let last_pos = ops.iter().rev().find_map(|o| o.pos);
         let key = match (&due, last_pos) {
             (None, None) => None,
-            _ => self.checkpoint_key.clone(),
+            _ => self.checkpoint.as_ref().map(CheckpointOptions::key),
         };
         let node = &mut self.nodes[index];
         let mut selected = Vec::with_capacity(ops.len());
@@ -313,6 +415,54 @@ impl Pipeline {
             key,
             select,
         })]
+    }
+
+    /// What a cluster node is sent for `ops`: with checkpoints, a stream's requests
+    /// in one `MULTI`/`EXEC` per slot with the slot's checkpoint, in the order of
+    /// each slot's first request; other requests on their own, each a barrier that
+    /// nothing crosses (a keyless request such as `FLUSHALL` must not overtake or
+    /// be overtaken).
+    fn package_by_slot(&mut self, ops: Vec<Op>) -> Vec<Sent> {
+        let Some(options) = &self.checkpoint else {
+            return ops.into_iter().map(Sent::One).collect();
+        };
+        let mut out = Vec::new();
+        let mut groups: Vec<(u16, Vec<Op>)> = Vec::new();
+        let mut group_of: HashMap<u16, usize> = HashMap::new();
+        let close = |groups: &mut Vec<(u16, Vec<Op>)>, out: &mut Vec<Sent>| {
+            for (s, ops) in groups.drain(..) {
+                let pos = ops
+                    .iter()
+                    .rev()
+                    .find_map(|o| o.pos)
+                    .expect("stream requests");
+                out.push(Sent::Atomic(Atomic {
+                    ops,
+                    checkpoint: Checkpoint::new(self.replid.clone(), pos.offset, pos.db),
+                    key: options.slot_key(s),
+                    select: false,
+                }));
+            }
+        };
+        for o in ops {
+            match (o.pos, o.key.as_deref()) {
+                (Some(_), Some(key)) => {
+                    let s = slot(key);
+                    let i = *group_of.entry(s).or_insert_with(|| {
+                        groups.push((s, Vec::new()));
+                        groups.len() - 1
+                    });
+                    groups[i].1.push(o);
+                }
+                _ => {
+                    close(&mut groups, &mut out);
+                    group_of.clear();
+                    out.push(Sent::One(o));
+                }
+            }
+        }
+        close(&mut groups, &mut out);
+        out
     }
 
     /// One round: sends every node's queue, then reads the replies of the batch sent
@@ -474,6 +624,11 @@ impl Pipeline {
                     tracing::warn!(error = %e, "a node's checkpoint cannot be read yet");
                     self.doubtful.push(batch);
                     sleep(Duration::from_millis(200)).await;
+                    if self.layout.is_cluster() {
+                        // The slot may have moved (MOVED), or its node failed over.
+                        self.layout.refresh(&self.connect, self.retry_for).await?;
+                        self.grow();
+                    }
                 }
                 Err(e) => return Err(e),
             }
@@ -543,7 +698,23 @@ impl Pipeline {
                     Verdict::Fail(e) => {
                         first_error.get_or_insert(e);
                     }
-                    // Checkpoints are kept on single nodes, which redirect nothing.
+                    // The slot moved: the batch goes to its new node.
+                    Verdict::Moved(slot, addr) => {
+                        self.layout.moved(slot, &addr)?;
+                        self.grow();
+                        *topology_changed = true;
+                        self.counters.redirections += 1;
+                        again.extend(a.ops);
+                    }
+                    // The slot is moving: a transaction cannot follow `ASK` key by
+                    // key, so the batch waits for the move to end (`MOVED`).
+                    Verdict::Ask(_) => {
+                        self.counters.retries += a.ops.len() as u64;
+                        again.extend(a.ops.into_iter().map(|mut o| {
+                            o.attempts += 1;
+                            o
+                        }));
+                    }
                     other => {
                         first_error.get_or_insert(Error::Reply {
                             command: "EXEC".into(),
@@ -667,4 +838,20 @@ enum Verdict {
     Ask(String),
     Retry,
     Fail(Error),
+}
+
+/// The checkpoint in a `GET` reply (`None` for a missing key or one this crate did
+/// not write).
+///
+/// # Errors
+/// An error reply: it says nothing of what the key holds.
+fn checkpoint_in(reply: &Frame, key: &Bytes) -> Result<Option<Checkpoint>> {
+    if reply.is_error() {
+        return Err(Error::Reply {
+            command: "GET".into(),
+            key: shown(key),
+            message: String::from_utf8_lossy(reply.as_bytes().map_or(&b""[..], |b| b)).into_owned(),
+        });
+    }
+    Ok(reply.as_bytes().and_then(|v| Checkpoint::decode(v)))
 }

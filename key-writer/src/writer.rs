@@ -8,7 +8,7 @@ use rdb_parser::{Dialect, Event, Function, Item, Key, Value, ValueStart};
 use resp_codec::DbCommand;
 
 use crate::build::Build;
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, CheckpointOptions};
 use crate::command::{Kind, b, key_indexes, slots_if_split, spec, split_by_slot};
 use crate::error::{Error, Result, shown};
 use crate::expiry::{Expiry, now_ms};
@@ -90,13 +90,20 @@ impl Writer {
             .await
             .map_err(|e| Error::connection(target, e))?;
         let cluster = info.cluster_enabled && options.mode == TargetMode::Auto;
-        // A cluster runs a transaction only on keys of one slot, so a node's
-        // requests and its checkpoint cannot share one; proxies rarely pass
-        // MULTI/EXEC through.
-        if (cluster || options.mode == TargetMode::Proxy) && options.checkpoint.take().is_some() {
-            tracing::warn!(
-                "checkpoints are kept on standalone targets only; this target gets none"
-            );
+        // Proxies rarely pass MULTI/EXEC through.
+        if options.mode == TargetMode::Proxy && options.checkpoint.take().is_some() {
+            tracing::warn!("checkpoints are not kept through a proxy; this target gets none");
+        }
+        if cluster
+            && let Some(reason) = options
+                .checkpoint
+                .as_ref()
+                .and_then(CheckpointOptions::unfit_for_cluster)
+        {
+            return Err(Error::Refused {
+                command: "checkpoints".into(),
+                reason,
+            });
         }
         let (layout, con) = if cluster {
             let layout = Layout::cluster(target, &options.connect, options.retry_for).await?;
@@ -167,10 +174,12 @@ impl Writer {
         }
     }
 
-    /// Reads the checkpoints of [`WriterOptions::checkpoint`] on every master of
-    /// the target (`None` where a master has none; empty without checkpoints).
-    /// From here on each node skips the stream commands its checkpoint covers, so
-    /// a stream resumed from the lowest of them applies nothing twice.
+    /// Reads the checkpoints of [`WriterOptions::checkpoint`] on the target: on a
+    /// standalone target the one it holds, on a cluster the floor (`None` where
+    /// there is none; empty without checkpoints). From here on the stream commands
+    /// the target holds are skipped (on a cluster, slot by slot, as each slot's
+    /// checkpoint says), so a stream resumed from the lowest of them applies
+    /// nothing twice.
     ///
     /// # Errors
     /// When a master cannot be reached.
@@ -787,22 +796,40 @@ impl Writer {
         args: &[Bytes],
         pos: Option<Pos>,
     ) -> Result<()> {
-        let (keys, kind) = spec(name);
-        match kind {
+        match spec(name).1 {
+            Kind::Database => self.database_command(db, name, args, pos).await,
             Kind::EveryMaster => {
-                self.stats.commands += 1;
-                let db = self.target_db(db)?;
-                return self
-                    .pipeline
-                    .on_every_master(Some(db), Op::new(args.to_vec(), None, Expect::Ok).at(pos))
-                    .await;
+                self.push_command(db, name, args, pos)?;
+                self.pipeline.flush_every_master(pos).await
             }
-            Kind::Database => return self.database_command(db, name, args, pos).await,
-            _ => {}
+            _ => {
+                for index in self.push_command(db, name, args, pos)? {
+                    self.pipeline.send_if_full(index).await?;
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// Queues a command (not a database command) without sending; returns the
+    /// nodes it went to. The parts of a command split by slot are all queued
+    /// before any is sent, so that parts sharing a position in the stream reach
+    /// each slot in one batch.
+    fn push_command(
+        &mut self,
+        db: u64,
+        name: &[u8],
+        args: &[Bytes],
+        pos: Option<Pos>,
+    ) -> Result<Vec<usize>> {
+        let (keys, kind) = spec(name);
         let target_db = self.target_db(db)?;
-        let indexes = key_indexes(keys, args);
         self.stats.commands += 1;
+        if kind == Kind::EveryMaster {
+            let op = Op::new(args.to_vec(), None, Expect::Ok).at(pos);
+            return Ok(self.pipeline.push_every_master(Some(target_db), op));
+        }
+        let indexes = key_indexes(keys, args);
         if self.is_cluster()
             && let Some(slots) = slots_if_split(args, &indexes)
         {
@@ -812,18 +839,19 @@ impl Writer {
                 });
             }
             let step = if name == b"MSET" { 2 } else { 1 };
-            for part in split_by_slot(args, &indexes, &slots, step) {
-                let key = Some(part[1].clone());
-                self.pipeline
-                    .enqueue(target_db, Op::new(part, key, Expect::Ok).at(pos))
-                    .await?;
-            }
-            return Ok(());
+            let parts = split_by_slot(args, &indexes, &slots, step);
+            return Ok(parts
+                .into_iter()
+                .map(|part| {
+                    let key = Some(part[1].clone());
+                    self.pipeline
+                        .push(target_db, Op::new(part, key, Expect::Ok).at(pos))
+                })
+                .collect());
         }
         let key = indexes.first().map(|&i| args[i].clone());
-        self.pipeline
-            .enqueue(target_db, Op::new(args.to_vec(), key, Expect::Ok).at(pos))
-            .await
+        let op = Op::new(args.to_vec(), key, Expect::Ok).at(pos);
+        Ok(vec![self.pipeline.push(target_db, op)])
     }
 
     async fn transaction_command(&mut self, name: &[u8], pos: Pos) -> Result<()> {
@@ -863,9 +891,17 @@ impl Writer {
                 });
             }
             tracing::warn!("a transaction spanning slots is applied command by command");
+            // All queued before any is sent: the commands share EXEC's position, so
+            // each slot must get its share in one batch with its checkpoint.
+            let mut nodes = Vec::new();
             for held in t.held {
                 let name = held.args[0].to_ascii_uppercase();
-                Box::pin(self.forward(held.db, &name, &held.args, Some(pos))).await?;
+                nodes.extend(self.push_command(held.db, &name, &held.args, Some(pos))?);
+            }
+            nodes.sort_unstable();
+            nodes.dedup();
+            for index in nodes {
+                self.pipeline.send_if_full(index).await?;
             }
             return Ok(());
         }

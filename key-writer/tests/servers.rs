@@ -695,30 +695,126 @@ fn execs(nodes: &[&Server]) -> u64 {
         .sum()
 }
 
-/// A cluster target keeps no checkpoints, and a source transaction still reaches
-/// it as one MULTI/EXEC.
+/// Runs `args` on whichever master of `cluster` serves its key.
+fn on_cluster(cluster: &Cluster, args: &[&str]) -> redis::Value {
+    for node in cluster.masters() {
+        if let Ok(v) = redis::cmd(args[0])
+            .arg(&args[1..])
+            .query(&mut node.client())
+        {
+            return v;
+        }
+    }
+    panic!("no master serves {args:?}");
+}
+
+/// On a cluster target every slot's commands go in a MULTI/EXEC with the slot's
+/// checkpoint (a source transaction stays whole), and a floor follows once all
+/// nodes hold everything up to it. A writer started again from an old floor
+/// skips, slot by slot, all it finds applied: counters stay exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transactions_stay_atomic_on_a_cluster_asked_for_checkpoints() {
+async fn cluster_checkpoints_cover_each_slot() {
     let cluster = Cluster::start(Version::Redis7_0, 3);
-    let options = WriterOptions {
-        checkpoint: Some(key_writer::CheckpointOptions::new("a-source")),
+    let name = "a-source";
+    let options = || WriterOptions {
+        checkpoint: Some(key_writer::CheckpointOptions::new(name)),
         ..WriterOptions::default()
     };
-    let mut writer = Writer::connect(&endpoint(&cluster.nodes()[0]), options)
+    let mut writer = Writer::connect(&endpoint(&cluster.nodes()[0]), options())
         .await
         .unwrap();
-    assert_eq!(writer.read_checkpoints().await.unwrap(), Vec::new());
-    for (offset, text) in [
-        (10, "MULTI"),
-        (20, "INCR {a}x"),
-        (30, "LPUSH {a}y 1"),
-        (40, "EXEC"),
-    ] {
+    assert_eq!(writer.read_checkpoints().await.unwrap(), vec![None]);
+    writer.begin_full_resync("r1", 0).await.unwrap();
+    writer.mark(0);
+    assert_eq!(writer.flush().await.unwrap(), Some(0));
+    let before = execs(&cluster.masters());
+
+    let mut stream = vec![
+        (10, "MULTI".to_owned()),
+        (20, "INCR {a}x".into()),
+        (30, "LPUSH {a}y 1".into()),
+        (40, "EXEC".into()),
+    ];
+    let keys = 300;
+    for i in 0..keys {
+        stream.push((100 + i * 10, format!("INCR counter:{i}")));
+    }
+    let last = 100 + keys * 10;
+    stream.push((last, "DEL counter:0 counter:1 counter:2".into()));
+    for (offset, text) in &stream {
         writer
-            .write_command(&logged(0, offset, text))
+            .write_command(&logged(0, *offset, text))
             .await
             .unwrap();
     }
-    assert_eq!(writer.flush().await.unwrap(), Some(40));
-    assert_eq!(execs(&cluster.masters()), 1);
+    assert_eq!(writer.flush().await.unwrap(), Some(last));
+    let slots: std::collections::BTreeSet<u16> = (0..keys)
+        .map(|i| endpoint::slot(format!("counter:{i}").as_bytes()))
+        .collect();
+    assert!(
+        execs(&cluster.masters()) - before >= slots.len() as u64,
+        "a MULTI/EXEC per slot at least"
+    );
+    let floor_key = format!("{}:{name}", key_writer::DEFAULT_CHECKPOINT_NAME);
+    let slot_key = |s: u16| format!("{floor_key}:{{{}}}", endpoint::slot_tag(s));
+    let held = |key: &str| match on_cluster(&cluster, &["GET", key]) {
+        redis::Value::BulkString(v) => String::from_utf8(v).unwrap(),
+        other => panic!("{key}: {other:?}"),
+    };
+    // Each slot's checkpoint: the last command of that slot.
+    let mut expected = BTreeMap::new();
+    for (offset, text) in &stream {
+        for key in text.split(' ').skip(1).filter(|k| k.contains(':')) {
+            expected.insert(endpoint::slot(key.as_bytes()), *offset);
+        }
+    }
+    expected.insert(endpoint::slot(b"{a}x"), 40);
+    for (slot, offset) in &expected {
+        assert_eq!(held(&slot_key(*slot)), format!("1 r1 {offset} 0 loaded"));
+    }
+    let del_parts: std::collections::BTreeSet<u16> = (0..3)
+        .map(|i| endpoint::slot(format!("counter:{i}").as_bytes()))
+        .collect();
+
+    // A crash before the floor caught up: a restart resumes from the old floor.
+    on_cluster(&cluster, &["SET", &floor_key, "1 r1 0 0 loaded"]);
+    let mut again = Writer::connect(&endpoint(&cluster.nodes()[1]), options())
+        .await
+        .unwrap();
+    let found = again.read_checkpoints().await.unwrap();
+    assert_eq!(found, vec![Some(key_writer::Checkpoint::new("r1", 0, 0))]);
+    again.continue_stream("r1");
+    for (offset, text) in &stream {
+        again
+            .write_command(&logged(0, *offset, text))
+            .await
+            .unwrap();
+    }
+    assert_eq!(again.flush().await.unwrap(), Some(last));
+    // Every request skipped: 2 in the transaction, one per counter, the DEL's parts.
+    let stats = again.stats();
+    assert_eq!(
+        stats.already_applied,
+        2 + keys + del_parts.len() as u64,
+        "{stats:?}"
+    );
+    let incr = |key: &str| on_cluster(&cluster, &["GET", key]);
+    assert_eq!(incr("{a}x"), redis::Value::BulkString(b"1".to_vec()));
+    assert_eq!(incr("counter:5"), redis::Value::BulkString(b"1".to_vec()));
+    assert_eq!(incr("counter:1"), redis::Value::Nil);
+    assert_eq!(
+        on_cluster(&cluster, &["LLEN", "{a}y"]),
+        redis::Value::Int(1)
+    );
+    // A floor written now covers it all; checkpoint keys are removed on request.
+    assert!(held(&floor_key).starts_with(&format!("1 r1 {last} 0 ")));
+    let removed = again
+        .remove_checkpoints(key_writer::DEFAULT_CHECKPOINT_NAME)
+        .await
+        .unwrap();
+    assert_eq!(
+        removed,
+        1 + expected.len() as u64,
+        "the floor and the slots'"
+    );
 }

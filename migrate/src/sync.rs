@@ -110,31 +110,40 @@ impl fmt::Display for SyncReport {
 /// command passes the writer's hooks ([`Sync::hook`]).
 ///
 /// # Exactly once, across crashes and restarts
-/// On a standalone target, with checkpoints (the default), each source shard's
-/// commands reach the target in `MULTI`/`EXEC` transactions that also write the
-/// shard's checkpoint: its replication id, the offset just after the last command
-/// the target holds, and the stream's database there (a key named
-/// [`SyncOptions::checkpoint_name`]`:<shard>`, in database 0). The offset
-/// acknowledged to the source is one the target holds. A sync started again with
-/// the same sources and target reads the checkpoint and resumes the source's stream
-/// right after it (`PSYNC replid offset+1`). So, as long as the source's backlog
-/// still holds the stream from there:
+/// With checkpoints (the default), each source shard's commands reach the target
+/// in `MULTI`/`EXEC` transactions that also write a checkpoint: the shard's
+/// replication id, the offset just after the last command covered, and the
+/// stream's database there.
+/// - On a standalone target there is one per shard, the key
+///   [`SyncOptions::checkpoint_name`]`:<shard>` in database 0.
+/// - A cluster runs a transaction only on keys of one slot, so each slot the
+///   stream writes to gets its own, `<name>:<shard>:{<tag>}` (the tag places it in
+///   that slot), written with that slot's commands; and the key `<name>:<shard>`
+///   holds a floor, raised (about once a second) when every node holds the whole
+///   stream up to it.
+///
+/// The offset acknowledged to the source is one the target holds. A sync started
+/// again with the same sources and target reads the checkpoint (on a cluster, the
+/// floor) and resumes the source's stream right after it (`PSYNC replid
+/// offset+1`), skipping what the target already holds (on a cluster, slot by
+/// slot). So, as long as the source's backlog still holds the stream from there:
 /// - no command is lost and none is applied twice, whether the sync was stopped,
-///   killed, or lost a reply (a batch whose reply is lost is resent only if the
+///   killed, or lost a reply (a batch whose reply is lost is resent only if its
 ///   checkpoint says it was not applied);
-/// - a source transaction is applied whole or not at all.
+/// - a source transaction is applied whole or not at all (on a cluster, one whose
+///   keys share a slot; see [`SyncOptions::writer`]'s `split_transactions` for the
+///   others).
 ///
 /// What it does not cover: a backlog that no longer holds the stream (then a full
 /// resync follows, see [`SyncOptions::on_full_resync`]); the RDB phase of a full
 /// resync (cut short, it is loaded again); writes others make to the keys on the
-/// target meanwhile. `sync --remove-checkpoints` (or [`remove_checkpoints`])
-/// removes the keys after a cutover.
-///
-/// Cluster and proxy targets keep no checkpoints yet: a cluster runs a transaction
-/// only on keys of one slot, and proxies rarely pass transactions through (a
-/// warning says so). A sync started again onto such a target begins with a full
-/// resync over what the earlier run wrote, which keeps keys the source deleted
-/// meanwhile.
+/// target meanwhile; on a cluster, commands without a key that go to every master
+/// (`FLUSHALL`, `FUNCTION LOAD`...): the floor is raised right after each, and a
+/// crash in between may apply one again; writes a target node acknowledged and
+/// then lost in a failover that did not wait for its replica. Proxy targets keep no
+/// checkpoints (proxies rarely pass transactions through; a warning says so).
+/// `sync --remove-checkpoints` (or [`remove_checkpoints`]) removes the keys after
+/// a cutover.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
