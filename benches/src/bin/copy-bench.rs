@@ -12,7 +12,8 @@
 //! - sync: `sync` until the target holds every key, against a native full sync
 //!   (`REPLICAOF` until the link is up and loading is done), both from a source with
 //!   `repl-diskless-sync-delay 0`;
-//! - the sync's incremental throughput and lag under `redis-benchmark -P 16`.
+//! - the sync's incremental throughput and lag under `redis-benchmark -P 16`, into
+//!   a standalone server and into a 3-master cluster.
 //!
 //! Prints a table of times and ratios. Build with `--release`.
 
@@ -20,7 +21,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use endpoint::Endpoint;
-use migrate::{Restore, Scan, SeedOptions, Sync, SyncOptions};
+use migrate::{Restore, Scan, SeedOptions, ShardStatus, Sync, SyncOptions};
 use testkit::{Cluster, Server, Version, redis, write_mixed};
 
 fn ep(server: &Server) -> Endpoint {
@@ -151,39 +152,30 @@ async fn main() {
     }
     let sync = started.elapsed().as_secs_f64();
 
-    // Incremental: redis-benchmark -P 16 on the source while the sync runs.
-    let before = shard().commands;
-    let bench_started = Instant::now();
-    let mut bench = Command::new("redis-benchmark")
-        .args(["-h", "127.0.0.1", "-p", &source.port().to_string()])
-        .args([
-            "-P",
-            "16",
-            "-n",
-            "400000",
-            "-r",
-            "100000",
-            "-t",
-            "set,incr,lpush,hset",
-            "-q",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("run redis-benchmark");
-    let mut max_lag_bytes = 0;
-    let mut max_lag_ms = 0;
-    while bench.try_wait().expect("wait").is_none() {
-        let s = shard();
-        max_lag_bytes = max_lag_bytes.max(s.received.saturating_sub(s.applied));
-        max_lag_ms = max_lag_ms.max(s.lag_ms);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let (forwarded, incremental, max_lag_bytes, max_lag_ms) =
+        measure_incremental(&source, &shard).await;
+    let _ = stop_tx.send(());
+    task.await.expect("join").expect("sync");
+
+    // The same into a 3-master cluster (each slot's commands a transaction of
+    // their own with checkpoints).
+    let synced = Cluster::start(Version::Redis7_0, 3);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut options = SyncOptions::default();
+    if no_checkpoints {
+        options.checkpoint_name = None;
     }
-    let source_offset: u64 = info(&source, "master_repl_offset").parse().expect("offset");
-    while shard().applied < source_offset {
+    let cluster_sync = Sync::new([ep(&source)], ep(&synced.nodes()[0])).options(options);
+    let status = cluster_sync.status();
+    let shard = move || status.borrow().shards.first().cloned().unwrap_or_default();
+    let task = tokio::spawn(cluster_sync.run(async move {
+        let _ = stop_rx.await;
+    }));
+    while !shard().streaming {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let incremental = bench_started.elapsed().as_secs_f64();
-    let forwarded = shard().commands - before;
+    let (cluster_forwarded, cluster_incremental, cluster_lag_bytes, cluster_lag_ms) =
+        measure_incremental(&source, &shard).await;
     let _ = stop_tx.send(());
     task.await.expect("join").expect("sync");
 
@@ -214,4 +206,54 @@ async fn main() {
         "| sync incremental under redis-benchmark -P 16 | {forwarded} commands in {incremental:.2} s | {:.0} commands/s, max lag {max_lag_bytes} bytes / {max_lag_ms} ms |",
         forwarded as f64 / incremental
     );
+    println!(
+        "| sync incremental into a 3-master cluster, same load | {cluster_forwarded} commands in {cluster_incremental:.2} s | {:.0} commands/s, max lag {cluster_lag_bytes} bytes / {cluster_lag_ms} ms |",
+        cluster_forwarded as f64 / cluster_incremental
+    );
+}
+
+/// `redis-benchmark -P 16` on the source while a sync runs, until the sync has
+/// applied all of it: commands forwarded, seconds, the largest lag in bytes and
+/// in milliseconds.
+async fn measure_incremental(
+    source: &Server,
+    shard: &impl Fn() -> ShardStatus,
+) -> (u64, f64, u64, u64) {
+    let before = shard().commands;
+    let bench_started = Instant::now();
+    let mut bench = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &source.port().to_string()])
+        .args([
+            "-P",
+            "16",
+            "-n",
+            "400000",
+            "-r",
+            "100000",
+            "-t",
+            "set,incr,lpush,hset",
+            "-q",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run redis-benchmark");
+    let mut max_lag_bytes = 0;
+    let mut max_lag_ms = 0;
+    while bench.try_wait().expect("wait").is_none() {
+        let s = shard();
+        max_lag_bytes = max_lag_bytes.max(s.received.saturating_sub(s.applied));
+        max_lag_ms = max_lag_ms.max(s.lag_ms);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let source_offset: u64 = info(source, "master_repl_offset").parse().expect("offset");
+    while shard().applied < source_offset {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = bench_started.elapsed().as_secs_f64();
+    (
+        shard().commands - before,
+        elapsed,
+        max_lag_bytes,
+        max_lag_ms,
+    )
 }
