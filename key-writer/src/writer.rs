@@ -685,7 +685,8 @@ impl Writer {
     /// meaning allows (`DEL`, `UNLINK`, `EXISTS`, `TOUCH`, `MSET`), `MULTI`/`EXEC`
     /// held until `EXEC` and kept atomic when its keys share a slot. The command's
     /// offset becomes durable with the next [`Writer::flush`] (at `EXEC` for a
-    /// transaction's commands).
+    /// transaction's commands). With [`WriterOptions::expiry_grace`], relative
+    /// expiries count from this call: make it as the command arrives.
     ///
     /// # Errors
     /// [`Error::CrossSlot`] for a command (or transaction) that cannot be split,
