@@ -1,9 +1,14 @@
 //! A value written as commands: built in a temporary key in the same slot and
-//! renamed into place at the end, so a half-written value is never visible and a
-//! batch sent again never adds an element twice.
+//! renamed into place at the end, so a half-written value is never visible, the
+//! existing-key policy holds (the rename says whether the key exists), and a batch
+//! sent again never adds an element twice.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use endpoint::hash_tag;
+use endpoint::{slot, slot_tag};
 
 use crate::command::b;
 use crate::op::{Expect, Op};
@@ -16,15 +21,15 @@ pub(crate) struct Build {
     pub(crate) db: u64,
     /// The key's final name.
     pub(crate) name: Bytes,
-    /// The temporary key, when the name allows one in its slot.
-    temp: Option<Bytes>,
+    /// The temporary key the value is built in.
+    temp: Bytes,
     expire_ms: Option<i64>,
 }
 
 impl Build {
-    /// A build of `name` in `db`; `serial` makes the temporary name unique.
-    pub(crate) fn new(db: u64, name: Bytes, expire_ms: Option<i64>, serial: u64) -> Build {
-        let temp = temp_key(&name, serial);
+    /// A build of `name` in `db`.
+    pub(crate) fn new(db: u64, name: Bytes, expire_ms: Option<i64>) -> Build {
+        let temp = temp_key(&name);
         Build {
             db,
             name,
@@ -35,7 +40,7 @@ impl Build {
 
     /// The key the value's commands write.
     pub(crate) fn key(&self) -> &Bytes {
-        self.temp.as_ref().unwrap_or(&self.name)
+        &self.temp
     }
 
     /// A request on the key being built.
@@ -54,44 +59,38 @@ impl Build {
         if let Some(at) = self.expire_ms {
             ops.push(self.op(vec![b("PEXPIREAT"), self.key().clone(), b(&at.to_string())]));
         }
-        if let Some(temp) = self.temp {
-            let (command, expect) = match existing {
-                ExistingKeys::Rewrite => ("RENAME", Expect::Ok),
-                _ => ("RENAMENX", Expect::RenameNx),
-            };
+        let (command, expect) = match existing {
+            ExistingKeys::Rewrite => ("RENAME", Expect::Ok),
+            _ => ("RENAMENX", Expect::RenameNx),
+        };
+        ops.push(Op::new(
+            vec![b(command), self.temp.clone(), self.name.clone()],
+            Some(self.name.clone()),
+            expect,
+        ));
+        if expect == Expect::RenameNx {
+            // Whatever RENAMENX did, no temporary key stays behind.
             ops.push(Op::new(
-                vec![b(command), temp.clone(), self.name.clone()],
-                Some(self.name.clone()),
-                expect,
+                vec![b("DEL"), self.temp.clone()],
+                Some(self.temp),
+                Expect::Ok,
             ));
-            if expect == Expect::RenameNx {
-                // Whatever RENAMENX did, no temporary key stays behind.
-                ops.push(Op::new(
-                    vec![b("DEL"), temp.clone()],
-                    Some(temp),
-                    Expect::Ok,
-                ));
-            }
         }
         ops
     }
 }
 
-/// A temporary key in the same slot as `name`, or `None` if `name` has a brace
-/// that makes that impossible.
-fn temp_key(name: &[u8], serial: u64) -> Option<Bytes> {
-    let tag = hash_tag(name);
-    let tagged = if tag.len() < name.len() {
-        tag
-    } else if !name.contains(&b'}') {
-        name
-    } else {
-        return None;
-    };
-    let mut key = b"{".to_vec();
-    key.extend_from_slice(tagged);
-    key.extend_from_slice(format!("}}:key-writer-tmp:{serial}").as_bytes());
-    Some(Bytes::from(key))
+/// A new temporary key in the same slot as `name`, whatever its braces:
+/// `{tag}:key-writer-tmp:<process>:<n>`, with a tag of that slot. The process's
+/// random number and a count make it unique among the writers of every process
+/// that writes the target at once.
+fn temp_key(name: &[u8]) -> Bytes {
+    static PROCESS: OnceLock<u64> = OnceLock::new();
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let process = PROCESS.get_or_init(|| RandomState::new().hash_one(std::process::id()));
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    let tag = slot_tag(slot(name));
+    Bytes::from(format!("{{{tag}}}:key-writer-tmp:{process:016x}:{n}"))
 }
 
 #[cfg(test)]
@@ -101,11 +100,19 @@ mod tests {
 
     #[test]
     fn temporary_keys_share_the_slot() {
-        for name in [&b"plain"[..], b"{tag}rest", b"a{b}c{d}", b"x{y"] {
-            let temp = temp_key(name, 7).expect("a temporary key");
+        for name in [
+            &b"plain"[..],
+            b"{tag}rest",
+            b"a{b}c{d}",
+            b"x{y",
+            b"odd}name",
+            b"{}x",
+            b"}{",
+            b"",
+        ] {
+            let temp = temp_key(name);
             assert_eq!(slot(&temp), slot(name), "{}", name.escape_ascii());
+            assert_ne!(temp, temp_key(name), "each is new");
         }
-        assert_eq!(temp_key(b"odd}name", 1), None);
-        assert_eq!(temp_key(b"{}x", 1), None);
     }
 }

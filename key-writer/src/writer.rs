@@ -46,8 +46,6 @@ pub struct Writer {
     stats: Stats,
     /// A `MULTI` whose `EXEC` has not arrived.
     transaction: Option<Transaction>,
-    /// Makes temporary key names unique.
-    serial: u64,
     /// A value being written in pieces.
     in_pieces: Option<InPieces>,
     /// The source position that everything written so far brings the target to.
@@ -115,7 +113,6 @@ impl Writer {
             pipeline,
             stats: Stats::default(),
             transaction: None,
-            serial: 0,
             in_pieces: None,
             written: None,
             stream: None,
@@ -483,8 +480,7 @@ impl Writer {
     }
 
     fn build(&mut self, db: u64, name: Bytes, expire_ms: Option<i64>) -> Build {
-        self.serial += 1;
-        Build::new(db, name, expire_ms, self.serial)
+        Build::new(db, name, expire_ms)
     }
 
     /// The end of a value written as commands: its expiry, the rename into place.
