@@ -4,8 +4,9 @@
 //! sent again never adds an element twice.
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use endpoint::{slot, slot_tag};
@@ -13,6 +14,15 @@ use endpoint::{slot, slot_tag};
 use crate::command::b;
 use crate::op::{Expect, Op};
 use crate::options::ExistingKeys;
+
+/// How long a temporary key lives once its TTL is set: far longer than any pause
+/// between the writes of a build (a source link stalled that long has timed out),
+/// so a slow build never loses it, while a build that a crash cut short leaves
+/// nothing behind for long.
+const TEMP_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// How long a build goes before it sets its temporary key's TTL again.
+const TEMP_TTL_REFRESH: Duration = Duration::from_secs(15 * 60);
 
 /// One value being built with commands.
 #[derive(Debug)]
@@ -24,6 +34,8 @@ pub(crate) struct Build {
     /// The temporary key the value is built in.
     temp: Bytes,
     expire_ms: Option<i64>,
+    /// When the temporary key's TTL was last set; `None` before its first write.
+    ttl_set: Mutex<Option<Instant>>,
 }
 
 impl Build {
@@ -35,6 +47,7 @@ impl Build {
             name,
             temp,
             expire_ms,
+            ttl_set: Mutex::new(None),
         }
     }
 
@@ -44,8 +57,26 @@ impl Build {
     }
 
     /// A request on the key being built.
-    pub(crate) fn op(&self, args: Vec<Bytes>) -> Op {
+    fn op(&self, args: Vec<Bytes>) -> Op {
         Op::new(args, Some(self.key().clone()), Expect::Ok)
+    }
+
+    /// The requests of one write (`args`) on the key being built: the write, then
+    /// the temporary key's TTL after the first write and every
+    /// [`TEMP_TTL_REFRESH`] (not after each write: that would double the requests).
+    pub(crate) fn ops(&self, args: Vec<Bytes>) -> Vec<Op> {
+        self.ops_at(args, Instant::now())
+    }
+
+    fn ops_at(&self, args: Vec<Bytes>, now: Instant) -> Vec<Op> {
+        let mut ops = vec![self.op(args)];
+        let mut set = self.ttl_set.lock().unwrap_or_else(PoisonError::into_inner);
+        if set.is_none_or(|at| now.saturating_duration_since(at) >= TEMP_TTL_REFRESH) {
+            *set = Some(now);
+            let ttl = TEMP_TTL.as_millis().to_string();
+            ops.push(self.op(vec![b("PEXPIRE"), self.temp.clone(), b(&ttl)]));
+        }
+        ops
     }
 
     /// The first request: nothing left from an earlier attempt.
@@ -55,10 +86,13 @@ impl Build {
 
     /// The last requests: the expiry, then the rename into place under `existing`.
     pub(crate) fn finish(self, existing: ExistingKeys) -> Vec<Op> {
-        let mut ops = Vec::new();
-        if let Some(at) = self.expire_ms {
-            ops.push(self.op(vec![b("PEXPIREAT"), self.key().clone(), b(&at.to_string())]));
-        }
+        // The key's own expiry (or none) replaces the temporary TTL before the
+        // rename, which keeps it: the key appears with exactly the source's expiry.
+        let expiry = match self.expire_ms {
+            Some(at) => vec![b("PEXPIREAT"), self.temp.clone(), b(&at.to_string())],
+            None => vec![b("PERSIST"), self.temp.clone()],
+        };
+        let mut ops = vec![self.op(expiry)];
         let (command, expect) = match existing {
             ExistingKeys::Rewrite => ("RENAME", Expect::Ok),
             _ => ("RENAMENX", Expect::RenameNx),
@@ -114,5 +148,41 @@ mod tests {
             assert_eq!(slot(&temp), slot(name), "{}", name.escape_ascii());
             assert_ne!(temp, temp_key(name), "each is new");
         }
+    }
+
+    fn text(ops: &[Op]) -> Vec<String> {
+        ops.iter()
+            .map(|op| String::from_utf8(op.args.join(&b' ')).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn temporary_keys_expire_until_the_key_has_its_own_expiry() {
+        let build = Build::new(0, b("k"), None);
+        let temp = String::from_utf8(build.key().to_vec()).unwrap();
+        let start = Instant::now();
+        let write = || vec![b("RPUSH"), build.key().clone(), b("x")];
+        let ttl = format!("PEXPIRE {temp} 3600000");
+        let rpush = format!("RPUSH {temp} x");
+        let first = [rpush.clone(), ttl];
+        assert_eq!(text(&build.ops_at(write(), start)), first);
+        assert_eq!(text(&build.ops_at(write(), start)), [&rpush[..]]);
+        let later = start + TEMP_TTL_REFRESH;
+        assert_eq!(text(&build.ops_at(write(), later)), first, "refreshed");
+        assert_eq!(text(&build.ops_at(write(), later)), [&rpush[..]]);
+        assert_eq!(
+            text(&build.finish(ExistingKeys::Rewrite)),
+            [format!("PERSIST {temp}"), format!("RENAME {temp} k")]
+        );
+        let build = Build::new(0, b("k"), Some(1234));
+        let temp = String::from_utf8(build.key().to_vec()).unwrap();
+        assert_eq!(
+            text(&build.finish(ExistingKeys::Ignore)),
+            [
+                format!("PEXPIREAT {temp} 1234"),
+                format!("RENAMENX {temp} k"),
+                format!("DEL {temp}")
+            ]
+        );
     }
 }

@@ -483,6 +483,15 @@ impl Writer {
         Build::new(db, name, expire_ms)
     }
 
+    /// Queues one write of a value being built (with its temporary key's TTL when
+    /// due).
+    async fn write_built(&mut self, build: &Build, args: Vec<Bytes>) -> Result<()> {
+        for op in build.ops(args) {
+            self.pipeline.enqueue(build.db, op).await?;
+        }
+        Ok(())
+    }
+
     /// The end of a value written as commands: its expiry, the rename into place.
     async fn finish(&mut self, build: Build) -> Result<()> {
         let db = build.db;
@@ -514,13 +523,13 @@ impl Writer {
                     build.key().clone(),
                     Bytes::copy_from_slice(chunk),
                 ];
-                self.pipeline.enqueue(db, build.op(args)).await?;
+                self.write_built(&build, args).await?;
             }
         } else if large {
             self.write_large_collection(&build, value).await?;
         } else {
             for cmd in render(build.key(), &build.name, value, &self.info)? {
-                self.pipeline.enqueue(db, build.op(cmd)).await?;
+                self.write_built(&build, cmd).await?;
             }
         }
         self.finish(build).await
@@ -529,7 +538,6 @@ impl Writer {
     /// A long list, set, sorted set or hash, element by element, sending as the
     /// batches fill, so memory stays bounded whatever the value's size.
     async fn write_large_collection(&mut self, build: &Build, value: &Value<'_>) -> Result<()> {
-        let db = build.db;
         let mut pending: Vec<Bytes> = Vec::new();
         let head = |cmd: &str| vec![b(cmd), build.key().clone()];
         macro_rules! walk {
@@ -541,13 +549,13 @@ impl Writer {
                     if pending.len() >= ELEMENTS_PER_COMMAND * 2 {
                         let mut args = head($cmd);
                         args.append(&mut pending);
-                        self.pipeline.enqueue(db, build.op(args)).await?;
+                        self.write_built(build, args).await?;
                     }
                 }
                 if !pending.is_empty() {
                     let mut args = head($cmd);
                     args.append(&mut pending);
-                    self.pipeline.enqueue(db, build.op(args)).await?;
+                    self.write_built(build, args).await?;
                 }
             }};
         }
@@ -569,7 +577,7 @@ impl Writer {
             // Field TTLs (the general path checks the target keeps them), streams.
             other => {
                 for cmd in render(build.key(), &build.name, other, &self.info)? {
-                    self.pipeline.enqueue(db, build.op(cmd)).await?;
+                    self.write_built(build, cmd).await?;
                 }
             }
         }
@@ -620,7 +628,7 @@ impl Writer {
         let Some(build) = &state.build else {
             return Ok(());
         };
-        let ops: Vec<Op> = commands.into_iter().map(|c| build.op(c)).collect();
+        let ops: Vec<Op> = commands.into_iter().flat_map(|c| build.ops(c)).collect();
         let db = build.db;
         for op in ops {
             self.pipeline.enqueue(db, op).await?;

@@ -1,10 +1,11 @@
 //! Values written as commands against real targets: each is built in a temporary
-//! key, whatever its name, and renamed into place under the existing-key policy.
+//! key that expires if the build never ends, whatever its name, and renamed into
+//! place with exactly the source's expiry, under the existing-key policy.
 
 use bytes::Bytes;
 use endpoint::Endpoint;
 use key_writer::{DbCommand, ExistingKeys, Writer, WriterOptions};
-use rdb_parser::{Item, Rdb};
+use rdb_parser::{Event, Item, Rdb, Reader};
 use testkit::{Cluster, Data, Server, Snapshot, Version, redis};
 
 fn endpoint(server: &Server) -> Endpoint {
@@ -13,6 +14,98 @@ fn endpoint(server: &Server) -> Endpoint {
 
 fn args(text: &str) -> Vec<Bytes> {
     text.split(' ').map(|a| Bytes::from(a.to_owned())).collect()
+}
+
+/// The temporary keys on `target`.
+fn temporary_keys(con: &mut redis::Connection) -> Vec<Vec<u8>> {
+    redis::cmd("KEYS")
+        .arg("*key-writer-tmp*")
+        .query(con)
+        .unwrap()
+}
+
+fn query_i64(con: &mut redis::Connection, command: &str, key: &[u8]) -> i64 {
+    redis::cmd(command).arg(key).query(con).unwrap()
+}
+
+/// A value in pieces is built in a temporary key with a long TTL of its own; the
+/// key renamed into place has the source's expiry, or none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_keys_expire_and_final_keys_keep_the_source_expiry() {
+    let src = Server::start(Version::Redis7_0);
+    let mut con = src.client();
+    for key in ["expiring", "persistent"] {
+        for batch in 0..10 {
+            let mut rpush = redis::cmd("RPUSH");
+            rpush.arg(key);
+            for i in batch * 1000..(batch + 1) * 1000 {
+                rpush.arg(format!("element-{i}"));
+            }
+            rpush.query::<()>(&mut con).unwrap();
+        }
+    }
+    redis::cmd("PEXPIRE")
+        .arg("expiring")
+        .arg(3_000_000)
+        .query::<()>(&mut con)
+        .unwrap();
+    let source_expiry = query_i64(&mut con, "PEXPIRETIME", b"expiring");
+    let file = std::fs::read(src.save()).unwrap();
+
+    // In pieces: the temporary key seen half-built.
+    let target = Server::start(Version::Redis7_0);
+    let mut t = target.client();
+    let mut writer = Writer::connect(&endpoint(&target), WriterOptions::default())
+        .await
+        .unwrap();
+    let mut reader = Reader::new().max_record(4096).piece_size(4096);
+    reader.feed(&file);
+    reader.end_input();
+    let mut half_built = 0;
+    let mut first_piece = false;
+    while let Some(event) = reader.next_event().unwrap() {
+        let piece = matches!(event, Event::Piece { .. });
+        let start = matches!(event, Event::ValueStart(_));
+        writer.write_event(event).await.unwrap();
+        if start {
+            first_piece = true;
+        } else if piece && first_piece {
+            first_piece = false;
+            writer.flush().await.unwrap();
+            let temp = temporary_keys(&mut t);
+            assert_eq!(temp.len(), 1, "{temp:?}");
+            let ttl = query_i64(&mut t, "PTTL", &temp[0]);
+            assert!(
+                (3_000_000..=3_600_000).contains(&ttl),
+                "a temporary key expires in an hour: {ttl}"
+            );
+            half_built += 1;
+        }
+    }
+    writer.flush().await.unwrap();
+    assert_eq!(half_built, 2);
+    assert_eq!(query_i64(&mut t, "PEXPIRETIME", b"expiring"), source_expiry);
+    assert_eq!(query_i64(&mut t, "PTTL", b"persistent"), -1);
+    assert_eq!(temporary_keys(&mut t), Vec::<Vec<u8>>::new());
+
+    // Whole keys larger than `large_value`: the same.
+    let target = Server::start(Version::Redis7_0);
+    let mut t = target.client();
+    let options = WriterOptions {
+        large_value: 1024,
+        ..WriterOptions::default()
+    };
+    let mut writer = Writer::connect(&endpoint(&target), options).await.unwrap();
+    for item in Rdb::new(&file).unwrap().items() {
+        if let Item::Key(key) = item.unwrap() {
+            writer.write_key(&key).await.unwrap();
+        }
+    }
+    writer.flush().await.unwrap();
+    assert_eq!(writer.stats().keys_as_commands, 2);
+    assert_eq!(query_i64(&mut t, "PEXPIRETIME", b"expiring"), source_expiry);
+    assert_eq!(query_i64(&mut t, "PTTL", b"persistent"), -1);
+    assert_eq!(temporary_keys(&mut t), Vec::<Vec<u8>>::new());
 }
 
 /// Names whose braces leave no hash tag of their own (`odd}name`, `{}x`) are
