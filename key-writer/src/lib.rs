@@ -12,14 +12,16 @@
 //!   reads that RDB version and format and the payload fits its
 //!   `proto-max-bulk-len`; otherwise as plain commands (`SET`, `RPUSH`, `SADD`,
 //!   `ZADD`, `HSET` + `HPEXPIREAT`, `XADD` + `XSETID` + `XGROUP` + `XCLAIM`) into a
-//!   temporary key in the same slot, renamed into place at the end. Values above
+//!   temporary key in the same slot (expiring in an hour, should the build never
+//!   end), renamed into place with the key's own expiry at the end. Values above
 //!   [`WriterOptions::large_value`], and values in pieces, are written the same way
 //!   in bounded batches. Expired keys are skipped and counted.
 //! - [`Writer::write_command`] forwards a [`DbCommand`] of a replication stream or
 //!   an AOF: routed by its keys' slot, split by slot where that keeps its meaning
 //!   (`DEL`, `UNLINK`, `EXISTS`, `TOUCH`, `MSET`), `MULTI`/`EXEC` held until `EXEC`
 //!   and kept atomic when its keys share a slot; database-wide commands follow
-//!   [`DatabaseCommands`].
+//!   [`DatabaseCommands`]. With [`WriterOptions::expiry_grace`] (a live sync),
+//!   relative expiries are written as unix times counted from the call.
 //! - [`Writer::flush`] sends what is queued, reads every reply, and returns the
 //!   source offset it made durable: acknowledge that one, and no acknowledgement can
 //!   come before its write.

@@ -86,8 +86,12 @@ pub struct WriterOptions {
     /// For a live sync: instead of skipping keys that have expired, and applying
     /// absolute expiries already past (which makes the target delete a key the
     /// source may still extend), move them this far into the future and let the
-    /// source's `DEL` decide, as a real replica does. `None` (the default, for
-    /// files): expired keys are skipped.
+    /// source's `DEL` decide, as a real replica does. Relative expiries of
+    /// forwarded commands (`EXPIRE`, `SET ... PX`, `SETEX`, `HEXPIRE`...) are
+    /// then written as unix times counted from when
+    /// [`Writer::write_command`](crate::Writer::write_command) receives them, so a
+    /// lagging target does not keep keys longer than the source. `None` (the
+    /// default, for files): expired keys are skipped.
     pub expiry_grace: Option<Duration>,
 }
 

@@ -46,8 +46,6 @@ pub struct Writer {
     stats: Stats,
     /// A `MULTI` whose `EXEC` has not arrived.
     transaction: Option<Transaction>,
-    /// Makes temporary key names unique.
-    serial: u64,
     /// A value being written in pieces.
     in_pieces: Option<InPieces>,
     /// The source position that everything written so far brings the target to.
@@ -122,7 +120,6 @@ impl Writer {
             pipeline,
             stats: Stats::default(),
             transaction: None,
-            serial: 0,
             in_pieces: None,
             written: None,
             stream: None,
@@ -492,8 +489,16 @@ impl Writer {
     }
 
     fn build(&mut self, db: u64, name: Bytes, expire_ms: Option<i64>) -> Build {
-        self.serial += 1;
-        Build::new(db, name, expire_ms, self.serial)
+        Build::new(db, name, expire_ms)
+    }
+
+    /// Queues one write of a value being built (with its temporary key's TTL when
+    /// due).
+    async fn write_built(&mut self, build: &Build, args: Vec<Bytes>) -> Result<()> {
+        for op in build.ops(args) {
+            self.pipeline.enqueue(build.db, op).await?;
+        }
+        Ok(())
     }
 
     /// The end of a value written as commands: its expiry, the rename into place.
@@ -527,13 +532,13 @@ impl Writer {
                     build.key().clone(),
                     Bytes::copy_from_slice(chunk),
                 ];
-                self.pipeline.enqueue(db, build.op(args)).await?;
+                self.write_built(&build, args).await?;
             }
         } else if large {
             self.write_large_collection(&build, value).await?;
         } else {
             for cmd in render(build.key(), &build.name, value, &self.info)? {
-                self.pipeline.enqueue(db, build.op(cmd)).await?;
+                self.write_built(&build, cmd).await?;
             }
         }
         self.finish(build).await
@@ -542,7 +547,6 @@ impl Writer {
     /// A long list, set, sorted set or hash, element by element, sending as the
     /// batches fill, so memory stays bounded whatever the value's size.
     async fn write_large_collection(&mut self, build: &Build, value: &Value<'_>) -> Result<()> {
-        let db = build.db;
         let mut pending: Vec<Bytes> = Vec::new();
         let head = |cmd: &str| vec![b(cmd), build.key().clone()];
         macro_rules! walk {
@@ -554,13 +558,13 @@ impl Writer {
                     if pending.len() >= ELEMENTS_PER_COMMAND * 2 {
                         let mut args = head($cmd);
                         args.append(&mut pending);
-                        self.pipeline.enqueue(db, build.op(args)).await?;
+                        self.write_built(build, args).await?;
                     }
                 }
                 if !pending.is_empty() {
                     let mut args = head($cmd);
                     args.append(&mut pending);
-                    self.pipeline.enqueue(db, build.op(args)).await?;
+                    self.write_built(build, args).await?;
                 }
             }};
         }
@@ -582,7 +586,7 @@ impl Writer {
             // Field TTLs (the general path checks the target keeps them), streams.
             other => {
                 for cmd in render(build.key(), &build.name, other, &self.info)? {
-                    self.pipeline.enqueue(db, build.op(cmd)).await?;
+                    self.write_built(build, cmd).await?;
                 }
             }
         }
@@ -633,7 +637,7 @@ impl Writer {
         let Some(build) = &state.build else {
             return Ok(());
         };
-        let ops: Vec<Op> = commands.into_iter().map(|c| build.op(c)).collect();
+        let ops: Vec<Op> = commands.into_iter().flat_map(|c| build.ops(c)).collect();
         let db = build.db;
         for op in ops {
             self.pipeline.enqueue(db, op).await?;
@@ -694,7 +698,8 @@ impl Writer {
     /// meaning allows (`DEL`, `UNLINK`, `EXISTS`, `TOUCH`, `MSET`), `MULTI`/`EXEC`
     /// held until `EXEC` and kept atomic when its keys share a slot. The command's
     /// offset becomes durable with the next [`Writer::flush`] (at `EXEC` for a
-    /// transaction's commands).
+    /// transaction's commands). With [`WriterOptions::expiry_grace`], relative
+    /// expiries count from this call: make it as the command arrives.
     ///
     /// # Errors
     /// [`Error::CrossSlot`] for a command (or transaction) that cannot be split,
