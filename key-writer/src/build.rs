@@ -93,16 +93,18 @@ impl Build {
             None => vec![b("PERSIST"), self.temp.clone()],
         };
         let mut ops = vec![self.op(expiry)];
-        let (command, expect) = match existing {
-            ExistingKeys::Rewrite => ("RENAME", Expect::Ok),
-            _ => ("RENAMENX", Expect::RenameNx),
+        let nx = existing != ExistingKeys::Rewrite;
+        let command = if nx { "RENAMENX" } else { "RENAME" };
+        let expect = Expect::Rename {
+            nx,
+            expiring: self.expire_ms.is_some(),
         };
         ops.push(Op::new(
             vec![b(command), self.temp.clone(), self.name.clone()],
             Some(self.name.clone()),
             expect,
         ));
-        if expect == Expect::RenameNx {
+        if nx {
             // Whatever RENAMENX did, no temporary key stays behind.
             ops.push(Op::new(
                 vec![b("DEL"), self.temp.clone()],

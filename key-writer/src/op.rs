@@ -11,8 +11,11 @@ pub(crate) enum Expect {
     Ok,
     /// `BUSYKEY` means the key exists and is kept (policy `ignore`).
     BusyIsExisting,
-    /// `0` from `RENAMENX` means the key exists (policy `ignore` / `fail`).
-    RenameNx,
+    /// The rename of a built value into place: `0` from `RENAMENX` (`nx`) means
+    /// the key exists (policy `ignore` / `fail`); "no such key" means the value's
+    /// own expiry passed while it was built (`expiring`), as it would have on the
+    /// source.
+    Rename { nx: bool, expiring: bool },
     /// An `EXEC`: each element of the array is checked too.
     Exec,
     /// `FUNCTION LOAD` without `REPLACE`: "already exists" is kept (policy `ignore`).

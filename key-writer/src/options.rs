@@ -123,7 +123,8 @@ pub struct Stats {
     pub keys_restored: u64,
     /// Keys written with commands.
     pub keys_as_commands: u64,
-    /// Keys skipped because they had already expired.
+    /// Keys skipped because they had already expired (or whose expiry passed while
+    /// they were being written in pieces).
     pub keys_expired: u64,
     /// Empty collections skipped (a server skips them when it loads an RDB).
     pub keys_empty: u64,

@@ -35,6 +35,8 @@ pub(crate) struct Counters {
     pub(crate) restores_existing: u64,
     /// `RENAMENX`s answered 0: the key existed and was kept.
     pub(crate) renames_existing: u64,
+    /// Values built with commands whose own expiry passed before the rename.
+    pub(crate) expired_while_built: u64,
     /// Stream requests not sent again because the node's checkpoint says it holds
     /// them (a restart, or a batch whose reply was lost).
     pub(crate) already_applied: u64,
@@ -680,6 +682,9 @@ impl Pipeline {
                     .find(|(_, r)| r.is_error());
                 let verdict = match cause {
                     Some((o, reply)) => self.judge(o, reply),
+                    // EXEC itself refused: a node that stopped serving the slot
+                    // while the batch was queued (a failover) answers MOVED.
+                    None if exec.is_error() && !a.ops.is_empty() => self.judge(&a.ops[0], &exec),
                     None => Verdict::Fail(Error::Reply {
                         command: "EXEC".into(),
                         key: "(none)".into(),
@@ -809,11 +814,18 @@ impl Pipeline {
                 "ERR" if o.expect == Expect::FunctionExists && msg.contains("already exists") => {
                     Verdict::Done
                 }
+                "ERR"
+                    if matches!(o.expect, Expect::Rename { expiring: true, .. })
+                        && msg.contains("no such key") =>
+                {
+                    self.counters.expired_while_built += 1;
+                    Verdict::Done
+                }
                 _ => fail(msg),
             };
         }
         match (o.expect, reply) {
-            (Expect::RenameNx, Frame::Integer(0)) => {
+            (Expect::Rename { nx: true, .. }, Frame::Integer(0)) => {
                 if self.existing == ExistingKeys::Fail {
                     return fail("the key exists on the target (policy fail)".into());
                 }

@@ -149,7 +149,10 @@ impl Writer {
         let c = self.pipeline.counters();
         let mut s = self.stats.clone();
         s.keys_restored = s.keys_restored.saturating_sub(c.restores_existing);
-        s.keys_as_commands = s.keys_as_commands.saturating_sub(c.renames_existing);
+        s.keys_as_commands = s
+            .keys_as_commands
+            .saturating_sub(c.renames_existing + c.expired_while_built);
+        s.keys_expired += c.expired_while_built;
         s.keys_existing = c.restores_existing + c.renames_existing;
         s.bytes = c.bytes;
         s.redirections = c.redirections;

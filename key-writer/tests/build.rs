@@ -183,3 +183,61 @@ async fn names_without_a_usable_tag_keep_the_existing_key_policy() {
         assert_eq!(snap.keys.len(), 4, "{what}: no temporary key stays behind");
     }
 }
+
+/// A value whose own expiry passes while it is written in pieces ends as the
+/// source's did: gone, counted as expired, no temporary key left, no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_expiring_while_built_is_counted_as_expired() {
+    let src = Server::start(Version::Redis7_0);
+    let mut con = src.client();
+    let mut rpush = redis::cmd("RPUSH");
+    rpush.arg("short-lived");
+    for i in 0..5000 {
+        rpush.arg(format!("element-{i}"));
+    }
+    rpush.query::<()>(&mut con).unwrap();
+    redis::cmd("PEXPIRE")
+        .arg("short-lived")
+        .arg(5000)
+        .query::<()>(&mut con)
+        .unwrap();
+    let expiry = query_i64(&mut con, "PEXPIRETIME", b"short-lived");
+    let file = std::fs::read(src.save()).unwrap();
+
+    let target = Server::start(Version::Redis7_0);
+    let mut t = target.client();
+    let mut writer = Writer::connect(&endpoint(&target), WriterOptions::default())
+        .await
+        .unwrap();
+    let mut reader = Reader::new().max_record(4096).piece_size(4096);
+    reader.feed(&file);
+    reader.end_input();
+    let mut held = None;
+    while let Some(event) = reader.next_event().unwrap() {
+        if matches!(event, Event::ValueEnd) {
+            writer.flush().await.unwrap();
+            assert_eq!(temporary_keys(&mut t).len(), 1, "begun before its expiry");
+            held = Some(());
+            // The value's expiry passes before its last request.
+            while std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64
+                <= expiry
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        writer.write_event(event).await.unwrap();
+    }
+    writer.flush().await.unwrap();
+    assert!(held.is_some(), "the value came in pieces");
+    let stats = writer.stats();
+    assert_eq!(
+        (stats.keys_expired, stats.keys_as_commands),
+        (1, 0),
+        "{stats:?}"
+    );
+    assert_eq!(query_i64(&mut t, "EXISTS", b"short-lived"), 0);
+    assert_eq!(temporary_keys(&mut t), Vec::<Vec<u8>>::new());
+}
