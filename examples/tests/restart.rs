@@ -239,3 +239,91 @@ fn lost_replies_are_neither_lost_nor_applied_twice() {
         "{log}"
     );
 }
+
+/// A master of a cluster target fails over (`CLUSTER FAILOVER` on its replica)
+/// while the sync streams under load: batches refused by the demoted master
+/// follow their slots to the new one, and the counters end exact.
+#[test]
+fn a_target_failover_loses_nothing_and_repeats_nothing() {
+    let src = Server::builder(Version::Redis7_0)
+        .config("repl-diskless-sync", "yes")
+        .config("repl-diskless-sync-delay", "0")
+        .start();
+    write_mixed(&mut src.client(), 3000);
+    let cluster = Cluster::builder(Version::Redis7_0)
+        .masters(3)
+        .replicas(1)
+        .start();
+    let during = Load::start(
+        &src,
+        LoadOptions {
+            seed: 43,
+            ..LoadOptions::default()
+        },
+    );
+    let (source_url, target_url) = (src.url(), cluster.nodes()[0].url());
+    let run = Sync::start(&["--source", &source_url, "--target", &target_url]);
+    run.wait_for("streaming", |log| commands(log) > 100);
+    let role = |node: &Server| -> String {
+        let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut node.client()).unwrap();
+        match &role[0] {
+            redis::Value::BulkString(r) => String::from_utf8_lossy(r).into_owned(),
+            other => panic!("ROLE: {other:?}"),
+        }
+    };
+    let replica = cluster
+        .nodes()
+        .iter()
+        .find(|n| role(n) == "slave")
+        .expect("a replica");
+    redis::cmd("CLUSTER")
+        .arg("FAILOVER")
+        .query::<()>(&mut replica.client())
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while role(replica) != "master" {
+        assert!(std::time::Instant::now() < deadline, "no failover in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    cluster.wait_healthy();
+    let after = commands(&run.log());
+    run.wait_for("streaming after the failover", |log| {
+        commands(log) > after + 1000
+    });
+    // The demoted master sent the sync's batches on (MOVED).
+    let moved: u64 = redis::cmd("INFO")
+        .arg("errorstats")
+        .query::<String>(&mut first_replica_of(&cluster, replica).client())
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("errorstat_MOVED:count="))
+        .map_or(0, |n| n.parse().unwrap());
+    assert!(moved > 0, "the sync wrote to the demoted master");
+    assert!(during.stop() > 1000, "the load ran");
+    converge(
+        || Snapshot::of_server(&src, &[0]),
+        || Snapshot::of_cluster(&cluster),
+        "a target failover",
+    );
+    let log = run.stop();
+    assert!(log.contains("1 full syncs, 0 partial resyncs"), "{log}");
+}
+
+/// The first replica of `node` (after a failover: the master it replaced).
+fn first_replica_of<'a>(cluster: &'a Cluster, node: &Server) -> &'a Server {
+    let info: String = redis::cmd("INFO")
+        .arg("replication")
+        .query(&mut node.client())
+        .unwrap();
+    let port = info
+        .lines()
+        .find_map(|l| l.strip_prefix("slave0:"))
+        .and_then(|l| l.split(',').find_map(|f| f.strip_prefix("port=")))
+        .and_then(|p| p.parse::<u16>().ok())
+        .expect("a replica after the failover");
+    cluster
+        .nodes()
+        .iter()
+        .find(|n| n.port() == port)
+        .expect("a node of the cluster")
+}
