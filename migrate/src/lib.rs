@@ -7,6 +7,8 @@
 //! - [`Sync`]: full sync, then the live stream, one replica per source shard
 //!   (standalone sources, or every master of a cluster), several sources merged
 //!   into one target; offsets acknowledged only once the target holds the writes.
+//!   [`Sync::cutover`] checks whether the target holds everything the sources
+//!   have ([`Cutover`]): the moment to move clients over.
 //! - [`Restore`]: RDB files (several at once with `jobs`), AOF files and
 //!   multi-part AOF directories into a standalone, cluster or proxy target; or one
 //!   RDB file loaded by an empty target itself through replication (`seed`).
@@ -132,6 +134,7 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+mod cutover;
 pub mod decode;
 mod dump;
 mod error;
@@ -144,6 +147,7 @@ mod shard;
 mod stats;
 mod sync;
 
+pub use cutover::{Cutover, CutoverReport, ShardCutover};
 pub use dump::{Dump, DumpStatus, Dumped};
 pub use error::{Error, Result};
 pub use json::JsonWriter;

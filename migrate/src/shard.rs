@@ -38,6 +38,11 @@ pub struct ShardStatus {
     pub received: u64,
     /// Offset the target has made durable (acknowledged to the source).
     pub applied: u64,
+    /// Offset the sync has reached: `applied`, and once every command received is
+    /// durable, the keepalives received after them too. Equal to the source's
+    /// `master_repl_offset`, the target holds all the source has (see
+    /// [`Cutover`](crate::Cutover)).
+    pub reached: u64,
     /// Commands received.
     pub commands: u64,
     /// Keys and commands a hook left out.
@@ -334,6 +339,7 @@ impl ShardSync {
     /// Shows this shard's status to the pipeline's watchers.
     fn publish(&mut self) {
         let stats = self.writer.stats();
+        self.status.reached = self.replica.applied_offset();
         self.status.filtered = stats.filtered;
         self.status.bytes = stats.bytes;
         (self.publish)(&self.status);

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use endpoint::{ConnectOptions, Endpoint, Topology, discover};
@@ -13,6 +13,7 @@ use replica_client::ReplicaOptions;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::cutover::Cutover;
 use crate::error::{Error, Result};
 use crate::shard::{OnFullResync, Publish, Settings, ShardStatus, ShardSync};
 
@@ -169,6 +170,8 @@ pub struct Sync {
     target: Endpoint,
     options: SyncOptions,
     status: Arc<watch::Sender<SyncStatus>>,
+    /// The source shards, once found (for [`Sync::cutover`]).
+    shards: Arc<Mutex<Vec<Endpoint>>>,
 }
 
 impl fmt::Debug for Sync {
@@ -189,6 +192,7 @@ impl Sync {
             target,
             options: SyncOptions::default(),
             status: Arc::new(watch::channel(SyncStatus::default()).0),
+            shards: Arc::default(),
         }
     }
 
@@ -211,6 +215,28 @@ impl Sync {
         self.status.subscribe()
     }
 
+    /// A handle that checks, while the sync runs, whether its target holds all its
+    /// sources have ([`Cutover::check`]): the moment to move clients over, once
+    /// writes to the sources have stopped.
+    ///
+    /// ```no_run
+    /// # async fn run(sync: migrate::Sync) -> Result<(), migrate::Error> {
+    /// let cutover = sync.cutover();
+    /// let running = tokio::spawn(sync.run(std::future::pending()));
+    /// // ... stop the writes to the sources, then:
+    /// while !cutover.check().await?.ready() {
+    ///     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    /// }
+    /// # running.abort(); Ok(()) }
+    /// ```
+    pub fn cutover(&self) -> Cutover {
+        Cutover {
+            shards: self.shards.clone(),
+            status: self.status.subscribe(),
+            connect: self.options.source_connect.clone(),
+        }
+    }
+
     /// Runs until `shutdown` completes (then finishes the writes in flight and
     /// acknowledges them) or a shard fails (then stops the others the same way).
     ///
@@ -227,6 +253,8 @@ impl Sync {
                     .into(),
             ));
         }
+        *self.shards.lock().expect("not poisoned") =
+            shards.iter().map(|(s, _)| s.clone()).collect();
         self.status.send_replace(SyncStatus {
             shards: shards
                 .iter()

@@ -1,0 +1,135 @@
+//! The cutover check: whether a running sync's target holds everything its
+//! sources have, so that clients can move to the target. For each source shard,
+//! the source's `master_repl_offset` is compared with the offset the sync has
+//! reached (its target holds every command up to it, and what follows is the
+//! source's keepalives, which it has received): equal means nothing is in flight.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use endpoint::{ConnectOptions, Connection, Endpoint};
+use tokio::sync::watch;
+
+use crate::error::{Error, Result};
+use crate::sync::SyncStatus;
+
+/// A handle on a sync for checking whether it has caught up; see
+/// [`Sync::cutover`](crate::Sync::cutover).
+#[derive(Clone, Debug)]
+pub struct Cutover {
+    pub(crate) shards: Arc<Mutex<Vec<Endpoint>>>,
+    pub(crate) status: watch::Receiver<SyncStatus>,
+    pub(crate) connect: ConnectOptions,
+}
+
+/// One source shard's side of a [`CutoverReport`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShardCutover {
+    /// The source shard (its `Display` hides the password).
+    pub source: String,
+    /// The source's `master_repl_offset` when asked.
+    pub source_offset: u64,
+    /// The offset the sync had reached then.
+    pub reached: u64,
+    /// Whether the shard streams (its RDB is loaded).
+    pub streaming: bool,
+}
+
+impl ShardCutover {
+    /// Whether the target holds everything this shard's source has.
+    pub fn caught_up(&self) -> bool {
+        self.streaming && self.reached >= self.source_offset
+    }
+}
+
+/// What [`Cutover::check`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CutoverReport {
+    /// One entry per source shard.
+    pub shards: Vec<ShardCutover>,
+}
+
+impl CutoverReport {
+    /// Whether every shard has caught up: with writes to the sources stopped,
+    /// clients may move to the target.
+    pub fn ready(&self) -> bool {
+        !self.shards.is_empty() && self.shards.iter().all(ShardCutover::caught_up)
+    }
+}
+
+impl fmt::Display for CutoverReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for s in &self.shards {
+            let state = if s.caught_up() {
+                "caught up".to_owned()
+            } else if !s.streaming {
+                "loading its RDB".to_owned()
+            } else {
+                format!("{} bytes behind", s.source_offset.saturating_sub(s.reached))
+            };
+            writeln!(
+                f,
+                "cutover: {}: source offset {}, reached {} ({state})",
+                s.source, s.source_offset, s.reached
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Cutover {
+    /// Asks each source shard its `master_repl_offset` and compares it with the
+    /// offset the sync has reached. Works on an idle source (its keepalive `PING`s
+    /// count on both sides). A source that still takes writes is rarely caught up,
+    /// and a `PING` sent just before the check is acknowledged within
+    /// [`SyncOptions::ack_every`](crate::SyncOptions::ack_every): check again
+    /// until [`CutoverReport::ready`].
+    ///
+    /// # Errors
+    /// A source shard that cannot be reached, or a sync whose shards are not known
+    /// yet (it has not started).
+    pub async fn check(&self) -> Result<CutoverReport> {
+        let shards = self.shards.lock().expect("not poisoned").clone();
+        if shards.is_empty() {
+            return Err(Error::Options(
+                "the sync has not found its source shards yet".into(),
+            ));
+        }
+        let mut offsets = Vec::with_capacity(shards.len());
+        for shard in &shards {
+            let failed = |e| Error::endpoint(shard, e);
+            let mut con = Connection::connect(shard, &self.connect)
+                .await
+                .map_err(failed)?;
+            let info = con.info("replication").await.map_err(failed)?;
+            let offset = info
+                .lines()
+                .find_map(|l| l.strip_prefix("master_repl_offset:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| Error::Source {
+                    shard: shard.to_string(),
+                    reason: "INFO replication has no master_repl_offset".into(),
+                })?;
+            offsets.push(offset);
+        }
+        // Read after the sources: what the sync reached can only have grown.
+        let status = self.status.borrow().clone();
+        let shards = shards
+            .iter()
+            .zip(offsets)
+            .enumerate()
+            .map(|(i, (shard, source_offset))| {
+                let s = status.shards.get(i);
+                ShardCutover {
+                    source: shard.to_string(),
+                    source_offset,
+                    reached: s.map_or(0, |s| s.reached),
+                    streaming: s.is_some_and(|s| s.streaming),
+                }
+            })
+            .collect();
+        Ok(CutoverReport { shards })
+    }
+}
