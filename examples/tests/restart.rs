@@ -327,3 +327,51 @@ fn first_replica_of<'a>(cluster: &'a Cluster, node: &Server) -> &'a Server {
         .find(|n| n.port() == port)
         .expect("a node of the cluster")
 }
+
+/// The target goes down while the sync streams under load, and comes back; then it
+/// stops answering for a while (a blackholed peer): the sync says what it retries
+/// and since when, then carries on; the counters end exact.
+#[test]
+fn a_target_down_or_silent_for_a_while_is_retried_and_nothing_is_lost() {
+    let src = loaded_source(Version::Redis7_0, 2000);
+    let mut target = Server::builder(Version::Redis7_0)
+        .config("appendonly", "yes")
+        .config("appendfsync", "always")
+        .start();
+    let during = load(&src, 47);
+    let (source_url, target_url) = (src.url(), target.url());
+    let run = Sync::start(&[
+        "--source",
+        &source_url,
+        "--target",
+        &target_url,
+        "--io-timeout",
+        "1",
+    ]);
+    run.wait_for("streaming", |log| commands(log) > 100);
+    target.kill();
+    run.wait_for("retrying", |log| {
+        log.contains("retrying the target for") && log.contains("attempts)")
+    });
+    target.restart();
+    let before = commands(&run.log());
+    run.wait_for("streaming again", |log| commands(log) > before + 1000);
+    // Silent: replies held back longer than the I/O timeout.
+    redis::cmd("CLIENT")
+        .arg(&["PAUSE", "4000", "ALL"])
+        .query::<()>(&mut target.client())
+        .unwrap();
+    run.wait_for("a timeout", |log| log.contains("timed out after 1s"));
+    let before = commands(&run.log());
+    run.wait_for("streaming after the silence", |log| {
+        commands(log) > before + 1000
+    });
+    assert!(during.stop() > 1000, "the load ran");
+    converge(
+        || Snapshot::of_server(&src, &all_dbs()),
+        || Snapshot::of_server(&target, &all_dbs()),
+        "a target down for a while",
+    );
+    let log = run.stop();
+    assert!(log.contains("1 full syncs, 0 partial resyncs"), "{log}");
+}

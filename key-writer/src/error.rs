@@ -1,5 +1,7 @@
 //! The crate's one error type.
 
+use std::time::Duration;
+
 /// Result of every fallible operation in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -36,6 +38,16 @@ pub enum Error {
         key: String,
         /// Why.
         reason: String,
+    },
+    /// The target stayed unreachable, or kept refusing for now (`TRYAGAIN`,
+    /// `LOADING`...), longer than
+    /// [`WriterOptions::retry_for`](crate::WriterOptions::retry_for).
+    #[error("gave up after {after:?}: {what}")]
+    GaveUp {
+        /// The last failure.
+        what: String,
+        /// How long it was retried.
+        after: Duration,
     },
     /// A command whose keys are in different slots and cannot be split.
     #[error("{command}: keys in different slots (CROSSSLOT) and the command cannot be split")]

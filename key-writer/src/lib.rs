@@ -75,6 +75,7 @@ mod options;
 mod pieces;
 mod pipeline;
 mod render;
+mod retry;
 mod transaction;
 mod writer;
 
@@ -83,7 +84,10 @@ pub use db_map::{DbMap, DbMapError};
 pub use error::{Error, Result};
 pub use filter::{Filter, KeyRule};
 pub use hook::{CommandEdit, Hook, Hooks, KeyEdit, Verdict};
-pub use options::{DatabaseCommands, ExistingKeys, Stats, TargetMode, WriterOptions};
+pub use options::{
+    DEFAULT_IO_TIMEOUT, DatabaseCommands, ExistingKeys, Stats, TargetMode, WriterOptions,
+};
 pub use render::ELEMENTS_PER_COMMAND;
 pub use resp_codec::DbCommand;
+pub use retry::Retrying;
 pub use writer::Writer;

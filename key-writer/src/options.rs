@@ -7,6 +7,10 @@ use endpoint::ConnectOptions;
 use crate::checkpoint::CheckpointOptions;
 use crate::hook::Hooks;
 
+/// How long a reply is awaited by default before its connection counts as lost
+/// (a blackholed node must not hang the writer).
+pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What to do when a key being written already exists on the target.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -48,7 +52,8 @@ pub enum DatabaseCommands {
 /// Settings of a [`Writer`](crate::Writer).
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
-    /// How to connect to the target's nodes.
+    /// How to connect to the target's nodes (default: replies awaited 60 s at
+    /// most, then the connection counts as lost and is retried).
     pub connect: ConnectOptions,
     /// Existing-key policy.
     pub existing: ExistingKeys,
@@ -73,7 +78,11 @@ pub struct WriterOptions {
     pub max_batch_commands: usize,
     /// Most bytes in flight per node.
     pub max_batch_bytes: usize,
-    /// How long `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` and lost nodes are retried.
+    /// How long a target in trouble is retried before the writer gives up
+    /// ([`Error::GaveUp`](crate::Error::GaveUp)): unreachable or lost nodes, and
+    /// `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`, `MASTERDOWN` (default 30 s; a sync's
+    /// default is hours). Rounds are spaced out from 100 ms up to 10 s;
+    /// [`Writer::retrying`](crate::Writer::retrying) says what is being retried.
     pub retry_for: Duration,
     /// Keep checkpoints of a source's stream on the target (`None`, the default:
     /// none). A stream's commands then reach the target in `MULTI`/`EXEC` batches
@@ -98,7 +107,7 @@ pub struct WriterOptions {
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
-            connect: ConnectOptions::default(),
+            connect: ConnectOptions::default().io_timeout(Some(DEFAULT_IO_TIMEOUT)),
             existing: ExistingKeys::default(),
             mode: TargetMode::default(),
             hooks: Hooks::default(),

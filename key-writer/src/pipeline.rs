@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use endpoint::{ConnectOptions, Connection, slot};
 use resp_codec::Frame;
-use tokio::time::{Instant, sleep};
+use tokio::time::Instant;
 
 use crate::batch::{Atomic, Replies, Sent};
 use crate::checkpoint::{Checkpoint, CheckpointOptions, ClusterCheckpoints};
@@ -21,6 +21,7 @@ use crate::error::{Error, Result, shown};
 use crate::layout::Layout;
 use crate::op::{Expect, Op, Pos};
 use crate::options::{ExistingKeys, WriterOptions};
+use crate::retry::{Retry, Retrying};
 
 /// What the replies said besides "done", for the writer's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,6 +72,8 @@ pub(crate) struct Pipeline {
     max_batch_commands: usize,
     max_batch_bytes: usize,
     retry_for: Duration,
+    /// Failed rounds, and when to give up.
+    retry: Retry,
     counters: Counters,
     /// The checkpoints' names, when checkpoints are kept.
     checkpoint: Option<CheckpointOptions>,
@@ -95,6 +98,7 @@ impl Pipeline {
             max_batch_commands: options.max_batch_commands,
             max_batch_bytes: options.max_batch_bytes,
             retry_for: options.retry_for,
+            retry: Retry::new(options.retry_for),
             counters: Counters::default(),
             checkpoint: options.checkpoint.clone(),
             cluster_checkpoints: ClusterCheckpoints::default(),
@@ -114,6 +118,16 @@ impl Pipeline {
 
     pub(crate) fn counters(&self) -> Counters {
         self.counters
+    }
+
+    /// What is being retried, if anything.
+    pub(crate) fn retrying(&self) -> Option<Retrying> {
+        self.retry.state()
+    }
+
+    /// Follows [`Pipeline::retrying`] from another task.
+    pub(crate) fn watch_retrying(&self) -> tokio::sync::watch::Receiver<Option<Retrying>> {
+        self.retry.watch()
     }
 
     /// Whether any request waits to be sent or for its reply (a floor still to
@@ -299,7 +313,7 @@ impl Pipeline {
     pub(crate) async fn send_if_full(&mut self, index: usize) -> Result<()> {
         let node = &self.nodes[index];
         if node.queue.len() >= self.max_batch_commands || node.bytes >= self.max_batch_bytes {
-            self.exchange(false, Instant::now()).await?;
+            self.exchange(false).await?;
         }
         Ok(())
     }
@@ -357,10 +371,9 @@ impl Pipeline {
     /// The first error reply that is not a redirection or retryable (naming its key
     /// and command), or a node that stays unreachable for the retry time.
     pub(crate) async fn flush(&mut self) -> Result<()> {
-        let started = Instant::now();
         loop {
             while !self.is_idle() {
-                self.exchange(true, started).await?;
+                self.exchange(true).await?;
             }
             // A cluster's floor, once everything before it is applied everywhere.
             let Some(floor) = self.cluster_checkpoints.due.take() else {
@@ -472,8 +485,10 @@ impl Pipeline {
     /// lets the target work on it while the next one is being built; batches that
     /// carry a checkpoint are read in the round they are sent, so that one aborted
     /// batch is resent before any later one runs.
-    async fn exchange(&mut self, last: bool, started: Instant) -> Result<()> {
-        self.resolve_doubts(started).await?;
+    async fn exchange(&mut self, last: bool) -> Result<()> {
+        self.resolve_doubts().await?;
+        // What went wrong in this round, for the retry's status.
+        let mut failure: Option<String> = None;
         // Send to every node first, so the nodes work in parallel.
         let mut fresh: Vec<Vec<Sent>> = vec![Vec::new(); self.nodes.len()];
         let mut lost: Vec<Sent> = Vec::new();
@@ -484,7 +499,15 @@ impl Pipeline {
             let ops = std::mem::take(&mut self.nodes[i].queue);
             self.nodes[i].bytes = 0;
             if let Err(e) = self.connection(i).await {
-                tracing::warn!(error = %e, "node unreachable");
+                if let Error::Connection {
+                    source: endpoint::Error::AuthFailed { .. },
+                    ..
+                } = e
+                {
+                    // Credentials do not mend with time.
+                    return Err(e);
+                }
+                failure.get_or_insert_with(|| e.to_string());
                 lost.extend(std::mem::take(&mut self.nodes[i].in_flight));
                 lost.extend(ops.into_iter().map(Sent::One));
                 continue;
@@ -498,7 +521,8 @@ impl Pipeline {
                 Ok(()) => *sent = package,
                 Err(e) => {
                     // Some of it may have reached the node.
-                    tracing::warn!(error = %e, "write to a node failed");
+                    failure
+                        .get_or_insert_with(|| format!("{}: write: {e}", self.layout.nodes()[i]));
                     self.nodes[i].con = None;
                     lost.extend(std::mem::take(&mut self.nodes[i].in_flight));
                     lost.extend(package);
@@ -522,7 +546,9 @@ impl Pipeline {
                     Ok(replies) => replies,
                     Err((sent, e)) => {
                         // No reply: what was sent may or may not have been applied.
-                        tracing::warn!(error = %e, "reading from a node failed");
+                        failure.get_or_insert_with(|| {
+                            format!("{}: read: {e}", self.layout.nodes()[i])
+                        });
                         self.nodes[i].con = None;
                         topology_changed = true;
                         let unread = std::iter::once(sent)
@@ -545,16 +571,17 @@ impl Pipeline {
             return Err(e);
         }
         let cluster = self.layout.is_cluster();
+        let refused = again.iter().find(|o| o.attempts > 0).map(|o| {
+            format!(
+                "{} refused for now (TRYAGAIN, CLUSTERDOWN, LOADING or MASTERDOWN)",
+                String::from_utf8_lossy(&o.args[0]).to_ascii_uppercase()
+            )
+        });
+        match failure.or(refused) {
+            Some(what) => self.retry.failed(what).await?,
+            None => self.retry.succeeded(),
+        }
         if !lost.is_empty() || topology_changed && cluster {
-            if started.elapsed() > self.retry_for {
-                return Err(Error::Cluster(format!(
-                    "nodes unreachable or moving for {:?}",
-                    self.retry_for
-                )));
-            }
-            if !lost.is_empty() {
-                sleep(Duration::from_millis(200)).await;
-            }
             if cluster {
                 self.layout.refresh(&self.connect, self.retry_for).await?;
                 self.grow();
@@ -568,15 +595,6 @@ impl Pipeline {
             }
             self.counters.retries += resend.len() as u64;
             again.splice(0..0, resend);
-        }
-        if again.iter().any(|o| o.attempts > 0) {
-            if started.elapsed() > self.retry_for {
-                return Err(Error::Cluster(format!(
-                    "still refused after {:?}",
-                    self.retry_for
-                )));
-            }
-            sleep(Duration::from_millis(100)).await;
         }
         // Requeue in order, each to the node its key maps to now.
         for o in again {
@@ -595,7 +613,7 @@ impl Pipeline {
 
     /// Batches whose replies were lost: each node's checkpoint says whether it holds
     /// them; those it does not are queued again (they were not applied at all).
-    async fn resolve_doubts(&mut self, started: Instant) -> Result<()> {
+    async fn resolve_doubts(&mut self) -> Result<()> {
         for batch in std::mem::take(&mut self.doubtful) {
             let index = self.layout.route(Some(&batch.key));
             match self.get_checkpoint(index, &batch.key).await {
@@ -622,17 +640,17 @@ impl Pipeline {
                         node.queue.splice(0..0, ops);
                     }
                 }
-                Err(e) if started.elapsed() <= self.retry_for => {
-                    tracing::warn!(error = %e, "a node's checkpoint cannot be read yet");
+                Err(e) => {
                     self.doubtful.push(batch);
-                    sleep(Duration::from_millis(200)).await;
+                    self.retry
+                        .failed(format!("a checkpoint cannot be read yet: {e}"))
+                        .await?;
                     if self.layout.is_cluster() {
                         // The slot may have moved (MOVED), or its node failed over.
                         self.layout.refresh(&self.connect, self.retry_for).await?;
                         self.grow();
                     }
                 }
-                Err(e) => return Err(e),
             }
         }
         Ok(())

@@ -136,6 +136,18 @@ impl Writer {
         self.pipeline.layout().is_cluster()
     }
 
+    /// What the writer is retrying now (nodes unreachable, requests refused for
+    /// now), and since when; `None` while the target answers.
+    pub fn retrying(&self) -> Option<crate::Retrying> {
+        self.pipeline.retrying()
+    }
+
+    /// Follows [`Writer::retrying`] from another task: the writer's own task is
+    /// busy retrying, so a status line must be told from outside.
+    pub fn watch_retrying(&self) -> tokio::sync::watch::Receiver<Option<crate::Retrying>> {
+        self.pipeline.watch_retrying()
+    }
+
     /// Sets [`WriterOptions::expiry_grace`] from here on, e.g. while replaying an
     /// AOF: a server loading one never deletes a key for an expiry that has passed,
     /// since a later command in the file may extend it.

@@ -41,6 +41,10 @@ pub struct ConnectArgs {
     /// Seconds allowed to connect and log in.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub connect_timeout: u64,
+    /// Seconds a reply is awaited before its connection counts as lost (and is
+    /// retried); 0 waits forever.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub io_timeout: u64,
     /// The sources' password, read from this file (one line), when their URL has
     /// none; else the `MIGRATE_SOURCE_PASSWORD` environment variable. Either keeps
     /// it out of the process list.
@@ -74,6 +78,7 @@ impl ConnectArgs {
         ConnectOptions::new()
             .tls(tls)
             .connect_timeout(Duration::from_secs(self.connect_timeout))
+            .io_timeout((self.io_timeout > 0).then(|| Duration::from_secs(self.io_timeout)))
     }
 }
 
@@ -224,6 +229,10 @@ pub struct WriteArgs {
     /// Apply MULTI/EXEC blocks whose keys span cluster slots command by command.
     #[arg(long)]
     pub split_transactions: bool,
+    /// Seconds a target in trouble (nodes unreachable, LOADING, TRYAGAIN...) is
+    /// retried before giving up (default: 30 for copies, 4 hours for `sync`).
+    #[arg(long, value_name = "SECONDS")]
+    pub target_retry_for: Option<u64>,
 }
 
 /// The existing-key policy, as an option value.
@@ -296,6 +305,9 @@ impl WriteArgs {
             split_transactions: self.split_transactions,
             ..WriterOptions::default()
         };
+        if let Some(secs) = self.target_retry_for {
+            options.retry_for = Duration::from_secs(secs);
+        }
         if self.filters() {
             options.hooks.push(filter);
         }

@@ -157,7 +157,9 @@ pub use restore::{AOF_EXPIRY_GRACE, Restore, RestoreOptions, RestoreReport, Rest
 pub use scan::{Scan, ScanOptions, ScanReport};
 pub use shard::{OnFullResync, RdbDone, ShardStatus};
 pub use stats::{Stats, Tally};
-pub use sync::{Sync, SyncOptions, SyncReport, SyncStatus, remove_checkpoints};
+pub use sync::{
+    DEFAULT_TARGET_RETRY_FOR, Sync, SyncOptions, SyncReport, SyncStatus, remove_checkpoints,
+};
 
 pub use endpoint::{ConnectOptions, Endpoint};
 pub use key_writer::{

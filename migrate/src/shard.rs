@@ -4,10 +4,11 @@
 //! durable on the target.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use endpoint::Endpoint;
-use key_writer::{Checkpoint, Writer, WriterOptions};
+use key_writer::{Checkpoint, Retrying, Writer, WriterOptions};
 use rdb_parser::{Event as RdbEvent, Item, Reader};
 use replica_client::{Event, Replica, ReplicaOptions};
 use tokio::sync::watch;
@@ -55,6 +56,9 @@ pub struct ShardStatus {
     pub partial_syncs: u64,
     /// How long the oldest command not yet durable has waited, in milliseconds.
     pub lag_ms: u64,
+    /// What the writer is retrying on the target, and since when (`None` while
+    /// the target answers).
+    pub target_retrying: Option<Retrying>,
 }
 
 /// An RDB loaded into the target. Its `Display` is the `sync rdb done` line.
@@ -98,7 +102,7 @@ impl fmt::Display for ShardStatus {
                 self.applied,
                 self.received.saturating_sub(self.applied),
                 self.lag_ms
-            )
+            )?;
         } else {
             let percent = self
                 .rdb_size
@@ -109,8 +113,18 @@ impl fmt::Display for ShardStatus {
                 f,
                 "sync: {}: rdb {} bytes{percent}, {} keys",
                 self.source, self.rdb_bytes, self.rdb_keys
-            )
+            )?;
         }
+        if let Some(r) = &self.target_retrying {
+            write!(
+                f,
+                "; retrying the target for {}s ({} attempts): {}",
+                r.since.as_secs(),
+                r.attempts,
+                r.what
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -160,8 +174,10 @@ pub(crate) struct Settings {
     pub(crate) ack_every: Duration,
 }
 
-/// Where a shard shows its status.
-pub(crate) type Publish = Box<dyn Fn(&ShardStatus) + Send + Sync>;
+/// Where a shard shows its status: the closure is given an edit to make to the
+/// shard's entry (from the shard's task, or from the task that follows the
+/// writer's retries while the shard's task is busy with them).
+pub(crate) type Publish = Arc<dyn Fn(&dyn Fn(&mut ShardStatus)) + Send + Sync>;
 
 /// One shard's sync: the replica, the writer, and the RDB being read.
 pub(crate) struct ShardSync {
@@ -221,6 +237,16 @@ impl ShardSync {
         let mut writer = Writer::connect(target, settings.writer)
             .await
             .map_err(Error::writer(|| format!("connect to the target {target}")))?;
+        // The shard's task is busy while the writer retries: the status learns of
+        // it from here. It ends with the writer.
+        let mut retrying = writer.watch_retrying();
+        let shown = publish.clone();
+        tokio::spawn(async move {
+            while retrying.changed().await.is_ok() {
+                let now = retrying.borrow_and_update().clone();
+                shown(&|slot| slot.target_retrying.clone_from(&now));
+            }
+        });
         let found = writer.read_checkpoints().await.map_err(Error::writer(|| {
             format!("read the checkpoints on {target}")
         }))?;
@@ -342,7 +368,8 @@ impl ShardSync {
         self.status.reached = self.replica.applied_offset();
         self.status.filtered = stats.filtered;
         self.status.bytes = stats.bytes;
-        (self.publish)(&self.status);
+        self.status.target_retrying = self.writer.retrying();
+        (self.publish)(&|slot| slot.clone_from(&self.status));
     }
 
     async fn take(&mut self, event: Event) -> Result<()> {

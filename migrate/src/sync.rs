@@ -17,6 +17,10 @@ use crate::cutover::Cutover;
 use crate::error::{Error, Result};
 use crate::shard::{OnFullResync, Publish, Settings, ShardStatus, ShardSync};
 
+/// How long a sync retries a target in trouble by default (4 hours): a sync
+/// outlives a target's maintenance, as managed services' replication does.
+pub const DEFAULT_TARGET_RETRY_FOR: Duration = Duration::from_secs(4 * 3600);
+
 /// Settings of a [`Sync`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -26,7 +30,8 @@ pub struct SyncOptions {
     /// The writer's settings: target connection, existing-key policy, hooks
     /// (filters, database mapping, your own). The default keeps expired keys for
     /// 5 s ([`WriterOptions::expiry_grace`]), since a live source decides when its
-    /// keys expire.
+    /// keys expire, and retries a target in trouble for
+    /// [`DEFAULT_TARGET_RETRY_FOR`].
     pub writer: WriterOptions,
     /// Longest RDB record read whole; longer values come in pieces.
     pub max_record: usize,
@@ -53,6 +58,7 @@ impl Default for SyncOptions {
             source_connect: ConnectOptions::default(),
             writer: WriterOptions {
                 expiry_grace: Some(Duration::from_secs(5)),
+                retry_for: DEFAULT_TARGET_RETRY_FOR,
                 ..WriterOptions::default()
             },
             max_record: rdb_parser::DEFAULT_MAX_RECORD,
@@ -284,10 +290,10 @@ impl Sync {
                 checkpoint
             });
             let status = self.status.clone();
-            let publish: Publish = Box::new(move |shard: &ShardStatus| {
+            let publish: Publish = Arc::new(move |edit: &dyn Fn(&mut ShardStatus)| {
                 status.send_modify(|s| {
                     if let Some(slot) = s.shards.get_mut(index) {
-                        slot.clone_from(shard);
+                        edit(slot);
                     }
                 })
             });

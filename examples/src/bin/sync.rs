@@ -50,6 +50,9 @@ async fn main() -> anyhow::Result<()> {
     options.source_connect = args.connect.options();
     options.writer = args.write.writer_options(args.connect.options())?;
     options.writer.expiry_grace = Some(Duration::from_millis(args.expiry_grace_ms));
+    if args.write.target_retry_for.is_none() {
+        options.writer.retry_for = migrate::DEFAULT_TARGET_RETRY_FOR;
+    }
     let sync = Sync::new(sources.collect::<Result<Vec<_>, _>>()?, target).options(options);
     let status = sync.status();
     let printer = Printer::sync(status.clone());
