@@ -52,13 +52,18 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod backoff;
 mod error;
+mod failover;
+mod handshake;
+mod link;
 mod psync;
 mod replica;
 mod seed;
 mod stream;
 
 pub use error::{Error, Result};
-pub use replica::{Event, Replica, ReplicaOptions};
+pub use link::{LinkState, Reconnecting};
+pub use replica::{DEFAULT_GIVE_UP_AFTER, Event, Replica, ReplicaOptions};
 pub use resp_codec::DbCommand;
 pub use seed::{SeedOptions, Seeded, seed};
