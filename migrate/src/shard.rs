@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use endpoint::Endpoint;
 use key_writer::{Checkpoint, Writer, WriterOptions};
 use rdb_parser::{Event as RdbEvent, Item, Reader};
-use replica_client::{Event, Replica, ReplicaOptions};
+use replica_client::{Event, Reconnecting, Replica, ReplicaOptions};
 use tokio::sync::watch;
 
 use crate::error::{Error, Result};
@@ -50,6 +50,10 @@ pub struct ShardStatus {
     pub partial_syncs: u64,
     /// How long the oldest command not yet durable has waited, in milliseconds.
     pub lag_ms: u64,
+    /// While the link to the source is down: which node is being tried, since
+    /// when, after how many attempts, and the last error. Shown at the end of
+    /// the status line.
+    pub reconnecting: Option<Reconnecting>,
 }
 
 /// An RDB loaded into the target. Its `Display` is the `sync rdb done` line.
@@ -93,7 +97,7 @@ impl fmt::Display for ShardStatus {
                 self.applied,
                 self.received.saturating_sub(self.applied),
                 self.lag_ms
-            )
+            )?;
         } else {
             let percent = self
                 .rdb_size
@@ -104,7 +108,11 @@ impl fmt::Display for ShardStatus {
                 f,
                 "sync: {}: rdb {} bytes{percent}, {} keys",
                 self.source, self.rdb_bytes, self.rdb_keys
-            )
+            )?;
+        }
+        match &self.reconnecting {
+            Some(down) => write!(f, ", {down}"),
+            None => Ok(()),
         }
     }
 }
@@ -336,6 +344,7 @@ impl ShardSync {
         let stats = self.writer.stats();
         self.status.filtered = stats.filtered;
         self.status.bytes = stats.bytes;
+        self.status.reconnecting = self.replica.link_state().reconnecting().cloned();
         (self.publish)(&self.status);
     }
 
