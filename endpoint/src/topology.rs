@@ -13,7 +13,7 @@ use crate::connection::{ConnectOptions, Connection};
 use crate::error::{Error, Result};
 use crate::url::Endpoint;
 
-/// One shard: its master and the slots it serves.
+/// One shard: its master, its replicas and the slots it serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shard {
     /// The master, with the credentials and TLS setting of the endpoint asked.
@@ -22,6 +22,9 @@ pub struct Shard {
     pub id: String,
     /// Inclusive slot ranges.
     pub slots: Vec<(u16, u16)>,
+    /// The master's replicas as the cluster lists them (healthy or not), with the
+    /// same credentials and TLS setting: where a replica follows a failover.
+    pub replicas: Vec<Endpoint>,
 }
 
 /// A deployment as [`discover`] finds it.
@@ -143,31 +146,36 @@ fn from_shards(node: &Endpoint, reply: &Frame) -> Result<Vec<Shard>> {
             .get("nodes")
             .and_then(|n| items(n))
             .ok_or_else(|| bad("a shard without nodes"))?;
+        let (mut masters, mut replicas) = (Vec::new(), Vec::new());
         for n in nodes {
             let n = pairs(n).ok_or_else(|| bad("a node that is not a map"))?;
             let field = |k: &str| n.get(k).and_then(|v| text(v));
-            if field("role").as_deref() != Some("master") {
-                continue;
-            }
             let port_field = if node.tls() && n.contains_key("tls-port") {
                 "tls-port"
             } else {
                 "port"
             };
-            let port = n
-                .get(port_field)
-                .and_then(|p| int(p))
-                .ok_or_else(|| bad("a master without a port"))?;
+            let port = n.get(port_field).and_then(|p| int(p));
             let host = field("endpoint")
                 .filter(|h| !h.is_empty() && h != "?")
-                .or_else(|| field("ip"))
-                .ok_or_else(|| bad("a master without an address"))?;
-            out.push(Shard {
-                master: node.with_addr(&host, port as u16),
-                id: field("id").unwrap_or_default(),
-                slots: slots.clone(),
-            });
+                .or_else(|| field("ip"));
+            let at = host.zip(port).map(|(h, p)| node.with_addr(&h, p as u16));
+            match field("role").as_deref() {
+                Some("master") => {
+                    let master = at.ok_or_else(|| bad("a master without an address"))?;
+                    masters.push((master, field("id").unwrap_or_default()));
+                }
+                // A replica without an address cannot be followed: left out.
+                Some("replica") => replicas.extend(at),
+                _ => {}
+            }
         }
+        out.extend(masters.into_iter().map(|(master, id)| Shard {
+            master,
+            id,
+            slots: slots.clone(),
+            replicas: replicas.clone(),
+        }));
     }
     Ok(out)
 }
@@ -183,24 +191,30 @@ fn from_slots(node: &Endpoint, reply: &Frame) -> Result<Vec<Shard>> {
         ) else {
             return Err(bad("a malformed slot range"));
         };
-        let host = master
-            .first()
-            .and_then(text)
-            .ok_or_else(|| bad("no host"))?;
-        let port = master.get(1).and_then(int).ok_or_else(|| bad("no port"))?;
+        let address = |n: &[Frame]| -> Result<(String, u16)> {
+            let host = n.first().and_then(text).ok_or_else(|| bad("no host"))?;
+            let port = n.get(1).and_then(int).ok_or_else(|| bad("no port"))?;
+            Ok((host, port as u16))
+        };
+        let (host, port) = address(master)?;
         let id = master
             .get(2)
             .and_then(text)
             .unwrap_or_else(|| format!("{host}:{port}"));
-        by_id
-            .entry(id.clone())
-            .or_insert_with(|| Shard {
-                master: node.with_addr(&host, port as u16),
-                id,
-                slots: Vec::new(),
-            })
-            .slots
-            .push((start as u16, end as u16));
+        let shard = by_id.entry(id.clone()).or_insert_with(|| Shard {
+            master: node.with_addr(&host, port),
+            id,
+            slots: Vec::new(),
+            replicas: Vec::new(),
+        });
+        shard.slots.push((start as u16, end as u16));
+        // Every range of a master lists the same replicas.
+        if shard.replicas.is_empty() {
+            for replica in range.iter().skip(3).filter_map(items) {
+                let (host, port) = address(replica)?;
+                shard.replicas.push(node.with_addr(&host, port));
+            }
+        }
     }
     let mut shards: Vec<Shard> = by_id.into_values().collect();
     shards.iter_mut().for_each(|s| s.slots.sort());

@@ -146,3 +146,51 @@ async fn tls_verifies_the_server_and_presents_client_certificates() {
     let mut con = Connection::connect(&endpoint, &with_cert).await.unwrap();
     assert_eq!(con.request(&["PING"]).await.unwrap(), Frame::simple("PONG"));
 }
+
+/// `discover` lists each cluster shard's replicas, from `CLUSTER SHARDS` (7.0)
+/// and from `CLUSTER SLOTS` (6.2): where a replica of the shard follows a failover.
+#[tokio::test]
+async fn cluster_shards_list_their_replicas() {
+    for version in [Version::Redis6_2, Version::Redis7_0] {
+        let cluster = testkit::Cluster::builder(version)
+            .masters(3)
+            .replicas(1)
+            .start();
+        cluster.wait_healthy();
+        let node = url(&cluster.nodes()[0], "");
+        // The node asked learns of the replicas through the cluster bus.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let shards = loop {
+            let endpoint::Topology::Cluster(shards) =
+                endpoint::discover(&node, &ConnectOptions::new())
+                    .await
+                    .unwrap()
+            else {
+                panic!("{version:?}: a cluster node is part of a cluster")
+            };
+            if shards.iter().all(|s| !s.replicas.is_empty()) {
+                break shards;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{version:?}: replicas never listed: {shards:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        let masters: Vec<u16> = cluster.masters().iter().map(|m| m.port()).collect();
+        let mut replicas: Vec<u16> = shards
+            .iter()
+            .inspect(|s| assert_eq!(s.replicas.len(), 1, "{version:?}: {s:?}"))
+            .flat_map(|s| s.replicas.iter().map(|r| r.port()))
+            .collect();
+        replicas.sort();
+        let mut expected: Vec<u16> = cluster
+            .nodes()
+            .iter()
+            .map(|n| n.port())
+            .filter(|p| !masters.contains(p))
+            .collect();
+        expected.sort();
+        assert_eq!(replicas, expected, "{version:?}");
+    }
+}

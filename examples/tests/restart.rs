@@ -351,7 +351,7 @@ fn a_target_down_or_silent_for_a_while_is_retried_and_nothing_is_lost() {
     run.wait_for("streaming", |log| commands(log) > 100);
     target.kill();
     run.wait_for("retrying", |log| {
-        log.contains("retrying the target for") && log.contains("attempts)")
+        log.contains("retrying the target for") && log.contains("(attempt ")
     });
     target.restart();
     let before = commands(&run.log());

@@ -12,7 +12,7 @@ use key_writer::{
     WriterOptions,
 };
 use rdb_parser::Type;
-use replica_client::SeedOptions;
+use replica_client::{DEFAULT_GIVE_UP_AFTER, SeedOptions};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -193,6 +193,64 @@ impl CheckpointArgs {
             FullResyncPolicy::Refuse => OnFullResync::Refuse,
             FullResyncPolicy::Flush => OnFullResync::Flush,
         };
+    }
+}
+
+/// How a sync keeps its links to the sources through outages and failovers
+/// (`sync`).
+#[derive(Args, Clone, Debug)]
+pub struct SourceLinkArgs {
+    /// Another node of a standalone source, one of its replicas (repeatable): when
+    /// the link to the master is lost, the sync continues from whichever node is
+    /// master now, with a partial resync. A URL without a password takes the
+    /// source's credentials. A cluster source's replicas are found by themselves.
+    #[arg(long = "source-replica", value_name = "URL")]
+    pub source_replicas: Vec<String>,
+    /// Seconds a lost link to a source is retried (100 ms to 30 s apart) before
+    /// the sync fails; the status line says what is retried and since when.
+    #[arg(long, default_value_t = DEFAULT_GIVE_UP_AFTER.as_secs(), value_name = "SECONDS")]
+    pub source_retry_for: u64,
+}
+
+impl SourceLinkArgs {
+    /// Sets the source link options of `options`, for the parsed `sources`.
+    ///
+    /// # Errors
+    /// [`Error::Options`] for a malformed `--source-replica`, or one given with
+    /// several sources.
+    pub fn apply(
+        &self,
+        connect: &ConnectArgs,
+        sources: &[Endpoint],
+        options: &mut SyncOptions,
+    ) -> Result<()> {
+        options.source_retry_for = Duration::from_secs(self.source_retry_for);
+        if self.source_replicas.is_empty() {
+            return Ok(());
+        }
+        let [source] = sources else {
+            return Err(Error::Options(
+                "--source-replica: the replicas of which --source? Give a single one".into(),
+            ));
+        };
+        options.source_replicas = self
+            .source_replicas
+            .iter()
+            .map(|url| {
+                let replica = connect.endpoint(Role::Source, url).map_err(|e| match e {
+                    Error::Options(m) => {
+                        Error::Options(m.replacen("--source", "--source-replica", 1))
+                    }
+                    other => other,
+                })?;
+                Ok(if replica.has_password() {
+                    replica
+                } else {
+                    replica.with_credentials(source.username(), source.password().cloned())
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(())
     }
 }
 

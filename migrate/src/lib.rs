@@ -166,4 +166,4 @@ pub use key_writer::{
     Checkpoint, CommandEdit, DEFAULT_CHECKPOINT_NAME, DatabaseCommands, DbCommand, DbMap,
     ExistingKeys, Filter, Hook, Hooks, KeyEdit, TargetMode, Verdict, WriterOptions,
 };
-pub use replica_client::SeedOptions;
+pub use replica_client::{DEFAULT_GIVE_UP_AFTER, Reconnecting, SeedOptions};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use endpoint::Endpoint;
 use key_writer::{Checkpoint, Retrying, Writer, WriterOptions};
 use rdb_parser::{Event as RdbEvent, Item, Reader};
-use replica_client::{Event, Replica, ReplicaOptions};
+use replica_client::{Event, Reconnecting, Replica, ReplicaOptions};
 use tokio::sync::watch;
 
 use crate::error::{Error, Result};
@@ -56,8 +56,12 @@ pub struct ShardStatus {
     pub partial_syncs: u64,
     /// How long the oldest command not yet durable has waited, in milliseconds.
     pub lag_ms: u64,
+    /// While the link to the source is down: which node is being tried, since
+    /// when, after how many attempts, and the last error. Shown at the end of
+    /// the status line.
+    pub reconnecting: Option<Reconnecting>,
     /// What the writer is retrying on the target, and since when (`None` while
-    /// the target answers).
+    /// the target answers). Shown at the end of the status line.
     pub target_retrying: Option<Retrying>,
 }
 
@@ -115,10 +119,13 @@ impl fmt::Display for ShardStatus {
                 self.source, self.rdb_bytes, self.rdb_keys
             )?;
         }
+        if let Some(down) = &self.reconnecting {
+            write!(f, ", {down}")?;
+        }
         if let Some(r) = &self.target_retrying {
             write!(
                 f,
-                "; retrying the target for {}s ({} attempts): {}",
+                ", retrying the target for {}s (attempt {}): {}",
                 r.since.as_secs(),
                 r.attempts,
                 r.what
@@ -368,6 +375,7 @@ impl ShardSync {
         self.status.reached = self.replica.applied_offset();
         self.status.filtered = stats.filtered;
         self.status.bytes = stats.bytes;
+        self.status.reconnecting = self.replica.link_state().reconnecting().cloned();
         self.status.target_retrying = self.writer.retrying();
         (self.publish)(&|slot| slot.clone_from(&self.status));
     }

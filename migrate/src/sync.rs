@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use endpoint::{ConnectOptions, Endpoint, Topology, discover};
 use key_writer::{CheckpointOptions, DEFAULT_CHECKPOINT_NAME, Hook, WriterOptions};
-use replica_client::ReplicaOptions;
+use replica_client::{DEFAULT_GIVE_UP_AFTER, ReplicaOptions};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -50,6 +50,17 @@ pub struct SyncOptions {
     /// What to do when the source sends a full resync onto a target that holds
     /// what this sync wrote before (default: refuse).
     pub on_full_resync: OnFullResync,
+    /// The other nodes of a standalone source (its replicas), to follow a
+    /// failover: when the link to the master is lost, the sync continues from
+    /// whichever of them is master now, with a partial resync where its history
+    /// allows (see `replica_client::ReplicaOptions::failover`). Only with a single
+    /// standalone source; a cluster source's replicas are found by discovery.
+    pub source_replicas: Vec<Endpoint>,
+    /// How long a lost link to a source is retried (100 ms to 30 s apart) before
+    /// the sync fails (default [`DEFAULT_GIVE_UP_AFTER`], 4 hours: managed services
+    /// restart and fail over for maintenance). Meanwhile the shard's status says
+    /// what is retried and since when.
+    pub source_retry_for: Duration,
 }
 
 impl Default for SyncOptions {
@@ -66,6 +77,8 @@ impl Default for SyncOptions {
             queue: 1024,
             checkpoint_name: Some(DEFAULT_CHECKPOINT_NAME.to_owned()),
             on_full_resync: OnFullResync::default(),
+            source_replicas: Vec::new(),
+            source_retry_for: DEFAULT_GIVE_UP_AFTER,
         }
     }
 }
@@ -151,6 +164,16 @@ impl fmt::Display for SyncReport {
 /// checkpoints (proxies rarely pass transactions through; a warning says so).
 /// `sync --remove-checkpoints` (or [`remove_checkpoints`]) removes the keys after
 /// a cutover.
+///
+/// # Outages and failovers
+/// A lost link to a source is retried, 100 ms to 30 s apart, for
+/// [`SyncOptions::source_retry_for`]; the shard's status says meanwhile which node
+/// is tried, since when and why ([`ShardStatus::reconnecting`]). With the other
+/// nodes of a shard known ([`SyncOptions::source_replicas`] for a standalone
+/// source; a cluster's from discovery), the sync continues from the node that is
+/// master now: a replica promoted with everything acknowledged continues the
+/// stream (a partial resync under its new id; the checkpoints follow it), else a
+/// full resync follows, as [`SyncOptions::on_full_resync`] says.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -260,11 +283,11 @@ impl Sync {
             ));
         }
         *self.shards.lock().expect("not poisoned") =
-            shards.iter().map(|(s, _)| s.clone()).collect();
+            shards.iter().map(|(s, _, _)| s.clone()).collect();
         self.status.send_replace(SyncStatus {
             shards: shards
                 .iter()
-                .map(|(s, _)| ShardStatus {
+                .map(|(s, _, _)| ShardStatus {
                     source: s.to_string(),
                     ..ShardStatus::default()
                 })
@@ -277,13 +300,15 @@ impl Sync {
             on_full_resync: self.options.on_full_resync,
             replica: ReplicaOptions::new()
                 .connect(self.options.source_connect.clone())
-                .queue(self.options.queue),
+                .queue(self.options.queue)
+                .give_up_after(self.options.source_retry_for),
             max_record: self.options.max_record,
             ack_every: self.options.ack_every,
         };
-        for (index, (shard, id)) in shards.into_iter().enumerate() {
+        for (index, (shard, id, failover)) in shards.into_iter().enumerate() {
             let (target, mut settings, stop) =
                 (self.target.clone(), settings.clone(), stop_rx.clone());
+            settings.replica = settings.replica.failover(failover);
             settings.writer.checkpoint = self.options.checkpoint_name.as_ref().map(|name| {
                 let mut checkpoint = CheckpointOptions::new(id);
                 checkpoint.name = name.clone();
@@ -324,29 +349,59 @@ impl Sync {
         }
     }
 
-    /// Every source shard (a standalone source, or each master of a cluster), and
-    /// the name its checkpoints go under: the source's address, and for a cluster
-    /// the shard's slots (they stay when a replica takes over).
-    async fn shards(&self) -> Result<Vec<(Endpoint, String)>> {
+    /// Every source shard (a standalone source, or each master of a cluster), the
+    /// name its checkpoints go under (the source's address, and for a cluster the
+    /// shard's slots: they stay when a replica takes over), and the other nodes
+    /// that may take it over.
+    async fn shards(&self) -> Result<Vec<(Endpoint, String, Vec<Endpoint>)>> {
+        let replicas = &self.options.source_replicas;
+        if !replicas.is_empty() && self.sources.len() != 1 {
+            return Err(Error::Options(
+                "source replicas go with a single standalone source".into(),
+            ));
+        }
         let mut shards = Vec::new();
         for source in &self.sources {
-            let topology = discover(source, &self.options.source_connect)
-                .await
-                .map_err(|e| Error::endpoint(source, e))?;
+            let topology = self.discover(source).await?;
             let address = format!("{}:{}", source.host(), source.port());
             match topology {
+                Topology::Cluster(_) if !replicas.is_empty() => {
+                    return Err(Error::Options(format!(
+                        "{source} is a cluster: its replicas are found by discovery, \
+                         not given"
+                    )));
+                }
                 Topology::Cluster(masters) => shards.extend(masters.into_iter().map(|s| {
                     let slots: Vec<String> =
                         s.slots.iter().map(|(a, b)| format!("{a}-{b}")).collect();
-                    (s.master, format!("{address}/slots:{}", slots.join(",")))
+                    let name = format!("{address}/slots:{}", slots.join(","));
+                    (s.master, name, s.replicas)
                 })),
-                other => shards.extend(other.masters().into_iter().map(|m| (m, address.clone()))),
+                // The source's own address: discovery may have reached a replica.
+                _ => shards.push((source.clone(), address, replicas.clone())),
             }
         }
         if shards.is_empty() {
             return Err(Error::Options("no source shard found".into()));
         }
         Ok(shards)
+    }
+
+    /// What `source` is part of, asked of the source, or of its replicas when it
+    /// cannot be reached (a master gone after a failover).
+    async fn discover(&self, source: &Endpoint) -> Result<Topology> {
+        let connect = &self.options.source_connect;
+        let first = discover(source, connect).await;
+        let Err(error) = first else {
+            return first.map_err(|e| Error::endpoint(source, e));
+        };
+        for replica in &self.options.source_replicas {
+            if let Ok(topology) = discover(replica, connect).await {
+                tracing::warn!(source = %source, via = %replica, %error, "source unreachable; its replica answered");
+                return Ok(topology);
+            }
+        }
+        Err(Error::endpoint(source, error))
     }
 }
 

@@ -46,6 +46,26 @@ pub enum Error {
         /// The timeout.
         after: Duration,
     },
+    /// A step of the handshake (or of probing a node for its role) got no reply in
+    /// time: a peer that accepts connections and never answers.
+    #[error("{step} to {node}: no reply within {after:?}")]
+    HandshakeTimeout {
+        /// The command waiting for its reply (`PING`, `REPLCONF`, `INFO`, `PSYNC`).
+        step: &'static str,
+        /// The node, as `host:port`.
+        node: String,
+        /// The timeout.
+        after: Duration,
+    },
+    /// None of the shard's known nodes is, or names, a reachable master (a
+    /// failover not finished yet); retried until the give-up time.
+    #[error("no master among {asked}: {last}")]
+    NoMaster {
+        /// The nodes asked, as `host:port`.
+        asked: String,
+        /// The last failure.
+        last: String,
+    },
     /// The master sent something that is not the replication protocol.
     #[error("protocol error at stream byte {offset}: {what}")]
     Protocol {
@@ -82,7 +102,11 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Connect(e) => e.is_retryable(),
-            Error::MasterNotReady { .. } | Error::LinkTimeout { .. } | Error::Link(_) => true,
+            Error::MasterNotReady { .. }
+            | Error::LinkTimeout { .. }
+            | Error::HandshakeTimeout { .. }
+            | Error::NoMaster { .. }
+            | Error::Link(_) => true,
             _ => false,
         }
     }

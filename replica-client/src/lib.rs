@@ -20,17 +20,25 @@
 //!   [`ReplicaOptions::queue`] events): a diskless master cuts a replica that stops
 //!   reading for `repl-timeout`. After the RDB, backpressure stops reading instead;
 //!   ACKs keep the link alive.
-//! - A dropped link is resumed with `PSYNC <replid> <offset+1>` (backoff, give-up time
-//!   in [`ReplicaOptions`]); the consumer sees [`Event::Continue`] or, when the
-//!   master's backlog no longer has the bytes, [`Event::FullResync`]. A restarted
-//!   program resumes with [`ReplicaOptions::resume`].
+//! - A dropped link is resumed with `PSYNC <replid> <offset+1>`, retried 100 ms to
+//!   30 s apart for up to 4 hours by default ([`ReplicaOptions::give_up_after`]);
+//!   the consumer sees [`Event::Continue`] or, when the master's backlog no longer
+//!   has the bytes, [`Event::FullResync`]. A link cut during an RDB asks for a new
+//!   one. Every handshake step is bounded ([`ReplicaOptions::handshake_timeout`]).
+//!   [`Replica::link_state`] says whether the link is up or being re-established
+//!   ([`Reconnecting`]: since when, attempts, last error). A restarted program
+//!   resumes with [`ReplicaOptions::resume`].
+//! - [`ReplicaOptions::failover`] names the shard's other nodes: after a lost link
+//!   the replica continues from whichever is master now (a promoted replica keeps
+//!   the old replication id, so the stream continues with a partial resync).
 //! - [`ReplicaOptions::rdb_only`] fetches just the RDB (a dump); `endpoint::discover`
 //!   finds the masters of a cluster, to run one replica per shard.
 //! - [`seed()`] plays the other side: it poses as the master of an empty standalone
 //!   server and sends it a whole RDB file as a full resynchronization, so the
 //!   server loads it at its own start-up speed.
 //! - [`Error`] tells authentication failures, a forbidden `PSYNC`, a loading master,
-//!   link timeouts and protocol errors (with their offset) apart.
+//!   link and handshake timeouts, a shard without a reachable master and protocol
+//!   errors (with their offset) apart.
 //!
 //! # Example
 //! ```no_run
@@ -52,13 +60,18 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod backoff;
 mod error;
+mod failover;
+mod handshake;
+mod link;
 mod psync;
 mod replica;
 mod seed;
 mod stream;
 
 pub use error::{Error, Result};
-pub use replica::{Event, Replica, ReplicaOptions};
+pub use link::{LinkState, Reconnecting};
+pub use replica::{DEFAULT_GIVE_UP_AFTER, Event, Replica, ReplicaOptions};
 pub use resp_codec::DbCommand;
 pub use seed::{SeedOptions, Seeded, seed};

@@ -1,6 +1,7 @@
 //! The replica: connects, runs the handshake, and streams what the master sends
 //! through a background task that also keeps the link alive and acknowledges
-//! offsets, reconnecting with a partial resync when the link drops.
+//! offsets, reconnecting with a partial resync when the link drops (to the node
+//! that is master now, when failover nodes are known).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -8,18 +9,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use endpoint::{ConnectOptions, Connection, Endpoint, Flavor, Stream};
+use endpoint::{ConnectOptions, Endpoint};
 use resp_codec::encode_command;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::sync::mpsc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until};
 
+use crate::backoff::Backoff;
 use crate::error::{Error, Result};
-use crate::psync::{self, PsyncReply};
+use crate::failover::find_master;
+use crate::handshake::{Link, Resume, handshake};
+use crate::link::{LinkState, Reconnecting};
 use resp_codec::DbCommand;
 
-use crate::stream::{Item, ReplicationStream};
+use crate::stream::Item;
+
+/// How long a replica keeps trying to reconnect by default: managed services
+/// restart and fail over for maintenance, and may stay away for hours.
+pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(4 * 3600);
 
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 64 << 10;
@@ -65,14 +73,17 @@ pub enum Event {
 /// How to replicate; see [`Replica::start`].
 #[derive(Clone, Debug)]
 pub struct ReplicaOptions {
-    connect: ConnectOptions,
-    resume: Option<(String, u64, u64)>,
-    rdb_only: bool,
+    pub(crate) connect: ConnectOptions,
+    resume: Option<Resume>,
+    pub(crate) rdb_only: bool,
+    failover: Vec<Endpoint>,
     give_up_after: Duration,
-    link_timeout: Duration,
+    backoff: (Duration, Duration),
+    pub(crate) link_timeout: Duration,
+    pub(crate) handshake_timeout: Duration,
     ack_interval: Duration,
     queue: usize,
-    listening_port: u16,
+    pub(crate) listening_port: u16,
 }
 
 impl Default for ReplicaOptions {
@@ -81,8 +92,11 @@ impl Default for ReplicaOptions {
             connect: ConnectOptions::default(),
             resume: None,
             rdb_only: false,
-            give_up_after: Duration::from_secs(60),
+            failover: Vec::new(),
+            give_up_after: DEFAULT_GIVE_UP_AFTER,
+            backoff: (Duration::from_millis(100), Duration::from_secs(30)),
             link_timeout: Duration::from_secs(60),
+            handshake_timeout: Duration::from_secs(30),
             ack_interval: Duration::from_secs(1),
             queue: 64,
             listening_port: 0,
@@ -91,7 +105,9 @@ impl Default for ReplicaOptions {
 }
 
 impl ReplicaOptions {
-    /// Defaults: full resync, reconnect for up to 60 s, ACK every second.
+    /// Defaults: full resync; a lost link retried for up to
+    /// [`DEFAULT_GIVE_UP_AFTER`] (4 hours), 100 ms to 30 s apart; ACK every
+    /// second.
     pub fn new() -> Self {
         ReplicaOptions::default()
     }
@@ -118,16 +134,51 @@ impl ReplicaOptions {
         self
     }
 
-    /// How long to keep trying to reconnect after the link drops (default 60 s).
+    /// The other nodes of the master's shard (its replicas, with credentials and
+    /// TLS as for the master), to follow a failover. With them, the replica
+    /// starts from, and after a lost link reconnects to, whichever known node is
+    /// master now: each is asked `INFO replication`; a node that is still a
+    /// replica names its master, which is asked next; a master whose history holds
+    /// the stream where it stopped is preferred. A promoted replica keeps the old
+    /// replication id as its second one, so `PSYNC <old id> <offset+1>` continues:
+    /// [`Event::Continue`] with the new id, offsets going on. When no node can
+    /// continue, the master found sends [`Event::FullResync`].
+    ///
+    /// Without them (the default), the replica reconnects to the address it was
+    /// started with, whatever its role.
+    pub fn failover(mut self, nodes: impl IntoIterator<Item = Endpoint>) -> Self {
+        self.failover = nodes.into_iter().collect();
+        self
+    }
+
+    /// How long to keep trying to reconnect after the link drops (default
+    /// [`DEFAULT_GIVE_UP_AFTER`], 4 hours); then [`Error::GaveUp`].
     pub fn give_up_after(mut self, after: Duration) -> Self {
         self.give_up_after = after;
         self
     }
 
+    /// The delays between reconnection attempts: `first`, doubling up to `max`
+    /// (default 100 ms up to 30 s).
+    pub fn backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.backoff = (first, max);
+        self
+    }
+
     /// How long the master may stay silent before the link is deemed lost (default
-    /// 60 s; masters ping every 10 s).
+    /// 60 s; masters ping every 10 s). Also bounds the wait for the `PSYNC` reply,
+    /// during which a master preparing a full resync sends newlines.
     pub fn link_timeout(mut self, after: Duration) -> Self {
         self.link_timeout = after;
+        self
+    }
+
+    /// How long each handshake command (`PING`, `REPLCONF`, `INFO`) may wait for
+    /// its reply (default 30 s); connecting is bounded by the connect timeout of
+    /// [`ReplicaOptions::connect`]. A node that accepts connections and never
+    /// answers fails with [`Error::HandshakeTimeout`], retried like a lost link.
+    pub fn handshake_timeout(mut self, after: Duration) -> Self {
+        self.handshake_timeout = after;
         self
     }
 
@@ -179,6 +230,7 @@ impl ReplicaOptions {
 pub struct Replica {
     events: mpsc::Receiver<Result<Event>>,
     position: Arc<Position>,
+    link: watch::Receiver<LinkState>,
     task: JoinHandle<()>,
 }
 
@@ -201,32 +253,60 @@ impl Replica {
     /// Not cancel safe: a cancelled start may leave a half-made link on the master
     /// until it times out.
     pub async fn start(master: &Endpoint, options: ReplicaOptions) -> Result<Replica> {
-        let (link, first) = handshake(master, &options, options.resume.clone()).await?;
+        let mut nodes = vec![master.clone()];
+        nodes.extend(options.failover.iter().cloned());
+        // With failover nodes, the master may have changed since the caller
+        // learnt its address (a sync started again after a failover).
+        let master = if options.failover.is_empty() {
+            master.clone()
+        } else {
+            find_master(&nodes, &options, options.resume.as_ref()).await?
+        };
+        let (link, first) = handshake(&master, &options, options.resume.clone()).await?;
         let position = Arc::new(Position::default());
         if let Event::Continue { offset, .. } = &first {
             // The consumer resumes: it applied everything up to here.
             position.confirmed.store(*offset, Ordering::SeqCst);
         }
         let (tx, events) = mpsc::channel(options.queue);
+        let (state, link_state) = watch::channel(LinkState::Up {
+            master: master.addr(),
+        });
         let task = tokio::spawn(
             Driver {
-                master: master.clone(),
+                master,
+                nodes,
                 options,
                 tx,
                 position: position.clone(),
+                state,
                 pending: VecDeque::from([first]),
                 synced: false,
                 rdb_done: false,
                 spool: Spool::default(),
                 end_waiting: false,
+                after_rdb: None,
             }
             .run(link),
         );
         Ok(Replica {
             events,
             position,
+            link: link_state,
             task,
         })
+    }
+
+    /// Whether the link to the master is up (and to which node), or being
+    /// re-established: since when, after how many attempts, and the last error.
+    pub fn link_state(&self) -> LinkState {
+        self.link.borrow().clone()
+    }
+
+    /// The link's state as a `watch`, changed when the link drops, at each
+    /// reconnection attempt, and when it is up again.
+    pub fn watch_link(&self) -> watch::Receiver<LinkState> {
+        self.link.clone()
     }
 
     /// The next event; `None` once the replica has ended (after an RDB-only dump,
@@ -318,118 +398,17 @@ impl Position {
     }
 }
 
-/// One connection's stream, split for reading and writing.
-struct Link {
-    reader: ReadHalf<Stream>,
-    writer: WriteHalf<Stream>,
-    buf: BytesMut,
-    stream: ReplicationStream,
-    replid: String,
-}
-
-/// Connects and runs the handshake up to the start of the stream.
-async fn handshake(
-    master: &Endpoint,
-    options: &ReplicaOptions,
-    resume: Option<(String, u64, u64)>,
-) -> Result<(Link, Event)> {
-    // The stream selects its own databases.
-    let endpoint = Endpoint::parse(&format!(
-        "{}://{}",
-        if master.tls() { "rediss" } else { "redis" },
-        master.addr()
-    ))
-    .map_err(Error::Connect)?
-    .with_credentials(master.username(), master.password().cloned());
-    let mut con = Connection::connect(&endpoint, &options.connect)
-        .await
-        .map_err(|e| Error::from_handshake("AUTH", e))?;
-    let step = |command: &'static str| move |e| Error::from_handshake(command, e);
-    con.request(&["PING"]).await.map_err(step("PING"))?;
-    let port = options.listening_port.to_string();
-    con.request(&["REPLCONF", "listening-port", &port])
-        .await
-        .map_err(step("REPLCONF"))?;
-    con.request(&["REPLCONF", "capa", "eof", "capa", "psync2"])
-        .await
-        .map_err(step("REPLCONF"))?;
-    // Valkey 9 sends its own RDB format (`VALKEY080`, which rdb-parser reads) only to
-    // replicas that say their version; otherwise it falls back to RDB 11.
-    if let Ok(info) = con.server_info().await
-        && info.flavor == Flavor::Valkey
-    {
-        let (a, b, c) = info.version;
-        let _ = con
-            .request(&["REPLCONF", "version", &format!("{a}.{b}.{c}")])
-            .await;
-    }
-    if options.rdb_only {
-        // Older masters do not know it; the replica then ends after the RDB anyway.
-        if let Err(e) = con.request(&["REPLCONF", "rdb-only", "1"]).await {
-            tracing::debug!(master = %master, error = %e, "REPLCONF rdb-only refused");
-        }
-    }
-    match &resume {
-        Some((replid, offset, _)) => con.send(&["PSYNC", replid, &(offset + 1).to_string()]),
-        None => con.send(&["PSYNC", "?", "-1"]),
-    }
-    con.flush().await.map_err(step("PSYNC"))?;
-    let (stream, mut buf) = con.into_parts();
-    let (mut reader, writer) = tokio::io::split(stream);
-    let reply = loop {
-        if let Some(reply) = psync::read_reply(&mut buf)? {
-            break reply;
-        }
-        let read = tokio::time::timeout(options.link_timeout, reader.read_buf(&mut buf)).await;
-        match read {
-            Err(_) => {
-                return Err(Error::LinkTimeout {
-                    after: options.link_timeout,
-                });
-            }
-            Ok(Ok(0)) => return Err(Error::Link("the master closed the connection".into())),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(Error::Link(e.to_string())),
-        }
-    };
-    let (stream, replid, first) = match reply {
-        PsyncReply::Full { replid, offset } => {
-            tracing::info!(master = %master, %replid, offset, "full resync");
-            let first = Event::FullResync {
-                replid: replid.clone(),
-                offset,
-            };
-            (ReplicationStream::full(offset), replid, first)
-        }
-        PsyncReply::Continue { replid: new } => {
-            let (old, offset, db) = resume.expect("CONTINUE answers a resume");
-            let replid = new.unwrap_or(old);
-            tracing::info!(master = %master, %replid, offset, "partial resync");
-            let first = Event::Continue {
-                replid: replid.clone(),
-                offset,
-            };
-            (ReplicationStream::commands(offset, db), replid, first)
-        }
-    };
-    Ok((
-        Link {
-            reader,
-            writer,
-            buf,
-            stream,
-            replid,
-        },
-        first,
-    ))
-}
-
 /// The background task: reads, decodes, delivers, acknowledges, reconnects.
 struct Driver {
+    /// The node streamed from (the last one, while reconnecting).
     master: Endpoint,
+    /// Every node known to serve the shard: the one started from, then the
+    /// failover nodes.
+    nodes: Vec<Endpoint>,
     options: ReplicaOptions,
     tx: mpsc::Sender<Result<Event>>,
     position: Arc<Position>,
+    state: watch::Sender<LinkState>,
     pending: VecDeque<Event>,
     /// The RDB (if any) of this link has been received: ACKs may flow.
     synced: bool,
@@ -439,6 +418,9 @@ struct Driver {
     spool: Spool,
     /// The RDB's end, received while spooled bytes wait for the consumer.
     end_waiting: bool,
+    /// The first event of a link made while spooled bytes of a complete RDB wait
+    /// for the consumer: delivered after that RDB's end.
+    after_rdb: Option<Event>,
 }
 
 /// RDB bytes kept on disk while the consumer is busy, so the master can send the
@@ -586,6 +568,7 @@ impl Driver {
                 if self.options.rdb_only {
                     return End::Done;
                 }
+                self.pending.extend(self.after_rdb.take());
             }
             // Decode what is buffered: up to the queue's size, and during the RDB
             // beyond it, into the spool.
@@ -679,16 +662,47 @@ impl Driver {
         }
     }
 
-    /// Reconnects with a partial resync (a full one if the RDB was cut), retrying
-    /// retryable failures with backoff until the give-up time.
+    /// Forgets the RDB a lost link cut short: its events not yet delivered (and the
+    /// full resync that announced it, if still waiting) and its spooled bytes. The
+    /// full resync that follows announces a new RDB from its start.
+    fn discard_rdb(&mut self) {
+        let from = self
+            .pending
+            .iter()
+            .rposition(|e| matches!(e, Event::FullResync { .. }))
+            // Delivered already: what waits is this RDB's start and chunks.
+            .unwrap_or(0);
+        self.pending.truncate(from);
+        self.spool = Spool::default();
+        self.end_waiting = false;
+        self.after_rdb = None;
+    }
+
+    /// Reconnects with a partial resync (a full one if the RDB was cut), to the
+    /// node that is master now when failover nodes are known, retrying retryable
+    /// failures with backoff until the give-up time.
     async fn reconnect(&mut self, old: &Link, cause: Error) -> Result<Link> {
+        // A partial resync cannot resume an RDB cut short: ask for a new one.
         let resume = (!old.stream.in_rdb())
             .then(|| (old.replid.clone(), old.stream.offset(), old.stream.db()));
+        if old.stream.in_rdb() {
+            self.discard_rdb();
+        }
         let started = Instant::now();
         let deadline = started + self.options.give_up_after;
-        let mut delay = Duration::from_millis(100);
+        let (first, max) = self.options.backoff;
+        let mut backoff = Backoff::new(first, max);
+        let mut down = Reconnecting {
+            master: self.master.addr(),
+            since: started.into_std(),
+            attempts: 0,
+            last_error: cause.to_string(),
+        };
+        self.state
+            .send_replace(LinkState::Reconnecting(down.clone()));
         let mut last = cause;
         loop {
+            let delay = backoff.next_delay();
             if Instant::now() + delay > deadline {
                 return Err(Error::GaveUp {
                     after: started.elapsed(),
@@ -696,23 +710,70 @@ impl Driver {
                 });
             }
             sleep(delay).await;
-            match handshake(&self.master, &self.options, resume.clone()).await {
+            down.attempts += 1;
+            let attempt = self.attempt(resume.clone(), &mut down).await;
+            match attempt {
                 Ok((link, first)) => {
                     if matches!(first, Event::FullResync { .. }) {
                         // Commands decoded from the old link but not delivered stay
                         // valid history; the consumer is told the dataset restarts.
                         tracing::warn!(master = %self.master, "partial resync refused; full resync");
                     }
-                    self.pending.push_back(first);
+                    if self.end_waiting {
+                        self.after_rdb = Some(first);
+                    } else {
+                        self.pending.push_back(first);
+                    }
+                    tracing::info!(
+                        master = %self.master,
+                        attempts = down.attempts,
+                        down_for = ?started.elapsed(),
+                        "replication link up again"
+                    );
+                    self.state.send_replace(LinkState::Up {
+                        master: self.master.addr(),
+                    });
                     return Ok(link);
                 }
                 Err(e) if e.is_retryable() => {
-                    tracing::debug!(master = %self.master, error = %e, "reconnect failed; retrying");
+                    tracing::warn!(
+                        master = %down.master,
+                        attempt = down.attempts,
+                        down_for = ?started.elapsed(),
+                        error = %e,
+                        "reconnecting"
+                    );
+                    down.last_error = e.to_string();
+                    self.state
+                        .send_replace(LinkState::Reconnecting(down.clone()));
                     last = e;
-                    delay = (delay * 2).min(Duration::from_secs(5));
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// One reconnection attempt: finds the master (with failover nodes), then
+    /// runs the handshake with it.
+    async fn attempt(
+        &mut self,
+        resume: Option<Resume>,
+        down: &mut Reconnecting,
+    ) -> Result<(Link, Event)> {
+        if !self.options.failover.is_empty() {
+            // The node streamed from first: after a mere lost connection it is
+            // still the master.
+            let mut nodes = vec![self.master.clone()];
+            nodes.extend(self.nodes.iter().cloned());
+            let found = find_master(&nodes, &self.options, resume.as_ref()).await?;
+            if found.addr() != self.master.addr() {
+                tracing::warn!(from = %self.master, to = %found, "following the shard's new master");
+                self.master = found;
+            }
+        }
+        down.master = self.master.addr();
+        self.state
+            .send_replace(LinkState::Reconnecting(down.clone()));
+        handshake(&self.master, &self.options, resume).await
     }
 }

@@ -1,11 +1,15 @@
 //! `sync --source URL --target URL`: full sync, then the live stream, until Ctrl-C.
 //! A cluster source runs one replica per master; several `--source` options merge
-//! several sources into one target.
+//! several sources into one target. A lost link is retried for `--source-retry-for`
+//! seconds; `--source-replica` names a standalone source's replicas, to follow a
+//! failover (a cluster's are found by themselves).
 
 use std::time::Duration;
 
 use clap::Parser;
-use migrate::cli::{CheckpointArgs, ConnectArgs, Printer, Role, WriteArgs, ctrl_c, init_logging};
+use migrate::cli::{
+    CheckpointArgs, ConnectArgs, Printer, Role, SourceLinkArgs, WriteArgs, ctrl_c, init_logging,
+};
 use migrate::{Sync, SyncOptions, SyncReport};
 
 /// Keep a Redis or Valkey deployment in sync with another.
@@ -22,6 +26,8 @@ struct Args {
     write: WriteArgs,
     #[command(flatten)]
     checkpoints: CheckpointArgs,
+    #[command(flatten)]
+    link: SourceLinkArgs,
     /// Milliseconds an expiry already past stays on the target, waiting for the
     /// source's DEL (keys expiring during the sync are not lost).
     #[arg(long, default_value_t = 5000)]
@@ -44,16 +50,18 @@ async fn main() -> anyhow::Result<()> {
     let sources = args
         .sources
         .iter()
-        .map(|s| args.connect.endpoint(Role::Source, s));
+        .map(|s| args.connect.endpoint(Role::Source, s))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut options = SyncOptions::default();
     args.checkpoints.apply(&mut options);
+    args.link.apply(&args.connect, &sources, &mut options)?;
     options.source_connect = args.connect.options();
     options.writer = args.write.writer_options(args.connect.options())?;
     options.writer.expiry_grace = Some(Duration::from_millis(args.expiry_grace_ms));
     if args.write.target_retry_for.is_none() {
         options.writer.retry_for = migrate::DEFAULT_TARGET_RETRY_FOR;
     }
-    let sync = Sync::new(sources.collect::<Result<Vec<_>, _>>()?, target).options(options);
+    let sync = Sync::new(sources, target).options(options);
     let status = sync.status();
     let printer = Printer::sync(status.clone());
     let result = sync
