@@ -558,6 +558,7 @@ impl Pipeline {
                         break;
                     }
                 };
+                let before = again.len();
                 self.judge_sent(
                     i,
                     replies,
@@ -565,6 +566,12 @@ impl Pipeline {
                     &mut first_error,
                     &mut topology_changed,
                 )?;
+                if again.len() > before && pending.is_empty() {
+                    // Requests to send again: the batch in flight behind them is
+                    // read now, so that its own come after them, in order (a list
+                    // written in pieces keeps its order).
+                    pending.extend(std::mem::take(&mut self.nodes[i].in_flight));
+                }
             }
         }
         if let Some(e) = first_error {
