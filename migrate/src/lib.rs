@@ -132,18 +132,25 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+mod compare;
 pub mod decode;
+mod difference;
 mod dump;
 mod error;
 mod json;
 mod progress;
+mod rate;
 mod rdb_file;
 mod restore;
 mod scan;
 mod shard;
+mod side;
 mod stats;
 mod sync;
+mod verify;
 
+pub use compare::{PIECE, PIECE_BYTES};
+pub use difference::{Difference, DifferenceKind, Subject};
 pub use dump::{Dump, DumpStatus, Dumped};
 pub use error::{Error, Result};
 pub use json::JsonWriter;
@@ -154,6 +161,7 @@ pub use scan::{Scan, ScanOptions, ScanReport};
 pub use shard::{OnFullResync, RdbDone, ShardStatus};
 pub use stats::{Stats, Tally};
 pub use sync::{Sync, SyncOptions, SyncReport, SyncStatus, remove_checkpoints};
+pub use verify::{Verify, VerifyMode, VerifyOptions, VerifyReport, VerifySource, VerifyStatus};
 
 pub use endpoint::{ConnectOptions, Endpoint};
 pub use key_writer::{
