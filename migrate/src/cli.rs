@@ -22,6 +22,7 @@ use crate::progress::Progress;
 use crate::restore::RestoreStatus;
 use crate::shard::OnFullResync;
 use crate::sync::{SyncOptions, SyncStatus};
+use crate::verify::VerifyStatus;
 
 /// TLS and timeout options for `rediss://` and `redis://` URLs.
 #[derive(Args, Clone, Debug, Default)]
@@ -322,27 +323,8 @@ impl WriteArgs {
     /// # Errors
     /// [`Error::Options`] for a malformed `--db-map`, `--match` or `--type`.
     pub fn writer_options(&self, connect: ConnectOptions) -> Result<WriterOptions> {
-        let filter = Filter {
-            dbs: self.dbs.clone(),
-            skip_dbs: self.skip_dbs.clone(),
-            prefixes: self
-                .prefixes
-                .iter()
-                .map(|p| p.as_bytes().to_vec())
-                .collect(),
-            pattern: self
-                .pattern
-                .as_deref()
-                .map(regex::bytes::Regex::new)
-                .transpose()
-                .map_err(|e| Error::Options(format!("--match: {e}")))?,
-            types: self
-                .types
-                .iter()
-                .map(|t| value_type(t))
-                .collect::<Result<_>>()?,
-            ..Filter::default()
-        };
+        let filter = self.filter()?;
+        let db_map = self.db_map()?;
         let mut options = WriterOptions {
             connect,
             existing: match self.existing {
@@ -366,16 +348,59 @@ impl WriteArgs {
         if let Some(secs) = self.target_retry_for {
             options.retry_for = Duration::from_secs(secs);
         }
-        if self.filters() {
+        if let Some(filter) = filter {
             options.hooks.push(filter);
         }
-        if let Some(map) = &self.db_map {
-            let map: DbMap = map
-                .parse()
-                .map_err(|e| Error::Options(format!("--db-map: {e}")))?;
+        if let Some(map) = db_map {
             options.hooks.push(map);
         }
         Ok(options)
+    }
+
+    /// The key filter these arguments describe (`--db`, `--skip-db`, `--prefix`,
+    /// `--match`, `--type`), if any.
+    ///
+    /// # Errors
+    /// [`Error::Options`] for a malformed `--match` or `--type`.
+    pub fn filter(&self) -> Result<Option<Filter>> {
+        if !self.filters() {
+            return Ok(None);
+        }
+        Ok(Some(Filter {
+            dbs: self.dbs.clone(),
+            skip_dbs: self.skip_dbs.clone(),
+            prefixes: self
+                .prefixes
+                .iter()
+                .map(|p| p.as_bytes().to_vec())
+                .collect(),
+            pattern: self
+                .pattern
+                .as_deref()
+                .map(regex::bytes::Regex::new)
+                .transpose()
+                .map_err(|e| Error::Options(format!("--match: {e}")))?,
+            types: self
+                .types
+                .iter()
+                .map(|t| value_type(t))
+                .collect::<Result<_>>()?,
+            ..Filter::default()
+        }))
+    }
+
+    /// The database mapping of `--db-map`, if given.
+    ///
+    /// # Errors
+    /// [`Error::Options`] for a malformed mapping.
+    pub fn db_map(&self) -> Result<Option<DbMap>> {
+        self.db_map
+            .as_deref()
+            .map(|m| {
+                m.parse()
+                    .map_err(|e| Error::Options(format!("--db-map: {e}")))
+            })
+            .transpose()
     }
 
     fn filters(&self) -> bool {
@@ -515,6 +540,20 @@ impl Printer {
         Printer::start(status, move |p: &Progress, tick| {
             if (tick && !p.done) || (p.done && !std::mem::replace(&mut ended, true)) {
                 vec![p.to_string()]
+            } else {
+                Vec::new()
+            }
+        })
+    }
+
+    /// The progress line of a verification once a second, a line as each round
+    /// after the first starts, and the last line at the end.
+    pub fn verify(status: watch::Receiver<VerifyStatus>) -> Printer {
+        let (mut round, mut ended) = (1, false);
+        Printer::start(status, move |s: &VerifyStatus, tick| {
+            let new_round = std::mem::replace(&mut round, s.round) != s.round;
+            if (tick && !s.done) || new_round || (s.done && !std::mem::replace(&mut ended, true)) {
+                vec![s.to_string()]
             } else {
                 Vec::new()
             }

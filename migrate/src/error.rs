@@ -76,6 +76,21 @@ pub enum Error {
         /// What happened.
         reason: String,
     },
+    /// A key could not be read for a verification: a command refused (a missing
+    /// permission or command), or a value that cannot be decoded.
+    #[error("{side} {node}: db {db}, key {key}: {reason}")]
+    Key {
+        /// `source` or `target`.
+        side: &'static str,
+        /// The server (or file) the key was read from.
+        node: String,
+        /// The database.
+        db: u64,
+        /// The key's name, quoted (cut at 64 bytes).
+        key: String,
+        /// What failed.
+        reason: String,
+    },
     /// The options ask for something that cannot be done.
     #[error("{0}")]
     Options(String),

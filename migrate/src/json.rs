@@ -285,7 +285,7 @@ fn write_score(out: &mut impl Write, score: f64) -> io::Result<()> {
 }
 
 /// A byte string: a JSON string when UTF-8 (unless `force_base64`), else base64.
-fn write_bytes(out: &mut impl Write, b: &[u8], force_base64: bool) -> io::Result<()> {
+pub(crate) fn write_bytes(out: &mut impl Write, b: &[u8], force_base64: bool) -> io::Result<()> {
     match std::str::from_utf8(b) {
         Ok(s) if !force_base64 => serde_json::to_writer(&mut *out, s).map_err(io::Error::other),
         _ => write!(out, "{{\"base64\":\"{}\"}}", BASE64.encode(b)),

@@ -1,7 +1,7 @@
 //! The migration pipelines as a library: keep a target in sync with live sources,
-//! restore backups, dump a server's RDB, copy key by key with `SCAN`, and read RDB
-//! files, each as one call with typed errors, live status and your own hook over
-//! every key and command.
+//! restore backups, dump a server's RDB, copy key by key with `SCAN`, prove that a
+//! target holds what its source holds, and read RDB files, each as one call with
+//! typed errors, live status and your own hook over every key and command.
 //!
 //! # Overview
 //! - [`Sync`]: full sync, then the live stream, one replica per source shard
@@ -16,6 +16,11 @@
 //!   it arrives.
 //! - [`Scan`]: a live copy with `SCAN` + `DUMP` + `RESTORE`, for sources that
 //!   forbid `PSYNC`.
+//! - [`Verify`]: proves that a target holds what its source (live, or an RDB
+//!   file) holds: every key in scope compared both ways (missing, extra, type,
+//!   time to live, and by [`VerifyMode`] each value, large ones in pieces), in
+//!   rounds, so that writes still in flight through a running sync are not
+//!   reported; each [`Difference`] is a JSON line.
 //! - [`decode`]: an RDB file as JSON lines, or counts per type and encoding.
 //! - A [`Hook`] sees every key and command before it is written and may keep,
 //!   drop, rename, move it to another database, rewrite it, or stop the copy.
@@ -123,31 +128,68 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # A verification
+//! Whatever the sync was told (filters, database mapping, its expiry grace), the
+//! verification is told too, so that exactly what was synced is compared. Extra
+//! keys on the target are looked for by inverting the filter and the database
+//! mapping; with a hook of yours (a renaming cannot be inverted) they are not,
+//! and the report says so (`extra_keys_checked: false`).
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use testkit::{Server, Version, redis};
+//! # let (source, target) = (Server::start(Version::Redis7_0), Server::start(Version::Valkey9_1));
+//! # testkit::write_mixed(&mut source.client(), 300);
+//! # migrate::Scan::new(source.url().parse()?, target.url().parse()?).run(std::future::pending()).await?;
+//! # redis::cmd("SET").arg("key:00000002").arg("changed").query::<()>(&mut target.client())?;
+//! # let (source_url, target_url) = (source.url(), target.url());
+//! use migrate::{DifferenceKind, Verify, VerifyMode, VerifyOptions, VerifySource};
+//!
+//! let mut options = VerifyOptions::default();
+//! options.mode = VerifyMode::Full;
+//! options.rounds = 2;
+//! let report = Verify::new(VerifySource::Live(source_url.parse()?), target_url.parse()?)
+//!     .options(options)
+//!     .run(std::future::pending())
+//!     .await?;
+//! report.write_json(&mut std::io::stdout())?;
+//! assert_eq!(report.counts()[&DifferenceKind::Value], 1);
+//! # Ok(()) }
+//! ```
+//!
 //! # Features
 //! - `cli`: the programs' command-line options as clap `Args` ([`cli::WriteArgs`],
 //!   [`cli::ConnectArgs`]), logging, the Ctrl-C future and the status printer.
 //!
 //! The workspace's `examples` package holds the programs built on this crate
-//! (`decode`, `dump`, `restore`, `scan`, `sync`), each a short `main`.
+//! (`decode`, `dump`, `restore`, `scan`, `sync`, `verify`), each a short `main`.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
 #[cfg(feature = "cli")]
 pub mod cli;
+mod compare;
 mod cutover;
 pub mod decode;
+mod difference;
 mod dump;
 mod error;
 mod json;
 mod progress;
+mod rate;
 mod rdb_file;
 mod restore;
 mod scan;
 mod shard;
+mod side;
 mod stats;
 mod sync;
+mod verify;
 
+pub use compare::{PIECE, PIECE_BYTES};
 pub use cutover::{Cutover, CutoverReport, ShardCutover};
+pub use difference::{Difference, DifferenceKind, Subject};
 pub use dump::{Dump, DumpStatus, Dumped};
 pub use error::{Error, Result};
 pub use json::JsonWriter;
@@ -160,6 +202,7 @@ pub use stats::{Stats, Tally};
 pub use sync::{
     DEFAULT_TARGET_RETRY_FOR, Sync, SyncOptions, SyncReport, SyncStatus, remove_checkpoints,
 };
+pub use verify::{Verify, VerifyMode, VerifyOptions, VerifyReport, VerifySource, VerifyStatus};
 
 pub use endpoint::{ConnectOptions, Endpoint};
 pub use key_writer::{

@@ -1,0 +1,125 @@
+//! `verify --source URL|FILE.rdb --target URL`: compares every key in scope of a
+//! target with its source, in rounds; one JSON line per difference, then a summary.
+//! Exit status 0 when equal, 1 when differences remain, 2 on an error.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use migrate::cli::{ConnectArgs, Printer, Role, WriteArgs, ctrl_c, init_logging};
+use migrate::{DEFAULT_CHECKPOINT_NAME, Verify, VerifyMode, VerifyOptions, VerifySource};
+
+/// Prove that a Redis or Valkey deployment holds what its source holds.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The source: `redis://[user[:password]@]host[:port]` (or `rediss://`), or an
+    /// RDB file.
+    #[arg(long)]
+    source: String,
+    /// The target, as a live source.
+    #[arg(long)]
+    target: String,
+    /// What is compared: every value, element counts, or existence and type.
+    #[arg(long, value_enum, default_value_t = Mode::Full)]
+    mode: Mode,
+    /// Rounds in all: keys that differ are compared again, up to this many times.
+    #[arg(long, default_value_t = 5)]
+    rounds: u32,
+    /// Milliseconds between rounds.
+    #[arg(long, default_value_t = 1000)]
+    interval_ms: u64,
+    /// Times to live this close (milliseconds) are equal.
+    #[arg(long, default_value_t = 1000)]
+    ttl_tolerance_ms: i64,
+    /// The sync's expiry grace: target keys expiring within it may outlive their
+    /// source key (as `sync --expiry-grace-ms`; 0 for none).
+    #[arg(long, default_value_t = 5000)]
+    expiry_grace_ms: u64,
+    /// Write the JSON lines to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Commands per second at most on each side.
+    #[arg(long)]
+    qps: Option<u64>,
+    /// Keys per SCAN step and pipeline.
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// The name the sync's checkpoint keys start with (left out on the target).
+    #[arg(long, default_value = DEFAULT_CHECKPOINT_NAME, value_name = "NAME")]
+    checkpoint_name: String,
+    /// The sync's options: its database selection, mapping and filters decide what
+    /// is compared (its write policies are accepted and play no part).
+    #[command(flatten)]
+    write: WriteArgs,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    /// Every value.
+    Full,
+    /// Element counts.
+    Length,
+    /// Existence and type.
+    Keys,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("verify: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<bool> {
+    let args = Args::parse();
+    init_logging();
+    let source = if !args.source.contains("://") {
+        VerifySource::File(PathBuf::from(&args.source))
+    } else {
+        VerifySource::Live(args.connect.endpoint(Role::Source, &args.source)?)
+    };
+    let target = args.connect.endpoint(Role::Target, &args.target)?;
+    let mut options = VerifyOptions::default();
+    options.source_connect = args.connect.options();
+    options.target_connect = args.connect.options();
+    options.mode = match args.mode {
+        Mode::Full => VerifyMode::Full,
+        Mode::Length => VerifyMode::Length,
+        Mode::Keys => VerifyMode::Keys,
+    };
+    options.rounds = args.rounds;
+    options.interval = Duration::from_millis(args.interval_ms);
+    options.ttl_tolerance_ms = args.ttl_tolerance_ms;
+    options.expiry_grace =
+        (args.expiry_grace_ms > 0).then(|| Duration::from_millis(args.expiry_grace_ms));
+    options.qps = args.qps;
+    options.batch = args.batch;
+    options.checkpoint_name = args.checkpoint_name;
+    options.filter = args.write.filter()?;
+    options.db_map = args.write.db_map()?;
+    let verify = Verify::new(source, target).options(options);
+    let printer = Printer::verify(verify.status());
+    let report = verify.run(ctrl_c("verify: stopping")).await;
+    printer.finish().await;
+    let report = report?;
+    match &args.report {
+        Some(path) => {
+            let mut out = BufWriter::new(File::create(path)?);
+            report.write_json(&mut out)?;
+            out.flush()?;
+        }
+        None => report.write_json(&mut std::io::stdout().lock())?,
+    }
+    Ok(report.is_equal())
+}

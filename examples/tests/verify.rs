@@ -1,0 +1,529 @@
+//! The `verify` program against real servers: identical deployments give exit 0
+//! and no line; each kind of difference injected one at a time is found exactly
+//! once with its kind; under a running `sync` with a write load nothing is
+//! reported; cluster against standalone, Redis 6.2 against Valkey 9.1, an RDB file
+//! against a live server; a big hash compared in pieces.
+
+use std::process::Command;
+
+use testkit::{Cluster, Server, Version, redis, write_mixed, write_sample};
+
+mod support;
+
+/// Runs `verify` with `args`: its exit code, the JSON lines that are not the
+/// summary, the summary, and stderr.
+fn verify(args: &[&str]) -> (i32, Vec<serde_json::Value>, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(args)
+        .output()
+        .expect("run verify");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{stderr}")))
+        .collect();
+    let summary = lines.pop().unwrap_or_default();
+    (out.status.code().unwrap_or(-1), lines, summary, stderr)
+}
+
+fn scan(source: &str, target: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scan"))
+        .args(["--source", source, "--target", target])
+        .output()
+        .expect("run scan");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The library `write_sample` loads (7.0 and later); `scan` copies keys only.
+const SAMPLE_LIBRARY: &str =
+    "#!lua name=sample\nredis.register_function('hello', function() return 'hi' end)";
+
+/// `scan` from `src` to `dst`, and the sample's function library.
+fn copy(src: &Server, dst: &Server) {
+    scan(&src.url(), &dst.url());
+    if ![src.version(), dst.version()].contains(&Version::Redis6_2) {
+        run(
+            &mut dst.client(),
+            &["FUNCTION", "LOAD", "REPLACE", SAMPLE_LIBRARY],
+        );
+    }
+}
+
+fn run(con: &mut redis::Connection, args: &[&str]) {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query::<redis::Value>(con)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+}
+
+/// Copies key `key` of db 0 from `src` to `dst` again (same version), undoing an
+/// injected difference.
+fn restore_key(src: &Server, dst: &Server, key: &str) {
+    let mut s = src.client();
+    let mut d = dst.client();
+    let dump: Option<Vec<u8>> = redis::cmd("DUMP").arg(key).query(&mut s).unwrap();
+    let pttl: i64 = redis::cmd("PTTL").arg(key).query(&mut s).unwrap();
+    match dump {
+        Some(payload) => redis::cmd("RESTORE")
+            .arg(key)
+            .arg(pttl.max(0))
+            .arg(payload)
+            .arg("REPLACE")
+            .query::<()>(&mut d)
+            .unwrap(),
+        None => redis::cmd("DEL").arg(key).query::<()>(&mut d).unwrap(),
+    }
+}
+
+fn sample_source(version: Version, mixed: usize) -> Server {
+    let src = Server::start(version);
+    let mut con = src.client();
+    write_sample(&mut con, version);
+    run(&mut con, &["SELECT", "0"]);
+    write_mixed(&mut con, mixed);
+    write_big(&mut con, 2000);
+    src
+}
+
+/// One value of each type larger than a piece (`n` elements).
+fn write_big(con: &mut redis::Connection, n: usize) {
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        pipe.cmd("RPUSH")
+            .arg("big:list")
+            .arg(format!("e{i}"))
+            .ignore();
+        pipe.cmd("HSET")
+            .arg("big:hash")
+            .arg(format!("f{i}"))
+            .arg(i)
+            .ignore();
+        pipe.cmd("ZADD")
+            .arg("big:zset")
+            .arg(i as f64 / 3.0)
+            .arg(format!("m{i}"))
+            .ignore();
+        pipe.cmd("SADD")
+            .arg("big:set")
+            .arg(format!("m{i}"))
+            .ignore();
+        pipe.cmd("XADD")
+            .arg("big:stream")
+            .arg(format!("1-{i}"))
+            .arg("n")
+            .arg(i)
+            .ignore();
+    }
+    pipe.cmd("ZADD")
+        .arg("big:zset")
+        .arg("+inf")
+        .arg("top")
+        .ignore();
+    pipe.cmd("ZADD")
+        .arg("big:zset")
+        .arg("-inf")
+        .arg("bottom")
+        .ignore();
+    pipe.cmd("SET")
+        .arg("big:string")
+        .arg("s".repeat(200_000))
+        .ignore();
+    pipe.cmd("XGROUP")
+        .arg("CREATE")
+        .arg("big:stream")
+        .arg("g")
+        .arg("0")
+        .ignore();
+    pipe.cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("g")
+        .arg("c")
+        .arg("COUNT")
+        .arg(10)
+        .arg("STREAMS")
+        .arg("big:stream")
+        .arg(">")
+        .ignore();
+    pipe.query::<()>(con).unwrap();
+}
+
+fn assert_equal(what: &str, args: &[&str]) {
+    let (code, lines, summary, log) = verify(args);
+    assert_eq!((code, lines.len()), (0, 0), "{what}: {lines:#?}\n{log}");
+    let keys: u64 = summary["summary"]["keys"]
+        .as_object()
+        .map_or(0, |dbs| dbs.values().filter_map(|n| n.as_u64()).sum());
+    assert!(keys > 0, "{what}: {summary}");
+}
+
+#[test]
+fn identical_then_each_difference_found_once() {
+    let src = sample_source(Version::Redis7_0, 2000);
+    let dst = Server::start(Version::Redis7_0);
+    copy(&src, &dst);
+    let base = [
+        "--source",
+        &src.url(),
+        "--target",
+        &dst.url(),
+        "--rounds",
+        "1",
+    ];
+    assert_equal("identical", &base);
+    let mut t = dst.client();
+    // (what is done on the target, the key, the kind expected)
+    let cases: &[(&[&[&str]], &str, &str)] = &[
+        (&[&["DEL", "greeting"]], "greeting", "missing"),
+        (&[&["SET", "newcomer", "x"]], "newcomer", "extra"),
+        (
+            &[&["DEL", "colors"], &["SET", "colors", "x"]],
+            "colors",
+            "type",
+        ),
+        (&[&["SET", "greeting", "hello world!"]], "greeting", "value"),
+        (&[&["LSET", "colors", "1", "grey"]], "colors", "value"),
+        (
+            &[&["SREM", "tags", "rust"], &["SADD", "tags", "go"]],
+            "tags",
+            "value",
+        ),
+        (&[&["ZADD", "scores", "2.5", "bob"]], "scores", "value"),
+        (&[&["HSET", "user:1", "visits", "8"]], "user:1", "value"),
+        (&[&["PEXPIRE", "greeting", "100000000"]], "greeting", "ttl"),
+        (&[&["XDEL", "events", "1700000000001-0"]], "events", "value"),
+        (
+            &[&["XGROUP", "SETID", "events", "workers", "1700000000002-0"]],
+            "events",
+            "value",
+        ),
+        // Large values, compared in pieces.
+        (
+            &[&["LSET", "big:list", "1500", "changed"]],
+            "big:list",
+            "value",
+        ),
+        (
+            &[&["HSET", "big:hash", "f1234", "changed"]],
+            "big:hash",
+            "value",
+        ),
+        (&[&["ZADD", "big:zset", "-7", "m99"]], "big:zset", "value"),
+        (
+            &[&["SREM", "big:set", "m5"], &["SADD", "big:set", "other"]],
+            "big:set",
+            "value",
+        ),
+        (
+            &[&["SETRANGE", "big:string", "150000", "Z"]],
+            "big:string",
+            "value",
+        ),
+        (&[&["XDEL", "big:stream", "1-1000"]], "big:stream", "value"),
+    ];
+    for (commands, key, kind) in cases {
+        for c in *commands {
+            run(&mut t, c);
+        }
+        let (code, lines, _, log) = verify(&base);
+        assert_eq!(code, 1, "{commands:?}: {lines:?}\n{log}");
+        assert_eq!(lines.len(), 1, "{commands:?}: {lines:#?}");
+        assert_eq!(lines[0]["key"], *key, "{commands:?}: {lines:?}");
+        assert_eq!(lines[0]["kind"], *kind, "{commands:?}: {lines:?}");
+        restore_key(&src, &dst, key);
+        assert_equal(&format!("{commands:?} undone"), &base);
+    }
+    // A different function library.
+    run(
+        &mut t,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "REPLACE",
+            "#!lua name=sample\nredis.register_function('hello', function() return 'bye' end)",
+        ],
+    );
+    let (code, lines, _, _) = verify(&base);
+    assert_eq!((code, lines.len()), (1, 1), "{lines:?}");
+    assert_eq!(
+        (&lines[0]["function"], &lines[0]["kind"]),
+        (&"sample".into(), &"value".into())
+    );
+}
+
+#[test]
+fn across_versions_and_vendors_values_not_bytes() {
+    for (from, to) in [
+        (Version::Redis6_2, Version::Valkey9_1),
+        (Version::Valkey9_1, Version::Redis6_2),
+    ] {
+        let what = format!("{from:?} against {to:?}");
+        let src = sample_source(from, 1000);
+        let dst = Server::start(to);
+        copy(&src, &dst);
+        let base = [
+            "--source",
+            &src.url(),
+            "--target",
+            &dst.url(),
+            "--rounds",
+            "1",
+        ];
+        if from == Version::Valkey9_1 {
+            // Functions do not exist on Redis 6.2: the library is not synced there.
+            run(&mut src.client(), &["FUNCTION", "FLUSH"]);
+        }
+        assert_equal(&what, &base);
+        run(&mut dst.client(), &["ZADD", "big:zset", "1", "m1"]);
+        let (code, lines, _, log) = verify(&base);
+        assert_eq!((code, lines.len()), (1, 1), "{what}: {lines:?}\n{log}");
+        assert_eq!(
+            (&lines[0]["key"], &lines[0]["kind"]),
+            (&"big:zset".into(), &"value".into())
+        );
+    }
+}
+
+#[test]
+fn hash_field_ttls_on_valkey() {
+    let src = Server::start(Version::Valkey9_1);
+    let mut con = src.client();
+    run(&mut con, &["HSET", "h", "a", "1", "b", "2"]);
+    run(
+        &mut con,
+        &["HPEXPIRE", "h", "100000000", "FIELDS", "1", "a"],
+    );
+    let dst = Server::start(Version::Valkey9_1);
+    scan(&src.url(), &dst.url());
+    let base = [
+        "--source",
+        &src.url(),
+        "--target",
+        &dst.url(),
+        "--rounds",
+        "1",
+    ];
+    assert_equal("field TTLs copied", &base);
+    run(&mut dst.client(), &["HPERSIST", "h", "FIELDS", "1", "a"]);
+    let (code, lines, _, log) = verify(&base);
+    assert_eq!((code, lines.len()), (1, 1), "{lines:?}\n{log}");
+    assert_eq!(lines[0]["kind"], "value", "{lines:?}");
+    assert!(
+        lines[0]["detail"].as_str().unwrap().contains("expiry"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn cluster_against_standalone_both_ways() {
+    let src = Cluster::start(Version::Redis7_0, 3);
+    for m in src.masters() {
+        let mut con = m.client();
+        for i in 0..300 {
+            // Only keys this master serves are accepted; the others answer MOVED.
+            let _ = redis::cmd("RPUSH")
+                .arg(format!("k{i}:{}", m.port()))
+                .arg(i)
+                .arg("x")
+                .query::<()>(&mut con);
+        }
+    }
+    let standalone = Server::start(Version::Redis7_0);
+    let cluster_url = src.nodes()[0].url();
+    scan(&cluster_url, &standalone.url());
+    assert_equal(
+        "cluster source",
+        &[
+            "--source",
+            &cluster_url,
+            "--target",
+            &standalone.url(),
+            "--rounds",
+            "1",
+        ],
+    );
+    assert_equal(
+        "cluster target",
+        &[
+            "--source",
+            &standalone.url(),
+            "--target",
+            &cluster_url,
+            "--rounds",
+            "1",
+        ],
+    );
+    run(&mut standalone.client(), &["SET", "only-here", "1"]);
+    let (code, lines, _, log) = verify(&[
+        "--source",
+        &cluster_url,
+        "--target",
+        &standalone.url(),
+        "--rounds",
+        "1",
+    ]);
+    assert_eq!((code, lines.len()), (1, 1), "{lines:?}\n{log}");
+    assert_eq!(
+        (&lines[0]["key"], &lines[0]["kind"]),
+        (&"only-here".into(), &"extra".into())
+    );
+    let (code, lines, _, log) = verify(&[
+        "--source",
+        &standalone.url(),
+        "--target",
+        &cluster_url,
+        "--rounds",
+        "1",
+    ]);
+    assert_eq!((code, lines.len()), (1, 1), "{lines:?}\n{log}");
+    assert_eq!(
+        (&lines[0]["key"], &lines[0]["kind"]),
+        (&"only-here".into(), &"missing".into())
+    );
+}
+
+#[test]
+fn an_rdb_file_against_a_live_server() {
+    let src = sample_source(Version::Redis7_0, 1000);
+    let file = src.save();
+    let dst = Server::start(Version::Redis7_0);
+    copy(&src, &dst);
+    let file = file.to_str().unwrap();
+    assert_equal(
+        "file",
+        &["--source", file, "--target", &dst.url(), "--rounds", "1"],
+    );
+    let mut t = dst.client();
+    run(&mut t, &["HSET", "big:hash", "f3", "changed"]);
+    run(&mut t, &["SADD", "primes", "13"]);
+    run(&mut t, &["SET", "stray", "1"]);
+    let (code, mut lines, _, log) =
+        verify(&["--source", file, "--target", &dst.url(), "--rounds", "1"]);
+    assert_eq!((code, lines.len()), (1, 3), "{lines:?}\n{log}");
+    lines.sort_by_key(|l| l["key"].as_str().unwrap_or_default().to_owned());
+    let found: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["key"].as_str().unwrap(), l["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("big:hash", "value"),
+            ("primes", "value"),
+            ("stray", "extra")
+        ]
+    );
+}
+
+#[test]
+fn filters_are_inverted_for_extra_keys() {
+    let src = sample_source(Version::Redis7_0, 0);
+    let dst = Server::start(Version::Redis7_0);
+    restore_key(&src, &dst, "user:1");
+    run(&mut dst.client(), &["FUNCTION", "LOAD", SAMPLE_LIBRARY]);
+    run(&mut dst.client(), &["SET", "unrelated", "1"]);
+    let base = [
+        "--source",
+        &src.url(),
+        "--target",
+        &dst.url(),
+        "--rounds",
+        "1",
+        "--prefix",
+        "user:",
+    ];
+    assert_equal("prefix", &base);
+    run(&mut dst.client(), &["SET", "user:2", "1"]);
+    let (code, lines, _, log) = verify(&base);
+    assert_eq!((code, lines.len()), (1, 1), "{lines:?}\n{log}");
+    assert_eq!(
+        (&lines[0]["key"], &lines[0]["kind"]),
+        (&"user:2".into(), &"extra".into())
+    );
+    // Database 1 mapped into database 5.
+    let mut t = dst.client();
+    run(&mut t, &["SELECT", "5"]);
+    run(&mut t, &["SET", "other-db", "db 1"]);
+    assert_equal(
+        "db map",
+        &[
+            "--source",
+            &src.url(),
+            "--target",
+            &dst.url(),
+            "--rounds",
+            "1",
+            "--db",
+            "1",
+            "--db-map",
+            "1:5",
+        ],
+    );
+}
+
+#[test]
+fn a_big_hash_in_pieces() {
+    const FIELDS: usize = 500_000;
+    let src = Server::start(Version::Redis7_0);
+    let dst = Server::start(Version::Redis7_0);
+    for server in [&src, &dst] {
+        let mut con = server.client();
+        for chunk in 0..FIELDS / 5000 {
+            let mut cmd = redis::cmd("HSET");
+            cmd.arg("huge");
+            for i in chunk * 5000..(chunk + 1) * 5000 {
+                cmd.arg(format!("field-{i}")).arg(format!("value-{i}"));
+            }
+            cmd.query::<()>(&mut con).unwrap();
+        }
+    }
+    let base = [
+        "--source",
+        &src.url(),
+        "--target",
+        &dst.url(),
+        "--rounds",
+        "1",
+    ];
+    let (code, lines, summary, log) = verify(&base);
+    assert_eq!((code, lines.len()), (0, 0), "{lines:?}\n{log}");
+    assert_eq!(summary["summary"]["keys"]["0"], 1);
+    run(&mut dst.client(), &["HSET", "huge", "field-123456", "x"]);
+    let (code, lines, _, log) = verify(&base);
+    assert_eq!((code, lines.len()), (1, 1), "{lines:?}\n{log}");
+    assert!(
+        lines[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("field-123456"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn nothing_reported_under_a_running_sync_with_a_load() {
+    let src = support::loaded_source(Version::Redis7_0, 3000);
+    let dst = Server::start(Version::Redis7_0);
+    let load = support::load(&src, 5);
+    let sync = support::Sync::start(&["--source", &src.url(), "--target", &dst.url()]);
+    sync.wait_for("the RDB loaded", |log| log.contains("sync rdb done"));
+    // The sync's grace (support::Sync gives it 10 s), so that keys the load sets
+    // to expire at once and the sync keeps are not reported.
+    let (code, lines, summary, log) = verify(&[
+        "--source",
+        &src.url(),
+        "--target",
+        &dst.url(),
+        "--expiry-grace-ms",
+        "10000",
+    ]);
+    load.stop();
+    sync.stop();
+    assert_eq!((code, lines.len()), (0, 0), "{lines:#?}\n{summary}\n{log}");
+}

@@ -1,0 +1,276 @@
+//! One live side of a verification: a standalone server or every master of a
+//! cluster, each on one connection, with commands routed by key slot, sent in
+//! pipelines and paced by the side's read rate.
+
+use bytes::Bytes;
+use endpoint::{ConnectOptions, Connection, Endpoint, ServerInfo, Topology, discover, slot};
+use resp_codec::Frame;
+
+use crate::error::{Error, Result};
+use crate::rate::Rate;
+
+/// A command about one key: the key routes it, `args` are sent.
+#[derive(Clone, Debug)]
+pub(crate) struct Request {
+    pub(crate) key: Bytes,
+    pub(crate) args: Vec<Bytes>,
+}
+
+impl Request {
+    /// `name key extra...`.
+    pub(crate) fn new(name: &'static str, key: &Bytes, extra: &[&[u8]]) -> Request {
+        let mut args = Vec::with_capacity(2 + extra.len());
+        args.push(Bytes::from_static(name.as_bytes()));
+        args.push(key.clone());
+        args.extend(extra.iter().map(|a| Bytes::copy_from_slice(a)));
+        Request {
+            key: key.clone(),
+            args,
+        }
+    }
+}
+
+/// A server of the side, with the database its connection has selected.
+struct Node {
+    endpoint: Endpoint,
+    con: Connection,
+    db: u64,
+}
+
+/// A live deployment, as one side (`source` or `target`) of a verification.
+pub(crate) struct Side {
+    /// `source` or `target`, for errors.
+    pub(crate) role: &'static str,
+    nodes: Vec<Node>,
+    /// For a cluster: the node of each slot.
+    slots: Option<Vec<u16>>,
+    /// The first node's description (version and flavour).
+    pub(crate) info: ServerInfo,
+    rate: Rate,
+}
+
+impl Side {
+    /// Connects to every master of `endpoint`'s deployment.
+    ///
+    /// # Errors
+    /// When a server cannot be reached or its layout read.
+    pub(crate) async fn connect(
+        role: &'static str,
+        endpoint: &Endpoint,
+        options: &ConnectOptions,
+        qps: Option<u64>,
+    ) -> Result<Side> {
+        let topology = discover(endpoint, options)
+            .await
+            .map_err(|e| Error::endpoint(endpoint, e))?;
+        let mut nodes = Vec::new();
+        for master in topology.masters() {
+            let con = Connection::connect(&master, options)
+                .await
+                .map_err(|e| Error::endpoint(&master, e))?;
+            nodes.push(Node {
+                endpoint: master,
+                con,
+                db: 0,
+            });
+        }
+        let slots = match &topology {
+            Topology::Cluster(shards) => {
+                let mut table = vec![0u16; endpoint::SLOTS as usize];
+                for (i, shard) in shards.iter().enumerate() {
+                    for &(a, b) in &shard.slots {
+                        for s in a..=b {
+                            table[usize::from(s)] = i as u16;
+                        }
+                    }
+                }
+                Some(table)
+            }
+            _ => None,
+        };
+        let first = &mut nodes[0];
+        let info = first
+            .con
+            .server_info()
+            .await
+            .map_err(|e| Error::endpoint(&first.endpoint, e))?;
+        Ok(Side {
+            role,
+            nodes,
+            slots,
+            info,
+            rate: Rate::new(qps),
+        })
+    }
+
+    /// Whether the side is a cluster (one database).
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.slots.is_some()
+    }
+
+    /// How many servers hold the data.
+    pub(crate) fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The address of node `i` (its `Display` hides the password).
+    pub(crate) fn node_name(&self, i: usize) -> String {
+        self.nodes[i].endpoint.to_string()
+    }
+
+    fn node_of(&self, key: &[u8]) -> usize {
+        self.slots
+            .as_ref()
+            .map_or(0, |t| usize::from(t[usize::from(slot(key))]))
+    }
+
+    /// The name of the node that serves `key`, for errors.
+    pub(crate) fn node_for(&self, key: &[u8]) -> String {
+        self.node_name(self.node_of(key))
+    }
+
+    /// Selects `db` on node `i` when it is not selected (standalone servers).
+    async fn select(&mut self, i: usize, db: u64) -> Result<()> {
+        let node = &mut self.nodes[i];
+        if node.db != db && self.slots.is_none() {
+            node.con
+                .request(&["SELECT", &db.to_string()])
+                .await
+                .map_err(|e| Error::endpoint(&node.endpoint, e))?;
+            node.db = db;
+        }
+        Ok(())
+    }
+
+    /// Sends `requests` in database `db`, pipelined on each node, and returns
+    /// their replies in order (error replies included, as [`Frame::Error`]).
+    ///
+    /// # Errors
+    /// Connection errors.
+    pub(crate) async fn query(&mut self, db: u64, requests: &[Request]) -> Result<Vec<Frame>> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.rate.take(requests.len()).await;
+        let route: Vec<usize> = requests.iter().map(|r| self.node_of(&r.key)).collect();
+        let mut used = vec![false; self.nodes.len()];
+        for &i in &route {
+            if !used[i] {
+                used[i] = true;
+                self.select(i, db).await?;
+            }
+        }
+        for (r, &i) in requests.iter().zip(&route) {
+            self.nodes[i].con.send(&r.args);
+        }
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            if used[i] {
+                node.con
+                    .flush()
+                    .await
+                    .map_err(|e| Error::endpoint(&node.endpoint, e))?;
+            }
+        }
+        let mut replies = Vec::with_capacity(requests.len());
+        for &i in &route {
+            let node = &mut self.nodes[i];
+            let reply = node
+                .con
+                .read_reply()
+                .await
+                .map_err(|e| Error::endpoint(&node.endpoint, e))?;
+            replies.push(reply);
+        }
+        Ok(replies)
+    }
+
+    /// One command to node `i` in database `db` (not routed by key), e.g. `SCAN`
+    /// or `FUNCTION LIST`; error replies returned as frames.
+    ///
+    /// # Errors
+    /// Connection errors.
+    pub(crate) async fn node_query<A: AsRef<[u8]>>(
+        &mut self,
+        i: usize,
+        db: u64,
+        args: &[A],
+    ) -> Result<Frame> {
+        self.rate.take(1).await;
+        self.select(i, db).await?;
+        let node = &mut self.nodes[i];
+        node.con.send(args);
+        node.con
+            .flush()
+            .await
+            .map_err(|e| Error::endpoint(&node.endpoint, e))?;
+        node.con
+            .read_reply()
+            .await
+            .map_err(|e| Error::endpoint(&node.endpoint, e))
+    }
+
+    /// One `SCAN` step on node `i` in database `db`: the next cursor and the keys.
+    ///
+    /// # Errors
+    /// Connection errors and error replies.
+    pub(crate) async fn scan(
+        &mut self,
+        i: usize,
+        db: u64,
+        cursor: &[u8],
+        count: usize,
+    ) -> Result<(Vec<u8>, Vec<Bytes>)> {
+        self.rate.take(1).await;
+        self.select(i, db).await?;
+        let node = &mut self.nodes[i];
+        node.con
+            .scan(cursor, None, count)
+            .await
+            .map_err(|e| Error::endpoint(&node.endpoint, e))
+    }
+
+    /// The databases that hold keys on node `i` (`INFO keyspace`).
+    ///
+    /// # Errors
+    /// Connection errors.
+    pub(crate) async fn databases(&mut self, i: usize) -> Result<Vec<u64>> {
+        let node = &mut self.nodes[i];
+        let text = node
+            .con
+            .info("keyspace")
+            .await
+            .map_err(|e| Error::endpoint(&node.endpoint, e))?;
+        Ok(text
+            .lines()
+            .filter_map(|l| l.strip_prefix("db")?.split(':').next()?.parse().ok())
+            .collect())
+    }
+
+    /// How many databases the side has (`CONFIG GET databases`; 16 when refused,
+    /// 1 for a cluster).
+    ///
+    /// # Errors
+    /// Connection errors.
+    pub(crate) async fn database_count(&mut self) -> Result<u64> {
+        if self.is_cluster() {
+            return Ok(1);
+        }
+        let node = &mut self.nodes[0];
+        Ok(node
+            .con
+            .config_get("databases")
+            .await
+            .map_err(|e| Error::endpoint(&node.endpoint, e))?
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(16))
+    }
+
+    /// Whether the side has hash field TTLs (`HPEXPIRETIME`: Redis 7.4+, Valkey 9+).
+    pub(crate) fn has_field_ttls(&self) -> bool {
+        let (major, minor, _) = self.info.version;
+        match self.info.flavor {
+            endpoint::Flavor::Valkey => major >= 9,
+            _ => (major, minor) >= (7, 4),
+        }
+    }
+}

@@ -1,0 +1,1272 @@
+//! Proving that a target holds what a source holds: every key in scope compared
+//! in both directions (existence, type, time to live, and by [`VerifyMode`] the
+//! values), in rounds so that a target kept in sync by a running sync is not
+//! reported for writes still in flight.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use endpoint::{ConnectOptions, Endpoint};
+use key_writer::{DEFAULT_CHECKPOINT_NAME, DbMap, Filter, Hook, Hooks, KeyEdit, Verdict};
+use rdb_parser::{Function, Item, Key, ParseOptions, Rdb, Type, Value, parse_dump};
+use resp_codec::Frame;
+use tokio::sync::watch;
+
+use crate::compare::{
+    At, Canon, LiveWalk, PIECE, Piece, Walk, check_piece, groups_of, live_stream_meta, show,
+    stream_meta_diff,
+};
+use crate::difference::{Difference, DifferenceKind, Subject};
+use crate::error::{Error, Result};
+use crate::rdb_file::map;
+use crate::side::{Request, Side};
+
+/// How much of each key is compared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerifyMode {
+    /// Existence, type, time to live and every value.
+    #[default]
+    Full,
+    /// Existence, type, time to live and element counts.
+    Length,
+    /// Existence and type only.
+    Keys,
+}
+
+/// Where the source's keys come from.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum VerifySource {
+    /// A live deployment, standalone or cluster.
+    Live(Endpoint),
+    /// An RDB file (a backup, or what a restore was made from).
+    File(PathBuf),
+}
+
+/// Settings of a [`Verify`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VerifyOptions {
+    /// How to connect to a live source.
+    pub source_connect: ConnectOptions,
+    /// How to connect to the target.
+    pub target_connect: ConnectOptions,
+    /// How much is compared (default [`VerifyMode::Full`]).
+    pub mode: VerifyMode,
+    /// Rounds in all (default 5): keys that differ are compared again after
+    /// `interval`, up to this many times in all; only those that still differ in
+    /// the last round are reported.
+    pub rounds: u32,
+    /// The wait between rounds (default 1 s).
+    pub interval: Duration,
+    /// Times to live (and hash field expiries) this close are equal (default 1 s).
+    pub ttl_tolerance_ms: i64,
+    /// The sync's expiry grace (default 5 s, as `sync`'s): a target key whose
+    /// time to live is within it may outlive its source key (the sync moved an
+    /// expiry already past into the grace), and is not reported.
+    pub expiry_grace: Option<Duration>,
+    /// Commands per second on each side at most (default: no limit).
+    pub qps: Option<u64>,
+    /// Keys per `SCAN` step and per pipeline (default 500).
+    pub batch: usize,
+    /// Which source keys are in scope (as the sync's filter).
+    pub filter: Option<Filter>,
+    /// Which target database each source database went to (as the sync's).
+    pub db_map: Option<DbMap>,
+    /// Your hooks, after the filter and the database map, as the sync ran them.
+    /// With any, extra keys on the target are not looked for (a hook cannot be
+    /// inverted); the report says so.
+    pub hooks: Hooks,
+    /// The first part of the sync's checkpoint keys, left out on the target
+    /// (default [`DEFAULT_CHECKPOINT_NAME`]).
+    pub checkpoint_name: String,
+    /// Values of at most this many bytes (`MEMORY USAGE`; string length) and
+    /// [`PIECE`] elements are compared whole through `DUMP` (default 64 KiB);
+    /// larger ones in pieces.
+    pub small_bytes: u64,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            source_connect: ConnectOptions::default(),
+            target_connect: ConnectOptions::default(),
+            mode: VerifyMode::Full,
+            rounds: 5,
+            interval: Duration::from_secs(1),
+            ttl_tolerance_ms: 1000,
+            expiry_grace: Some(Duration::from_secs(5)),
+            qps: None,
+            batch: 500,
+            filter: None,
+            db_map: None,
+            hooks: Hooks::new(),
+            checkpoint_name: DEFAULT_CHECKPOINT_NAME.to_owned(),
+            small_bytes: 64 << 10,
+        }
+    }
+}
+
+/// Live status of a verification. Its `Display` is the program's progress line.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VerifyStatus {
+    /// The round under way (1 for the first pass over every key).
+    pub round: u32,
+    /// Keys compared so far (source keys in scope, and target keys looked up in
+    /// the source).
+    pub keys: u64,
+    /// Keys (and libraries) that differ so far in this round.
+    pub differing: u64,
+    /// When the verification started.
+    pub started: Instant,
+    /// Whether it is over.
+    pub done: bool,
+}
+
+impl fmt::Display for VerifyStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        write!(
+            f,
+            "verify: round {}: {} keys compared ({}/s), {} differing",
+            self.round,
+            self.keys,
+            (self.keys as f64 / secs) as u64,
+            self.differing
+        )
+    }
+}
+
+/// What a verification found.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// The differences left after the last round, in the order found.
+    pub differences: Vec<Difference>,
+    /// Source keys in scope compared, per source database.
+    pub keys: BTreeMap<u64, u64>,
+    /// Rounds run.
+    pub rounds: u32,
+    /// Whether the target was searched for extra keys (not with a hook of yours).
+    pub extra_keys_checked: bool,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl VerifyReport {
+    /// Whether no difference remained.
+    pub fn is_equal(&self) -> bool {
+        self.differences.is_empty()
+    }
+
+    /// Differences per kind.
+    pub fn counts(&self) -> BTreeMap<DifferenceKind, u64> {
+        let mut counts: BTreeMap<_, _> = DifferenceKind::ALL.iter().map(|k| (*k, 0)).collect();
+        for d in &self.differences {
+            *counts.entry(d.kind).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Writes every difference as a JSON line ([`Difference::write_json`]), then
+    /// the summary line: `{"summary":{"keys":{"0":N,...},"differences":{"missing":N,
+    /// ...},"rounds":N,"extra_keys_checked":true,"seconds":S}}`.
+    ///
+    /// # Errors
+    /// I/O errors of `out`.
+    pub fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+        for d in &self.differences {
+            d.write_json(out)?;
+        }
+        out.write_all(b"{\"summary\":{\"keys\":{")?;
+        for (i, (db, n)) in self.keys.iter().enumerate() {
+            write!(out, "{}\"{db}\":{n}", if i == 0 { "" } else { "," })?;
+        }
+        out.write_all(b"},\"differences\":{")?;
+        for (i, (kind, n)) in self.counts().iter().enumerate() {
+            write!(out, "{}\"{kind}\":{n}", if i == 0 { "" } else { "," })?;
+        }
+        writeln!(
+            out,
+            "}},\"rounds\":{},\"extra_keys_checked\":{},\"seconds\":{:.3}}}}}",
+            self.rounds,
+            self.extra_keys_checked,
+            self.elapsed.as_secs_f64()
+        )?;
+        out.flush()
+    }
+}
+
+/// Compares a target with its source, key by key; see the module documentation
+/// of the crate for an example.
+///
+/// # Memory
+/// Bounded by the batch, not by the data: per pipeline `batch` keys' names,
+/// types and times to live; values of at most `small_bytes` (and [`PIECE`]
+/// elements) whole, `batch` of them at a time on each side; larger values in
+/// pieces of [`PIECE`] elements or 64 KiB of a string, never whole (a stream's
+/// consumer groups and their pending entries are held whole). A source RDB file
+/// is memory-mapped; its strings compressed with LZF are decompressed whole. The
+/// keys that differ in a round are kept until the next, and an RDB source keeps
+/// the names of its keys for the extra-key search.
+pub struct Verify {
+    source: VerifySource,
+    target: Endpoint,
+    options: VerifyOptions,
+    status: Arc<watch::Sender<VerifyStatus>>,
+}
+
+impl fmt::Debug for Verify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verify")
+            .field("source", &self.source)
+            .field("target", &self.target)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A source key in scope, and where it went.
+#[derive(Clone)]
+struct Pair<'a> {
+    db: u64,
+    name: Bytes,
+    /// The key as an RDB file holds it.
+    rdb: Option<Key<'a>>,
+}
+
+/// What is compared again next round.
+enum Suspect<'a> {
+    Key(Box<Pair<'a>>, Difference),
+    Extra(u64, Bytes, Difference),
+    Library(Difference),
+}
+
+impl Suspect<'_> {
+    fn difference(self) -> Difference {
+        match self {
+            Suspect::Key(_, d) | Suspect::Extra(_, _, d) | Suspect::Library(d) => d,
+        }
+    }
+}
+
+/// A key's metadata on one side: its type (`none` when absent) and time to live
+/// (`-1`: none).
+#[derive(Clone, Debug)]
+struct Meta {
+    value_type: String,
+    pttl: i64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn type_of(name: &str) -> Type {
+    match name {
+        "string" => Type::String,
+        "list" => Type::List,
+        "set" => Type::Set,
+        "zset" => Type::SortedSet,
+        "hash" => Type::Hash,
+        "stream" => Type::Stream,
+        _ => Type::Module,
+    }
+}
+
+fn text(frame: &Frame) -> String {
+    frame
+        .as_bytes()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default()
+}
+
+impl Verify {
+    /// A verification of `target` against `source` with default options.
+    pub fn new(source: VerifySource, target: Endpoint) -> Verify {
+        let status = VerifyStatus {
+            round: 1,
+            keys: 0,
+            differing: 0,
+            started: Instant::now(),
+            done: false,
+        };
+        Verify {
+            source,
+            target,
+            options: VerifyOptions::default(),
+            status: Arc::new(watch::channel(status).0),
+        }
+    }
+
+    /// Replaces the options (hooks added before are replaced too: add them after).
+    pub fn options(mut self, options: VerifyOptions) -> Verify {
+        self.options = options;
+        self
+    }
+
+    /// Adds a hook after the ones in the options, as the sync ran it.
+    pub fn hook(mut self, hook: impl Hook + 'static) -> Verify {
+        self.options.hooks.push(hook);
+        self
+    }
+
+    /// Live status.
+    pub fn status(&self) -> watch::Receiver<VerifyStatus> {
+        self.status.subscribe()
+    }
+
+    /// Compares every key in scope, in rounds, and reports what still differs.
+    ///
+    /// # Errors
+    /// [`Error::Stopped`] when `shutdown` completes first; connection errors;
+    /// [`Error::Key`] for a command refused on a key; [`Error::Rdb`] for a corrupt
+    /// source file.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<VerifyReport> {
+        let started = Instant::now();
+        let mut report = tokio::select! {
+            report = self.verify() => report?,
+            _ = shutdown => return Err(Error::Stopped),
+        };
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    async fn verify(&self) -> Result<VerifyReport> {
+        let o = &self.options;
+        let target = Side::connect("target", &self.target, &o.target_connect, o.qps).await?;
+        match &self.source {
+            VerifySource::Live(endpoint) => {
+                let source = Side::connect("source", endpoint, &o.source_connect, o.qps).await?;
+                let mut run = Run::new(self, Source::Live(source), target);
+                run.forward_live().await?;
+                run.finish().await
+            }
+            VerifySource::File(path) => {
+                let map = map(path)?;
+                let context = path.display().to_string();
+                let corrupt = |error| Error::Rdb {
+                    context: context.clone(),
+                    error,
+                };
+                let rdb = Rdb::with_options(&map, ParseOptions::default()).map_err(corrupt)?;
+                let mut run = Run::new(
+                    self,
+                    Source::File(path.display().to_string(), HashSet::new()),
+                    target,
+                );
+                run.forward_file(&rdb).await?;
+                run.finish().await
+            }
+        }
+    }
+}
+
+/// The source of a run.
+enum Source {
+    Live(Side),
+    /// The file's name, and the in-scope keys (source db, name) it holds.
+    File(String, HashSet<(u64, Bytes)>),
+}
+
+/// One verification under way.
+struct Run<'v, 'a> {
+    verify: &'v Verify,
+    source: Source,
+    target: Side,
+    /// Filter, database map, then the user's hooks.
+    hooks: Hooks,
+    suspects: Vec<Suspect<'a>>,
+    keys: BTreeMap<u64, u64>,
+    /// Libraries of the source (name, code).
+    libraries: Option<BTreeMap<String, Vec<u8>>>,
+    status: VerifyStatus,
+}
+
+impl<'v, 'a> Run<'v, 'a> {
+    fn new(verify: &'v Verify, source: Source, target: Side) -> Self {
+        let o = &verify.options;
+        let mut hooks = Hooks::new();
+        if let Some(f) = &o.filter {
+            hooks.push(f.clone());
+        }
+        if let Some(m) = &o.db_map {
+            hooks.push(m.clone());
+        }
+        hooks.push(o.hooks.clone());
+        Run {
+            verify,
+            source,
+            target,
+            hooks,
+            suspects: Vec::new(),
+            keys: BTreeMap::new(),
+            libraries: None,
+            status: verify.status.borrow().clone(),
+        }
+    }
+
+    fn options(&self) -> &'v VerifyOptions {
+        &self.verify.options
+    }
+
+    fn publish(&self) {
+        self.verify.status.send_replace(self.status.clone());
+    }
+
+    /// Every key of a live source, node by node, database by database.
+    async fn forward_live(&mut self) -> Result<()> {
+        let batch = self.options().batch;
+        let Source::Live(source) = &mut self.source else {
+            return Ok(());
+        };
+        let nodes = source.node_count();
+        let mut work = Vec::new();
+        for i in 0..nodes {
+            for db in source.databases(i).await? {
+                work.push((i, db));
+            }
+        }
+        for (i, db) in work {
+            let mut cursor = b"0".to_vec();
+            loop {
+                let Source::Live(source) = &mut self.source else {
+                    unreachable!()
+                };
+                let (next, keys) = source.scan(i, db, &cursor, batch).await?;
+                let pairs = keys
+                    .into_iter()
+                    .map(|name| Pair {
+                        db,
+                        name,
+                        rdb: None,
+                    })
+                    .collect();
+                let found = self.compare(db, pairs, true).await?;
+                self.suspects.extend(found);
+                self.publish();
+                if next == b"0" {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        let Source::Live(source) = &mut self.source else {
+            unreachable!()
+        };
+        self.libraries = Some(live_libraries(source, 0).await?);
+        Ok(())
+    }
+
+    /// Every key of an RDB file.
+    async fn forward_file(&mut self, rdb: &Rdb<'a>) -> Result<()> {
+        let batch = self.options().batch;
+        let now = now_ms();
+        let mut pending: Vec<Pair<'a>> = Vec::new();
+        let mut libraries = BTreeMap::new();
+        let name = match &self.source {
+            Source::File(name, _) => name.clone(),
+            Source::Live(_) => String::new(),
+        };
+        for item in rdb.items() {
+            let item = item.map_err(|error| Error::Rdb {
+                context: name.clone(),
+                error,
+            })?;
+            match item {
+                Item::Key(key) => {
+                    if key.expire_ms.is_some_and(|at| at <= now) {
+                        continue;
+                    }
+                    if pending.first().is_some_and(|p| p.db != key.db) || pending.len() >= batch {
+                        let db = pending[0].db;
+                        let found = self.compare(db, std::mem::take(&mut pending), true).await?;
+                        self.suspects.extend(found);
+                        self.publish();
+                    }
+                    let name = Bytes::from(key.key.to_vec().map_err(|error| Error::Rdb {
+                        context: name.clone(),
+                        error,
+                    })?);
+                    pending.push(Pair {
+                        db: key.db,
+                        name,
+                        rdb: Some(key),
+                    });
+                }
+                Item::Function(Function::Library { code }) => {
+                    if let Ok(code) = code.to_vec() {
+                        libraries.insert(library_name(&code), code);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(first) = pending.first() {
+            let db = first.db;
+            let found = self.compare(db, pending, true).await?;
+            self.suspects.extend(found);
+        }
+        self.libraries = Some(libraries);
+        Ok(())
+    }
+
+    /// The reverse pass, the function libraries, then the rounds.
+    async fn finish(&mut self) -> Result<VerifyReport> {
+        let extra_keys_checked = self.options().hooks.is_empty();
+        if extra_keys_checked {
+            self.reverse().await?;
+        }
+        let libraries = self.compare_libraries().await?;
+        self.suspects.extend(libraries);
+        self.status.differing = self.suspects.len() as u64;
+        self.publish();
+        let mut round = 1;
+        while round < self.options().rounds.max(1) && !self.suspects.is_empty() {
+            tokio::time::sleep(self.options().interval).await;
+            round += 1;
+            self.status.round = round;
+            let suspects = std::mem::take(&mut self.suspects);
+            let mut again = Vec::new();
+            let mut extras = Vec::new();
+            let mut library = false;
+            for s in suspects {
+                match s {
+                    Suspect::Key(pair, _) => again.push(*pair),
+                    Suspect::Extra(db, name, _) => extras.push((db, name)),
+                    Suspect::Library(_) => library = true,
+                }
+            }
+            // Grouped by source database, as the pipelines want them.
+            let mut by_db: BTreeMap<u64, Vec<Pair<'a>>> = BTreeMap::new();
+            for p in again {
+                by_db.entry(p.db).or_default().push(p);
+            }
+            for (db, pairs) in by_db {
+                for chunk in pairs.chunks(self.options().batch.max(1)) {
+                    let found = self.compare(db, chunk.to_vec(), false).await?;
+                    self.suspects.extend(found);
+                }
+            }
+            let mut by_db: BTreeMap<u64, Vec<Bytes>> = BTreeMap::new();
+            for (db, name) in extras {
+                by_db.entry(db).or_default().push(name);
+            }
+            for (db, names) in by_db {
+                for chunk in names.chunks(self.options().batch.max(1)) {
+                    let found = self.extras(db, chunk.to_vec()).await?;
+                    self.suspects.extend(found);
+                }
+            }
+            if library {
+                let found = self.compare_libraries().await?;
+                self.suspects.extend(found);
+            }
+            self.status.differing = self.suspects.len() as u64;
+            self.publish();
+        }
+        self.status.done = true;
+        self.publish();
+        Ok(VerifyReport {
+            differences: std::mem::take(&mut self.suspects)
+                .into_iter()
+                .map(Suspect::difference)
+                .collect(),
+            keys: std::mem::take(&mut self.keys),
+            rounds: round,
+            extra_keys_checked,
+            elapsed: Duration::ZERO,
+        })
+    }
+
+    /// The source keys' metadata: live, one pipeline; from a file, the file's.
+    async fn source_meta(&mut self, db: u64, pairs: &[Pair<'a>]) -> Result<Vec<Meta>> {
+        match &mut self.source {
+            Source::Live(side) => meta(side, db, pairs.iter().map(|p| &p.name)).await,
+            Source::File(..) => {
+                let now = now_ms();
+                Ok(pairs
+                    .iter()
+                    .map(|p| {
+                        let key = p.rdb.as_ref().expect("file keys carry their value");
+                        Meta {
+                            value_type: key.value.value_type().as_str().to_owned(),
+                            pttl: key.expire_ms.map_or(-1, |at| (at - now).max(0)),
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Where the hooks send a source key; `None` when out of scope.
+    fn destination(&self, pair: &Pair<'a>, meta: &Meta) -> Result<Option<(u64, Bytes)>> {
+        let expire = (meta.pttl >= 0).then(|| now_ms() + meta.pttl);
+        let value = pair.rdb.as_ref().map(|k| &k.value);
+        let mut edit = KeyEdit::new(
+            pair.db,
+            pair.name.clone(),
+            type_of(&meta.value_type),
+            expire,
+            value,
+        );
+        match self.hooks.key(&mut edit) {
+            Verdict::Keep => Ok(Some((edit.db, edit.name))),
+            Verdict::Drop => Ok(None),
+            Verdict::Refuse(reason) => Err(Error::Key {
+                side: "source",
+                node: self.source_name(&pair.name),
+                db: pair.db,
+                key: show(&pair.name),
+                reason: format!("a hook refused the key: {reason}"),
+            }),
+            _ => Ok(None),
+        }
+    }
+
+    fn source_name(&self, key: &[u8]) -> String {
+        match &self.source {
+            Source::Live(side) => side.node_for(key),
+            Source::File(name, _) => name.clone(),
+        }
+    }
+
+    /// Compares source keys of database `db` with the target; the keys that differ.
+    async fn compare(
+        &mut self,
+        db: u64,
+        pairs: Vec<Pair<'a>>,
+        first: bool,
+    ) -> Result<Vec<Suspect<'a>>> {
+        let o = self.options();
+        let metas = self.source_meta(db, &pairs).await?;
+        // In scope, grouped by target database.
+        let mut routed: BTreeMap<u64, Vec<(Pair<'a>, Meta, Bytes)>> = BTreeMap::new();
+        for (pair, meta) in pairs.into_iter().zip(metas) {
+            if meta.value_type == "none" {
+                continue;
+            }
+            let Some((tdb, tname)) = self.destination(&pair, &meta)? else {
+                continue;
+            };
+            if first {
+                *self.keys.entry(pair.db).or_default() += 1;
+                if let Source::File(_, names) = &mut self.source {
+                    names.insert((pair.db, pair.name.clone()));
+                }
+            }
+            self.status.keys += 1;
+            routed.entry(tdb).or_default().push((pair, meta, tname));
+        }
+        let mut found = Vec::new();
+        for (tdb, keys) in routed {
+            let tmeta = meta(&mut self.target, tdb, keys.iter().map(|k| &k.2)).await?;
+            let mut valued = Vec::new();
+            for ((pair, smeta, tname), tm) in keys.into_iter().zip(tmeta) {
+                let diff = |kind, detail: String| {
+                    Difference::key(pair.db, pair.name.clone(), kind, detail)
+                };
+                let d = if tm.value_type == "none" {
+                    // A key about to expire may be gone from the target already.
+                    (!(0..=o.ttl_tolerance_ms).contains(&smeta.pttl)).then(|| {
+                        diff(
+                            DifferenceKind::Missing,
+                            format!("not on the target (db {tdb})"),
+                        )
+                    })
+                } else if tm.value_type != smeta.value_type {
+                    Some(diff(
+                        DifferenceKind::Type,
+                        format!(
+                            "{} on the source, {} on the target",
+                            smeta.value_type, tm.value_type
+                        ),
+                    ))
+                } else if o.mode == VerifyMode::Keys {
+                    None
+                } else {
+                    self.ttl_diff(smeta.pttl, tm.pttl)
+                        .map(|detail| diff(DifferenceKind::Ttl, detail))
+                };
+                match d {
+                    Some(d) => found.push(Suspect::Key(Box::new(pair.clone()), d)),
+                    None if o.mode != VerifyMode::Keys && tm.value_type != "none" => {
+                        valued.push((pair, smeta, tname))
+                    }
+                    None => {}
+                }
+            }
+            if !valued.is_empty() {
+                found.extend(self.compare_values(tdb, valued).await?);
+            }
+        }
+        self.status.differing = (self.suspects.len() + found.len()) as u64;
+        Ok(found)
+    }
+
+    /// A time-to-live difference, if beyond the tolerance and the grace.
+    fn ttl_diff(&self, s: i64, t: i64) -> Option<String> {
+        let o = self.options();
+        let ms = |t: i64| {
+            if t < 0 {
+                "none".to_owned()
+            } else {
+                format!("{t} ms")
+            }
+        };
+        let same = match (s >= 0, t >= 0) {
+            (false, false) => true,
+            (true, true) => {
+                (s - t).abs() <= o.ttl_tolerance_ms
+                    || o.expiry_grace
+                        .is_some_and(|g| s < t && t <= g.as_millis() as i64 + o.ttl_tolerance_ms)
+            }
+            _ => false,
+        };
+        (!same).then(|| format!("{} on the source, {} on the target", ms(s), ms(t)))
+    }
+
+    /// Lengths, then (mode `full`) values, of keys of the same type on both sides.
+    async fn compare_values(
+        &mut self,
+        tdb: u64,
+        keys: Vec<(Pair<'a>, Meta, Bytes)>,
+    ) -> Result<Vec<Suspect<'a>>> {
+        let o = self.options();
+        let full = o.mode == VerifyMode::Full;
+        let length_request = |t: &str, key: &Bytes| {
+            let name = match t {
+                "string" => "STRLEN",
+                "list" => "LLEN",
+                "set" => "SCARD",
+                "zset" => "ZCARD",
+                "hash" => "HLEN",
+                "stream" => "XLEN",
+                _ => "EXISTS",
+            };
+            Request::new(name, key, &[])
+        };
+        // Lengths (and sizes) on both sides.
+        let mut target_requests = Vec::new();
+        for (_, m, tname) in &keys {
+            target_requests.push(length_request(&m.value_type, tname));
+        }
+        let tlens = self.target.query(tdb, &target_requests).await?;
+        let db = keys[0].0.db;
+        let mut slens: Vec<(Option<i64>, Option<i64>)> = Vec::new();
+        match &mut self.source {
+            Source::Live(side) => {
+                let mut requests = Vec::new();
+                for (p, m, _) in &keys {
+                    requests.push(length_request(&m.value_type, &p.name));
+                    if full {
+                        requests.push(Request::new(
+                            "MEMORY",
+                            &Bytes::from_static(b"USAGE"),
+                            &[&p.name],
+                        ));
+                        let last = requests.last_mut().expect("pushed");
+                        last.key = p.name.clone();
+                    }
+                }
+                let replies = side.query(db, &requests).await?;
+                let step = if full { 2 } else { 1 };
+                for r in replies.chunks(step) {
+                    slens.push((r[0].as_integer(), r.get(1).and_then(Frame::as_integer)));
+                }
+            }
+            Source::File(..) => {
+                for (p, _, _) in &keys {
+                    let key = p.rdb.as_ref().expect("file keys carry their value");
+                    let n = match &key.value {
+                        Value::String(s) => Some(s.len() as i64),
+                        Value::Stream(s) => Some(s.length as i64),
+                        Value::Module(_) | Value::Array(_) => Some(1),
+                        v => v.validate().ok().map(|n| n as i64),
+                    };
+                    slens.push((n, Some(key.raw_value.len() as i64)));
+                }
+            }
+        }
+        let mut found = Vec::new();
+        let mut small = Vec::new();
+        let mut large = Vec::new();
+        for (((pair, m, tname), (slen, size)), tlen) in keys.into_iter().zip(slens).zip(tlens) {
+            let tlen = tlen.as_integer();
+            let diff =
+                |kind, detail: String| Difference::key(pair.db, pair.name.clone(), kind, detail);
+            if slen != tlen && m.value_type != "module" {
+                let show = |n: Option<i64>| n.map_or("?".to_owned(), |n| n.to_string());
+                let what = if m.value_type == "string" {
+                    "bytes"
+                } else {
+                    "elements"
+                };
+                let detail = format!(
+                    "{} {what} on the source, {} on the target",
+                    show(slen),
+                    show(tlen)
+                );
+                let kind = if full {
+                    DifferenceKind::Value
+                } else {
+                    DifferenceKind::Length
+                };
+                let d = diff(kind, detail);
+                found.push(Suspect::Key(Box::new(pair), d));
+                continue;
+            }
+            if !full {
+                continue;
+            }
+            let len = slen.unwrap_or(0).max(0) as u64;
+            let is_small = m.value_type == "module"
+                || match m.value_type.as_str() {
+                    "string" => len <= o.small_bytes,
+                    _ => len <= PIECE as u64 && size.is_none_or(|s| s as u64 <= o.small_bytes),
+                };
+            if is_small {
+                small.push((pair, m, tname));
+            } else {
+                large.push((pair, m, tname, len));
+            }
+        }
+        if !small.is_empty() {
+            found.extend(self.compare_small(db, tdb, small).await?);
+        }
+        for (pair, m, tname, len) in large {
+            if let Some(detail) = self.compare_large(db, tdb, &pair, &m, &tname, len).await? {
+                let d = Difference::key(pair.db, pair.name.clone(), DifferenceKind::Value, detail);
+                found.push(Suspect::Key(Box::new(pair), d));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Small values whole: `DUMP` on each side, equal payloads, else both decoded
+    /// and compared by content.
+    async fn compare_small(
+        &mut self,
+        db: u64,
+        tdb: u64,
+        keys: Vec<(Pair<'a>, Meta, Bytes)>,
+    ) -> Result<Vec<Suspect<'a>>> {
+        let tolerance = self.options().ttl_tolerance_ms;
+        let requests: Vec<Request> = keys
+            .iter()
+            .map(|k| Request::new("DUMP", &k.2, &[]))
+            .collect();
+        let tdumps = self.target.query(tdb, &requests).await?;
+        let sdumps: Vec<Option<Vec<u8>>> = match &mut self.source {
+            Source::Live(side) => {
+                let requests: Vec<Request> = keys
+                    .iter()
+                    .map(|k| Request::new("DUMP", &k.0.name, &[]))
+                    .collect();
+                side.query(db, &requests)
+                    .await?
+                    .into_iter()
+                    .map(|f| f.as_bytes().map(|b| b.to_vec()))
+                    .collect()
+            }
+            Source::File(..) => keys
+                .iter()
+                .map(|k| k.0.rdb.as_ref().map(Key::dump_payload))
+                .collect(),
+        };
+        let mut found = Vec::new();
+        for (((pair, m, tname), sdump), tdump) in keys.into_iter().zip(sdumps).zip(tdumps) {
+            let at = At {
+                db: tdb,
+                key: &tname,
+            };
+            let detail = match (&sdump, tdump.as_bytes()) {
+                (Some(a), Some(b)) if a[..] == b[..] => None,
+                (None, _) => Some("source changed while read (DUMP)".to_owned()),
+                (Some(_), None) => {
+                    if tdump.is_error() && text(&tdump).starts_with("NOPERM") {
+                        return Err(at.error(&self.target, format!("DUMP: {}", text(&tdump))));
+                    }
+                    Some("target changed while read (DUMP)".to_owned())
+                }
+                (Some(a), Some(b)) => {
+                    let source_value = match &pair.rdb {
+                        Some(key) => Ok(key.value.clone()),
+                        None => parse_dump(a).map(|d| d.value),
+                    };
+                    match (source_value, parse_dump(b)) {
+                        (Ok(Value::Module(_)), Ok(t)) => Some(module_detail(a, b, &t.value)),
+                        (Ok(s), Ok(t)) => match (Canon::of(&s), Canon::of(&t.value)) {
+                            (Ok(Some(s)), Ok(Some(t))) => s.diff(&t, tolerance),
+                            (Ok(None), _) | (_, Ok(None)) => {
+                                let kind = DifferenceKind::NotComparable;
+                                let detail = format!("{} values are not compared", m.value_type);
+                                found.push(Suspect::Key(
+                                    Box::new(pair.clone()),
+                                    Difference::key(pair.db, pair.name.clone(), kind, detail),
+                                ));
+                                continue;
+                            }
+                            (Err(e), _) | (_, Err(e)) => {
+                                Some(format!("cannot decode the value: {e}"))
+                            }
+                        },
+                        (Err(e), _) | (_, Err(e)) => {
+                            Some(format!("cannot decode the DUMP payload: {e}"))
+                        }
+                    }
+                }
+            };
+            if let Some(detail) = detail {
+                let kind = if m.value_type == "module"
+                    && detail.starts_with("module payloads are written")
+                {
+                    DifferenceKind::NotComparable
+                } else {
+                    DifferenceKind::Value
+                };
+                found.push(Suspect::Key(
+                    Box::new(pair.clone()),
+                    Difference::key(pair.db, pair.name.clone(), kind, detail),
+                ));
+            }
+        }
+        Ok(found)
+    }
+
+    /// A large value in pieces: the source's pieces looked up on the target.
+    async fn compare_large(
+        &mut self,
+        db: u64,
+        tdb: u64,
+        pair: &Pair<'a>,
+        m: &Meta,
+        tname: &Bytes,
+        len: u64,
+    ) -> Result<Option<String>> {
+        let tolerance = self.options().ttl_tolerance_ms;
+        let tat = At {
+            db: tdb,
+            key: tname,
+        };
+        let sat = At {
+            db,
+            key: &pair.name,
+        };
+        match (&mut self.source, &pair.rdb) {
+            (Source::File(name, _), Some(key)) => {
+                let corrupt = |error| Error::Rdb {
+                    context: name.clone(),
+                    error,
+                };
+                let Some(mut walk) = Walk::new(&key.value).map_err(corrupt)? else {
+                    return Ok(Some(format!("{} values are not compared", m.value_type)));
+                };
+                loop {
+                    let piece = walk.next_piece().map_err(|error| Error::Rdb {
+                        context: name.clone(),
+                        error,
+                    })?;
+                    let Some(piece) = piece else { break };
+                    if let Some(d) = check_piece(&mut self.target, &tat, &piece, tolerance).await? {
+                        return Ok(Some(d));
+                    }
+                }
+                if let Value::Stream(s) = &key.value {
+                    let source = (
+                        s.last_id,
+                        groups_of(s).map_err(|error| Error::Rdb {
+                            context: name.clone(),
+                            error,
+                        })?,
+                    );
+                    return Ok(match live_stream_meta(&mut self.target, &tat).await? {
+                        Ok(target) => stream_meta_diff(&source, &target),
+                        Err(d) => Some(d),
+                    });
+                }
+                Ok(None)
+            }
+            (Source::Live(side), _) => {
+                let Some(mut walk) = LiveWalk::new(&m.value_type, len) else {
+                    return Ok(Some(format!("{} values are not compared", m.value_type)));
+                };
+                loop {
+                    let piece = match walk.next_piece(side, &sat).await? {
+                        Ok(Some(p)) => p,
+                        Ok(None) => break,
+                        Err(d) => return Ok(Some(d)),
+                    };
+                    if matches!(&piece, Piece::Bytes { bytes, .. } if bytes.is_empty()) {
+                        break;
+                    }
+                    if let Some(d) = check_piece(&mut self.target, &tat, &piece, tolerance).await? {
+                        return Ok(Some(d));
+                    }
+                }
+                if m.value_type == "stream" {
+                    let source = match live_stream_meta(side, &sat).await? {
+                        Ok(s) => s,
+                        Err(d) => return Ok(Some(d)),
+                    };
+                    return Ok(match live_stream_meta(&mut self.target, &tat).await? {
+                        Ok(target) => stream_meta_diff(&source, &target),
+                        Err(d) => Some(d),
+                    });
+                }
+                Ok(None)
+            }
+            (Source::File(..), None) => Ok(None),
+        }
+    }
+
+    /// Target keys with no source key in scope: every target key whose inverse
+    /// (through the database map and the filter) is in scope.
+    async fn reverse(&mut self) -> Result<()> {
+        let batch = self.options().batch;
+        let nodes = self.target.node_count();
+        let mut work = Vec::new();
+        for i in 0..nodes {
+            for db in self.target.databases(i).await? {
+                work.push((i, db));
+            }
+        }
+        for (i, db) in work {
+            let mut cursor = b"0".to_vec();
+            loop {
+                let (next, keys) = self.target.scan(i, db, &cursor, batch).await?;
+                let found = self.extras(db, keys).await?;
+                self.suspects.extend(found);
+                self.publish();
+                if next == b"0" {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a target key is the sync's own (a checkpoint or a temporary key).
+    fn is_sync_key(&self, key: &[u8]) -> bool {
+        let name = self.options().checkpoint_name.as_bytes();
+        (key.starts_with(name) && key.get(name.len()) == Some(&b':'))
+            || key.windows(16).any(|w| w == b":key-writer-tmp:")
+    }
+
+    /// The extra keys among target keys `names` of target database `tdb`.
+    async fn extras(&mut self, tdb: u64, names: Vec<Bytes>) -> Result<Vec<Suspect<'a>>> {
+        let o = self.options();
+        let names: Vec<Bytes> = names.into_iter().filter(|k| !self.is_sync_key(k)).collect();
+        let tmeta = meta(&mut self.target, tdb, names.iter()).await?;
+        let source_dbs: Vec<u64> = match &mut self.source {
+            Source::Live(side) => (0..side.database_count().await?).collect(),
+            Source::File(_, keys) => {
+                let mut dbs: Vec<u64> = keys.iter().map(|k| k.0).collect();
+                dbs.sort_unstable();
+                dbs.dedup();
+                dbs
+            }
+        };
+        // Candidates: (index, source db) whose key would land here.
+        let mut candidates: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        let mut in_scope = vec![false; names.len()];
+        for (i, (name, m)) in names.iter().zip(&tmeta).enumerate() {
+            if m.value_type == "none" {
+                continue;
+            }
+            for &sdb in &source_dbs {
+                if o.db_map.as_ref().map_or(Some(sdb), |map| map.target(sdb)) != Some(tdb) {
+                    continue;
+                }
+                if o.filter
+                    .as_ref()
+                    .is_some_and(|f| !f.allows_key(sdb, name, type_of(&m.value_type)))
+                {
+                    continue;
+                }
+                in_scope[i] = true;
+                candidates.entry(sdb).or_default().push(i);
+            }
+        }
+        let mut present = vec![false; names.len()];
+        for (sdb, indexes) in candidates {
+            match &mut self.source {
+                Source::Live(side) => {
+                    let requests: Vec<Request> = indexes
+                        .iter()
+                        .map(|&i| Request::new("EXISTS", &names[i], &[]))
+                        .collect();
+                    let replies = side.query(sdb, &requests).await?;
+                    for (&i, r) in indexes.iter().zip(replies) {
+                        present[i] |= r.as_integer() == Some(1);
+                    }
+                }
+                Source::File(_, keys) => {
+                    for &i in &indexes {
+                        present[i] |= keys.contains(&(sdb, names[i].clone()));
+                    }
+                }
+            }
+        }
+        let grace = o.expiry_grace.map_or(0, |g| g.as_millis() as i64) + o.ttl_tolerance_ms;
+        let mut found = Vec::new();
+        for (i, (name, m)) in names.into_iter().zip(tmeta).enumerate() {
+            if !in_scope[i] {
+                continue;
+            }
+            self.status.keys += 1;
+            // Expired on the source, kept by the sync for its grace.
+            if present[i] || (0..=grace).contains(&m.pttl) {
+                continue;
+            }
+            let d = Difference::key(
+                tdb,
+                name.clone(),
+                DifferenceKind::Extra,
+                format!("a {} only on the target", m.value_type),
+            );
+            found.push(Suspect::Extra(tdb, name, d));
+        }
+        Ok(found)
+    }
+
+    /// The function libraries: the source's against every target master's.
+    async fn compare_libraries(&mut self) -> Result<Vec<Suspect<'a>>> {
+        let source = match &mut self.source {
+            Source::Live(side) => live_libraries(side, 0).await?,
+            Source::File(..) => self.libraries.clone().unwrap_or_default(),
+        };
+        let mut found = Vec::new();
+        for i in 0..self.target.node_count() {
+            let target = live_libraries(&mut self.target, i).await?;
+            let node = self.target.node_name(i);
+            let lib = |name: &String, kind, detail: String| {
+                Suspect::Library(Difference {
+                    subject: Subject::Library(name.clone()),
+                    kind,
+                    detail,
+                })
+            };
+            for (name, code) in &source {
+                match target.get(name) {
+                    None => {
+                        found.push(lib(name, DifferenceKind::Missing, format!("not on {node}")))
+                    }
+                    Some(c) if c != code => found.push(lib(
+                        name,
+                        DifferenceKind::Value,
+                        format!("other code on {node}"),
+                    )),
+                    _ => {}
+                }
+            }
+            for name in target.keys().filter(|n| !source.contains_key(*n)) {
+                found.push(lib(name, DifferenceKind::Extra, format!("only on {node}")));
+            }
+            if !found.is_empty() {
+                break;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// `TYPE` and `PTTL` of `keys` in database `db` of `side`, in one pipeline.
+async fn meta<'k>(
+    side: &mut Side,
+    db: u64,
+    keys: impl Iterator<Item = &'k Bytes>,
+) -> Result<Vec<Meta>> {
+    let mut requests = Vec::new();
+    for k in keys {
+        requests.push(Request::new("TYPE", k, &[]));
+        requests.push(Request::new("PTTL", k, &[]));
+    }
+    let replies = side.query(db, &requests).await?;
+    let mut out = Vec::with_capacity(replies.len() / 2);
+    for (r, req) in replies.chunks(2).zip(requests.chunks(2)) {
+        if r[0].is_error() {
+            let at = At {
+                db,
+                key: &req[0].key,
+            };
+            return Err(at.error(side, format!("TYPE: {}", text(&r[0]))));
+        }
+        let pttl = r[1].as_integer().unwrap_or(-1);
+        let value_type = text(&r[0]);
+        // Gone between the two replies.
+        let value_type = if pttl == -2 {
+            "none".to_owned()
+        } else {
+            value_type
+        };
+        out.push(Meta { value_type, pttl });
+    }
+    Ok(out)
+}
+
+/// A library's name, from the first line of its code (`#!lua name=mylib`).
+fn library_name(code: &[u8]) -> String {
+    let first = code.split(|b| *b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(first)
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("name="))
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The libraries of node `i` (`FUNCTION LIST WITHCODE`): name to code; none on a
+/// server without functions.
+async fn live_libraries(side: &mut Side, i: usize) -> Result<BTreeMap<String, Vec<u8>>> {
+    let reply = side
+        .node_query(i, 0, &["FUNCTION", "LIST", "WITHCODE"])
+        .await?;
+    let mut out = BTreeMap::new();
+    for lib in reply.as_elements().unwrap_or_default() {
+        let fields: Vec<&Frame> = match lib {
+            Frame::Map(m) => m.iter().flat_map(|(k, v)| [k, v]).collect(),
+            f => f.as_elements().unwrap_or_default().iter().collect(),
+        };
+        let get = |name: &str| {
+            fields
+                .chunks(2)
+                .find(|p| p[0].as_bytes().is_some_and(|b| b == name.as_bytes()))
+                .and_then(|p| p.get(1))
+                .and_then(|v| v.as_bytes())
+        };
+        if let (Some(name), Some(code)) = (get("library_name"), get("library_code")) {
+            out.insert(String::from_utf8_lossy(name).into_owned(), code.to_vec());
+        }
+    }
+    Ok(out)
+}
+
+/// Why two module values differ, or cannot be compared.
+fn module_detail(a: &[u8], b: &[u8], target: &Value<'_>) -> String {
+    let footer = |p: &[u8]| {
+        let n = p.len();
+        (n >= 10).then(|| u16::from_le_bytes([p[n - 10], p[n - 9]]))
+    };
+    if footer(a) != footer(b) {
+        return format!(
+            "module payloads are written in different formats (RDB {:?} and {:?})",
+            footer(a),
+            footer(b)
+        );
+    }
+    match target {
+        Value::Module(m) => format!("module {} payloads differ", m.name()),
+        _ => "the target holds no module value".into(),
+    }
+}
