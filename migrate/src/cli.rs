@@ -323,6 +323,19 @@ impl WriteArgs {
     /// # Errors
     /// [`Error::Options`] for a malformed `--db-map`, `--match` or `--type`.
     pub fn writer_options(&self, connect: ConnectOptions) -> Result<WriterOptions> {
+        self.writer_options_over(WriterOptions::default(), connect)
+    }
+
+    /// The same over `base`, a pipeline's own defaults (e.g. a sync's: expiry
+    /// grace, long retries, smaller batches), which the arguments override.
+    ///
+    /// # Errors
+    /// As [`WriteArgs::writer_options`].
+    pub fn writer_options_over(
+        &self,
+        base: WriterOptions,
+        connect: ConnectOptions,
+    ) -> Result<WriterOptions> {
         let filter = self.filter()?;
         let db_map = self.db_map()?;
         let mut options = WriterOptions {
@@ -343,7 +356,7 @@ impl WriteArgs {
                 DbCommands::Apply => DatabaseCommands::Apply,
             },
             split_transactions: self.split_transactions,
-            ..WriterOptions::default()
+            ..base
         };
         if let Some(secs) = self.target_retry_for {
             options.retry_for = Duration::from_secs(secs);

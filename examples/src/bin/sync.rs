@@ -56,11 +56,10 @@ async fn main() -> anyhow::Result<()> {
     args.checkpoints.apply(&mut options);
     args.link.apply(&args.connect, &sources, &mut options)?;
     options.source_connect = args.connect.options();
-    options.writer = args.write.writer_options(args.connect.options())?;
+    options.writer = args
+        .write
+        .writer_options_over(options.writer, args.connect.options())?;
     options.writer.expiry_grace = Some(Duration::from_millis(args.expiry_grace_ms));
-    if args.write.target_retry_for.is_none() {
-        options.writer.retry_for = migrate::DEFAULT_TARGET_RETRY_FOR;
-    }
     let sync = Sync::new(sources, target).options(options);
     let status = sync.status();
     let printer = Printer::sync(status.clone());
