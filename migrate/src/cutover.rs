@@ -11,15 +11,29 @@ use endpoint::{ConnectOptions, Connection, Endpoint};
 use tokio::sync::watch;
 
 use crate::error::{Error, Result};
-use crate::sync::SyncStatus;
+use crate::sync::{Sync, SyncStatus};
 
-/// A handle on a sync for checking whether it has caught up; see
-/// [`Sync::cutover`](crate::Sync::cutover).
+/// A handle on a sync for checking, while it runs, whether its target holds all
+/// its sources have ([`Cutover::check`]): the moment to move clients over, once
+/// writes to the sources have stopped.
+///
+/// ```no_run
+/// # async fn run(sync: migrate::Sync) -> Result<(), migrate::Error> {
+/// use migrate::Cutover;
+///
+/// let cutover = Cutover::new(&sync);
+/// let running = tokio::spawn(sync.run(std::future::pending()));
+/// // ... stop the writes to the sources, then:
+/// while !cutover.check().await?.ready() {
+///     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+/// }
+/// # running.abort(); Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Cutover {
-    pub(crate) shards: Arc<Mutex<Vec<Endpoint>>>,
-    pub(crate) status: watch::Receiver<SyncStatus>,
-    pub(crate) connect: ConnectOptions,
+    shards: Arc<Mutex<Vec<Endpoint>>>,
+    status: watch::Receiver<SyncStatus>,
+    connect: ConnectOptions,
 }
 
 /// One source shard's side of a [`CutoverReport`].
@@ -80,6 +94,16 @@ impl fmt::Display for CutoverReport {
 }
 
 impl Cutover {
+    /// A check of `sync` (before or while it runs).
+    pub fn new(sync: &Sync) -> Cutover {
+        let (shards, status, connect) = sync.cutover_parts();
+        Cutover {
+            shards,
+            status,
+            connect,
+        }
+    }
+
     /// Asks each source shard its `master_repl_offset` and compares it with the
     /// offset the sync has reached. Works on an idle source (its keepalive `PING`s
     /// count on both sides). A source that still takes writes is rarely caught up,

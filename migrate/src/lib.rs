@@ -7,8 +7,8 @@
 //! - [`Sync`]: full sync, then the live stream, one replica per source shard
 //!   (standalone sources, or every master of a cluster), several sources merged
 //!   into one target; offsets acknowledged only once the target holds the writes.
-//!   [`Sync::cutover`] checks whether the target holds everything the sources
-//!   have ([`Cutover`]): the moment to move clients over.
+//!   [`Cutover`] checks whether the target holds everything the sources
+//!   have: the moment to move clients over.
 //! - [`Restore`]: RDB files (several at once with `jobs`), AOF files and
 //!   multi-part AOF directories into a standalone, cluster or proxy target; or one
 //!   RDB file loaded by an empty target itself through replication (`seed`).

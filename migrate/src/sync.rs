@@ -13,7 +13,6 @@ use replica_client::{DEFAULT_GIVE_UP_AFTER, ReplicaOptions};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::cutover::Cutover;
 use crate::error::{Error, Result};
 use crate::shard::{OnFullResync, Publish, Settings, ShardStatus, ShardSync};
 
@@ -214,7 +213,7 @@ pub struct Sync {
     target: Endpoint,
     options: SyncOptions,
     status: Arc<watch::Sender<SyncStatus>>,
-    /// The source shards, once found (for [`Sync::cutover`]).
+    /// The source shards, once found (for a [`Cutover`](crate::Cutover) check).
     shards: Arc<Mutex<Vec<Endpoint>>>,
 }
 
@@ -259,26 +258,20 @@ impl Sync {
         self.status.subscribe()
     }
 
-    /// A handle that checks, while the sync runs, whether its target holds all its
-    /// sources have ([`Cutover::check`]): the moment to move clients over, once
-    /// writes to the sources have stopped.
-    ///
-    /// ```no_run
-    /// # async fn run(sync: migrate::Sync) -> Result<(), migrate::Error> {
-    /// let cutover = sync.cutover();
-    /// let running = tokio::spawn(sync.run(std::future::pending()));
-    /// // ... stop the writes to the sources, then:
-    /// while !cutover.check().await?.ready() {
-    ///     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    /// }
-    /// # running.abort(); Ok(()) }
-    /// ```
-    pub fn cutover(&self) -> Cutover {
-        Cutover {
-            shards: self.shards.clone(),
-            status: self.status.subscribe(),
-            connect: self.options.source_connect.clone(),
-        }
+    /// The source shards once found, the status, and how sources are reached,
+    /// for a [`Cutover`](crate::Cutover) check.
+    pub(crate) fn cutover_parts(
+        &self,
+    ) -> (
+        Arc<Mutex<Vec<Endpoint>>>,
+        watch::Receiver<SyncStatus>,
+        ConnectOptions,
+    ) {
+        (
+            self.shards.clone(),
+            self.status.subscribe(),
+            self.options.source_connect.clone(),
+        )
     }
 
     /// Runs until `shutdown` completes (then finishes the writes in flight and

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use migrate::{DEFAULT_CHECKPOINT_NAME, Sync};
+use migrate::{Cutover, DEFAULT_CHECKPOINT_NAME, Sync};
 use testkit::{Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed};
 
 fn master_repl_offset(server: &Server) -> u64 {
@@ -35,7 +35,7 @@ async fn ready_once_the_target_holds_everything_even_on_an_idle_source() {
     write_mixed(&mut src.client(), 2000);
     let target = Server::start(Version::Redis7_0);
     let sync = Sync::new([src.url().parse().unwrap()], target.url().parse().unwrap());
-    let cutover = sync.cutover();
+    let cutover = Cutover::new(&sync);
     assert!(cutover.check().await.is_err(), "not started");
     let mut status = sync.status();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -15,8 +15,8 @@ use std::collections::{HashSet, VecDeque};
 use endpoint::Endpoint;
 
 use crate::error::{Error, Result};
-use crate::handshake::{Resume, bounded, connect};
-use crate::replica::ReplicaOptions;
+use crate::handshake::{bounded, connect};
+use crate::options::{ReplicaOptions, Resume};
 
 /// Most nodes asked in one search (masters named by replicas included), so a
 /// loop of replicas pointing at each other ends.

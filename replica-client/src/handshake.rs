@@ -14,13 +14,10 @@ use endpoint::{Connection, Endpoint, Flavor, Stream};
 use tokio::io::{AsyncReadExt, ReadHalf, WriteHalf};
 
 use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::options::{ReplicaOptions, Resume};
 use crate::psync::{self, PsyncReply};
-use crate::replica::{Event, ReplicaOptions};
 use crate::stream::ReplicationStream;
-
-/// Where a stream resumes: replication id, offset of the last byte applied, and
-/// the stream's database there.
-pub(crate) type Resume = (String, u64, u64);
 
 /// One connection's stream, split for reading and writing.
 pub(crate) struct Link {

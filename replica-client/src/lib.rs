@@ -62,16 +62,20 @@
 
 mod backoff;
 mod error;
+mod event;
 mod failover;
 mod handshake;
 mod link;
+mod options;
 mod psync;
 mod replica;
 mod seed;
 mod stream;
 
 pub use error::{Error, Result};
+pub use event::Event;
 pub use link::{LinkState, Reconnecting};
-pub use replica::{DEFAULT_GIVE_UP_AFTER, Event, Replica, ReplicaOptions};
+pub use options::{DEFAULT_GIVE_UP_AFTER, ReplicaOptions};
+pub use replica::Replica;
 pub use resp_codec::DbCommand;
 pub use seed::{SeedOptions, Seeded, seed};

@@ -6,10 +6,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use endpoint::{ConnectOptions, Endpoint};
+use endpoint::Endpoint;
 use resp_codec::encode_command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
@@ -18,189 +17,16 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
+use crate::event::Event;
 use crate::failover::find_master;
-use crate::handshake::{Link, Resume, handshake};
+use crate::handshake::{Link, handshake};
 use crate::link::{LinkState, Reconnecting};
-use resp_codec::DbCommand;
+use crate::options::{ReplicaOptions, Resume};
 
 use crate::stream::Item;
 
-/// How long a replica keeps trying to reconnect by default: managed services
-/// restart and fail over for maintenance, and may stay away for hours.
-pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(4 * 3600);
-
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 64 << 10;
-
-/// What the replica delivers, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Event {
-    /// The master starts a full resync: an RDB follows, then commands from `offset`.
-    /// After a reconnection this means the partial resync was refused (the backlog
-    /// no longer holds the missing bytes): discard what was built from the stream
-    /// before and load the new RDB.
-    FullResync {
-        /// The master's replication id.
-        replid: String,
-        /// The offset the RDB corresponds to.
-        offset: u64,
-    },
-    /// A partial resync: commands continue right after `offset`, nothing missing or
-    /// repeated. `replid` changes after a failover of the master.
-    Continue {
-        /// The replication id to resume with next time.
-        replid: String,
-        /// The offset the stream continues after.
-        offset: u64,
-    },
-    /// The RDB payload starts; `len` is `None` for a diskless transfer.
-    RdbStart {
-        /// The payload's length, when the master sent it.
-        len: Option<u64>,
-    },
-    /// The next bytes of the RDB (feed them to `rdb_parser::Reader`).
-    RdbChunk(Bytes),
-    /// The RDB is complete; commands follow (none in RDB-only mode). Once it is
-    /// loaded, confirm the full resync's offset with [`Replica::ack`].
-    RdbEnd,
-    /// A command of the stream, in its database. Its [`DbCommand::offset`] is the replication offset just after it: acknowledge
-    /// it with [`Replica::ack`] once applied, and resume from it
-    /// ([`ReplicaOptions::resume`]).
-    Command(DbCommand),
-}
-
-/// How to replicate; see [`Replica::start`].
-#[derive(Clone, Debug)]
-pub struct ReplicaOptions {
-    pub(crate) connect: ConnectOptions,
-    resume: Option<Resume>,
-    pub(crate) rdb_only: bool,
-    failover: Vec<Endpoint>,
-    give_up_after: Duration,
-    backoff: (Duration, Duration),
-    pub(crate) link_timeout: Duration,
-    pub(crate) handshake_timeout: Duration,
-    ack_interval: Duration,
-    queue: usize,
-    pub(crate) listening_port: u16,
-}
-
-impl Default for ReplicaOptions {
-    fn default() -> Self {
-        ReplicaOptions {
-            connect: ConnectOptions::default(),
-            resume: None,
-            rdb_only: false,
-            failover: Vec::new(),
-            give_up_after: DEFAULT_GIVE_UP_AFTER,
-            backoff: (Duration::from_millis(100), Duration::from_secs(30)),
-            link_timeout: Duration::from_secs(60),
-            handshake_timeout: Duration::from_secs(30),
-            ack_interval: Duration::from_secs(1),
-            queue: 64,
-            listening_port: 0,
-        }
-    }
-}
-
-impl ReplicaOptions {
-    /// Defaults: full resync; a lost link retried for up to
-    /// [`DEFAULT_GIVE_UP_AFTER`] (4 hours), 100 ms to 30 s apart; ACK every
-    /// second.
-    pub fn new() -> Self {
-        ReplicaOptions::default()
-    }
-
-    /// Connection settings (TLS, timeouts, credentials).
-    pub fn connect(mut self, options: ConnectOptions) -> Self {
-        self.connect = options;
-        self
-    }
-
-    /// Resumes a stream the caller stopped at `offset` (the [`DbCommand::offset`] of the
-    /// last command it applied) in database `db` (that command's [`DbCommand::db`], or
-    /// the RDB's `repl-stream-db` aux field): asks for `PSYNC replid offset+1`.
-    /// [`Event::Continue`] or [`Event::FullResync`] says whether the master agreed.
-    pub fn resume(mut self, replid: impl Into<String>, offset: u64, db: u64) -> Self {
-        self.resume = Some((replid.into(), offset, db));
-        self
-    }
-
-    /// Asks only for the RDB (`REPLCONF rdb-only 1` where the master knows it) and
-    /// ends after it: a dump.
-    pub fn rdb_only(mut self, yes: bool) -> Self {
-        self.rdb_only = yes;
-        self
-    }
-
-    /// The other nodes of the master's shard (its replicas, with credentials and
-    /// TLS as for the master), to follow a failover. With them, the replica
-    /// starts from, and after a lost link reconnects to, whichever known node is
-    /// master now: each is asked `INFO replication`; a node that is still a
-    /// replica names its master, which is asked next; a master whose history holds
-    /// the stream where it stopped is preferred. A promoted replica keeps the old
-    /// replication id as its second one, so `PSYNC <old id> <offset+1>` continues:
-    /// [`Event::Continue`] with the new id, offsets going on. When no node can
-    /// continue, the master found sends [`Event::FullResync`].
-    ///
-    /// Without them (the default), the replica reconnects to the address it was
-    /// started with, whatever its role.
-    pub fn failover(mut self, nodes: impl IntoIterator<Item = Endpoint>) -> Self {
-        self.failover = nodes.into_iter().collect();
-        self
-    }
-
-    /// How long to keep trying to reconnect after the link drops (default
-    /// [`DEFAULT_GIVE_UP_AFTER`], 4 hours); then [`Error::GaveUp`].
-    pub fn give_up_after(mut self, after: Duration) -> Self {
-        self.give_up_after = after;
-        self
-    }
-
-    /// The delays between reconnection attempts: `first`, doubling up to `max`
-    /// (default 100 ms up to 30 s).
-    pub fn backoff(mut self, first: Duration, max: Duration) -> Self {
-        self.backoff = (first, max);
-        self
-    }
-
-    /// How long the master may stay silent before the link is deemed lost (default
-    /// 60 s; masters ping every 10 s). Also bounds the wait for the `PSYNC` reply,
-    /// during which a master preparing a full resync sends newlines.
-    pub fn link_timeout(mut self, after: Duration) -> Self {
-        self.link_timeout = after;
-        self
-    }
-
-    /// How long each handshake command (`PING`, `REPLCONF`, `INFO`) may wait for
-    /// its reply (default 30 s); connecting is bounded by the connect timeout of
-    /// [`ReplicaOptions::connect`]. A node that accepts connections and never
-    /// answers fails with [`Error::HandshakeTimeout`], retried like a lost link.
-    pub fn handshake_timeout(mut self, after: Duration) -> Self {
-        self.handshake_timeout = after;
-        self
-    }
-
-    /// How often `REPLCONF ACK` is sent (default 1 s).
-    pub fn ack_interval(mut self, every: Duration) -> Self {
-        self.ack_interval = every;
-        self
-    }
-
-    /// Events decoded ahead of the consumer (default 64; an RDB chunk is at most
-    /// 64 KiB). When they are all waiting, the replica stops reading the socket.
-    pub fn queue(mut self, events: usize) -> Self {
-        self.queue = events.max(1);
-        self
-    }
-
-    /// The port announced with `REPLCONF listening-port` (default 0: none).
-    pub fn listening_port(mut self, port: u16) -> Self {
-        self.listening_port = port;
-        self
-    }
-}
 
 /// A replica of one master.
 ///
@@ -318,7 +144,7 @@ impl Replica {
         self.events.recv().await
     }
 
-    /// Confirms that everything up to `offset` (a [`DbCommand::offset`], or the
+    /// Confirms that everything up to `offset` (a [`DbCommand::offset`](crate::DbCommand::offset), or the
     /// offset of an [`Event::FullResync`] once its RDB is loaded) is applied: the
     /// next `REPLCONF ACK` reports it. Until then the master sees the offset
     /// confirmed before (or that of a full resync whose RDB was received).
