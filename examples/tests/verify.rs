@@ -257,6 +257,145 @@ fn identical_then_each_difference_found_once() {
     );
 }
 
+/// Modes `length` and `keys` against `full` on the same injected change: what each
+/// reports (`None`: nothing). `full` reporting every change proves the change is
+/// real, so a mode that stays silent is silent because it does not look.
+#[test]
+fn mode_length_counts_and_mode_keys_existence_and_type() {
+    let src = sample_source(Version::Redis7_0, 0);
+    let dst = Server::start(Version::Redis7_0);
+    copy(&src, &dst);
+    let (source, target) = (src.url(), dst.url());
+    let args = |mode: &'static str| {
+        vec![
+            "--source".to_owned(),
+            source.clone(),
+            "--target".to_owned(),
+            target.clone(),
+            "--rounds".to_owned(),
+            "1".to_owned(),
+            "--mode".to_owned(),
+            mode.to_owned(),
+        ]
+    };
+    let modes = ["full", "length", "keys"];
+    for mode in modes {
+        let a = args(mode);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        assert_equal(&format!("identical, mode {mode}"), &a);
+    }
+    let mut t = dst.client();
+    // (what is done on the target, the key, the kind each of full, length, keys reports)
+    type Case<'c> = (&'c [&'c [&'c str]], &'c str, [Option<&'c str>; 3]);
+    let cases: &[Case] = &[
+        // An element changed, the count kept.
+        (
+            &[&["SETRANGE", "greeting", "0", "J"]],
+            "greeting",
+            [Some("value"), None, None],
+        ),
+        (
+            &[&["LSET", "colors", "1", "grey"]],
+            "colors",
+            [Some("value"), None, None],
+        ),
+        (
+            &[&["HSET", "user:1", "visits", "8"]],
+            "user:1",
+            [Some("value"), None, None],
+        ),
+        (
+            &[&["ZADD", "scores", "9", "bob"]],
+            "scores",
+            [Some("value"), None, None],
+        ),
+        (
+            &[&["HSET", "big:hash", "f1234", "changed"]],
+            "big:hash",
+            [Some("value"), None, None],
+        ),
+        (
+            &[&["SREM", "big:set", "m5"], &["SADD", "big:set", "other"]],
+            "big:set",
+            [Some("value"), None, None],
+        ),
+        // The count changed.
+        (
+            &[&["RPUSH", "colors", "violet"]],
+            "colors",
+            [Some("value"), Some("length"), None],
+        ),
+        (
+            &[&["SADD", "primes", "13"]],
+            "primes",
+            [Some("value"), Some("length"), None],
+        ),
+        (
+            &[&["APPEND", "greeting", "!"]],
+            "greeting",
+            [Some("value"), Some("length"), None],
+        ),
+        (
+            &[&["HDEL", "big:hash", "f7"]],
+            "big:hash",
+            [Some("value"), Some("length"), None],
+        ),
+        (
+            &[&["XDEL", "big:stream", "1-1000"]],
+            "big:stream",
+            [Some("value"), Some("length"), None],
+        ),
+        // A time to live.
+        (
+            &[&["PEXPIRE", "greeting", "100000000"]],
+            "greeting",
+            [Some("ttl"), Some("ttl"), None],
+        ),
+        // Existence and type, in every mode.
+        (
+            &[&["DEL", "tags"]],
+            "tags",
+            [Some("missing"), Some("missing"), Some("missing")],
+        ),
+        (
+            &[&["SET", "newcomer", "x"]],
+            "newcomer",
+            [Some("extra"), Some("extra"), Some("extra")],
+        ),
+        (
+            &[&["DEL", "colors"], &["SET", "colors", "x"]],
+            "colors",
+            [Some("type"), Some("type"), Some("type")],
+        ),
+    ];
+    for (commands, key, kinds) in cases {
+        for c in *commands {
+            run(&mut t, c);
+        }
+        for (mode, kind) in modes.into_iter().zip(kinds) {
+            let a = args(mode);
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            let (code, lines, _, log) = verify(&a);
+            let what = format!("{commands:?}, mode {mode}");
+            match kind {
+                None => assert_eq!((code, lines.len()), (0, 0), "{what}: {lines:#?}\n{log}"),
+                Some(kind) => {
+                    assert_eq!((code, lines.len()), (1, 1), "{what}: {lines:#?}\n{log}");
+                    assert_eq!(
+                        (&lines[0]["key"], &lines[0]["kind"]),
+                        (&(*key).into(), &(*kind).into()),
+                        "{what}"
+                    );
+                }
+            }
+        }
+        restore_key(&src, &dst, key);
+    }
+    let a = args("full");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    assert_equal("every change undone", &a);
+}
+
 #[test]
 fn across_versions_and_vendors_values_not_bytes() {
     for (from, to) in [
