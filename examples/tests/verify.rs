@@ -7,6 +7,7 @@
 
 use std::io::Read;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use testkit::{Cluster, Server, Version, redis, write_mixed, write_sample};
 
@@ -526,6 +527,95 @@ fn cluster_against_standalone_both_ways() {
     assert_eq!(
         (&lines[0]["key"], &lines[0]["kind"]),
         (&"only-here".into(), &"missing".into())
+    );
+}
+
+/// The target's `INFO commandstats`.
+fn command_stats(server: &Server) -> String {
+    redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut server.client())
+        .unwrap()
+}
+
+/// A proxy is one address that routes by itself: it is asked no `CLUSTER`
+/// command and no `SELECT`, and holds database 0 only. (No proxy is installable on
+/// the test machines; a one-node cluster serving every slot stands for one: it
+/// calls itself a cluster node, so it would be asked `CLUSTER` commands unless
+/// treated as a proxy.)
+#[test]
+fn a_proxy_target_gets_no_cluster_commands_and_db_0_only() {
+    let src = sample_source(Version::Redis7_0, 500);
+    let proxy = Server::builder(Version::Redis7_0)
+        .config("cluster-enabled", "yes")
+        // Alone, a node does not learn its address from a peer.
+        .config("cluster-announce-ip", "127.0.0.1")
+        .start();
+    let mut p = proxy.client();
+    run(&mut p, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut p).unwrap();
+        if info.contains("cluster_state:ok") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the one-node cluster: {info}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_scan"))
+        .args(["--source", &src.url(), "--target", &proxy.url()])
+        .args(["--proxy", "--db", "0"])
+        .output()
+        .expect("run scan");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run(&mut p, &["FUNCTION", "LOAD", SAMPLE_LIBRARY]);
+    let url = proxy.url();
+    let base = [
+        "--source",
+        &src.url(),
+        "--target",
+        &url,
+        "--rounds",
+        "1",
+        "--db",
+        "0",
+    ];
+    let through_proxy = [&base[..], &["--proxy"]].concat();
+    run(&mut p, &["CONFIG", "RESETSTAT"]);
+    assert_equal("through a proxy", &through_proxy);
+    let stats = command_stats(&proxy);
+    assert!(!stats.contains("cmdstat_cluster"), "{stats}");
+    assert!(!stats.contains("cmdstat_select"), "{stats}");
+    // Without --proxy the same address is asked its cluster layout.
+    assert_equal("as a cluster", &base);
+    let stats = command_stats(&proxy);
+    assert!(stats.contains("cmdstat_cluster"), "{stats}");
+    // A difference through the proxy.
+    run(&mut p, &["HSET", "big:hash", "f3", "changed"]);
+    let (code, lines, _, log) = verify(&through_proxy);
+    assert_eq!((code, lines.len()), (1, 1), "{lines:?}\n{log}");
+    assert_eq!(
+        (&lines[0]["key"], &lines[0]["kind"]),
+        (&"big:hash".into(), &"value".into())
+    );
+    // The source's database 1 has nowhere to go through a proxy.
+    let (code, lines, _, log) = verify(&[
+        "--source",
+        &src.url(),
+        "--target",
+        &url,
+        "--rounds",
+        "1",
+        "--proxy",
+    ]);
+    assert_eq!((code, lines.len()), (2, 0), "{lines:?}\n{log}");
+    assert!(
+        log.contains("has database 0 only (a cluster or a proxy), not database 1"),
+        "{log}"
     );
 }
 

@@ -1,6 +1,7 @@
-//! One live side of a verification: a standalone server or every master of a
-//! cluster, each on one connection, with commands routed by key slot, sent in
-//! pipelines and paced by the side's read rate.
+//! One live side of a verification: a standalone server, every master of a
+//! cluster, or a proxy (one address that routes by itself), each on one
+//! connection, with commands routed by key slot, sent in pipelines and paced by
+//! the side's read rate.
 
 use bytes::Bytes;
 use endpoint::{ConnectOptions, Connection, Endpoint, ServerInfo, Topology, discover, slot};
@@ -44,13 +45,16 @@ pub(crate) struct Side {
     nodes: Vec<Node>,
     /// For a cluster: the node of each slot.
     slots: Option<Vec<u16>>,
+    /// A proxy: asked no `CLUSTER` command and no `SELECT`; database 0 only.
+    proxy: bool,
     /// The first node's description (version and flavour).
     pub(crate) info: ServerInfo,
     rate: Rate,
 }
 
 impl Side {
-    /// Connects to every master of `endpoint`'s deployment.
+    /// Connects to every master of `endpoint`'s deployment, or (`proxy`) to
+    /// `endpoint` alone, without reading a cluster layout.
     ///
     /// # Errors
     /// When a server cannot be reached or its layout read.
@@ -59,10 +63,15 @@ impl Side {
         endpoint: &Endpoint,
         options: &ConnectOptions,
         qps: Option<u64>,
+        proxy: bool,
     ) -> Result<Side> {
-        let topology = discover(endpoint, options)
-            .await
-            .map_err(|e| Error::endpoint(endpoint, e))?;
+        let topology = if proxy {
+            Topology::Standalone(endpoint.clone())
+        } else {
+            discover(endpoint, options)
+                .await
+                .map_err(|e| Error::endpoint(endpoint, e))?
+        };
         let mut nodes = Vec::new();
         for master in topology.masters() {
             let con = Connection::connect(&master, options)
@@ -98,14 +107,15 @@ impl Side {
             role,
             nodes,
             slots,
+            proxy,
             info,
             rate: Rate::new(qps),
         })
     }
 
-    /// Whether the side is a cluster (one database).
-    pub(crate) fn is_cluster(&self) -> bool {
-        self.slots.is_some()
+    /// Whether the side has database 0 only (a cluster or a proxy).
+    pub(crate) fn single_database(&self) -> bool {
+        self.slots.is_some() || self.proxy
     }
 
     /// How many servers hold the data.
@@ -130,9 +140,23 @@ impl Side {
     }
 
     /// Selects `db` on node `i` when it is not selected (standalone servers).
+    ///
+    /// # Errors
+    /// [`Error::Database`] for a database other than 0 on a cluster or a proxy;
+    /// connection errors.
     async fn select(&mut self, i: usize, db: u64) -> Result<()> {
+        if self.single_database() {
+            if db != 0 {
+                return Err(Error::Database {
+                    side: self.role,
+                    server: self.node_name(i),
+                    db,
+                });
+            }
+            return Ok(());
+        }
         let node = &mut self.nodes[i];
-        if node.db != db && self.slots.is_none() {
+        if node.db != db {
             node.con
                 .request(&["SELECT", &db.to_string()])
                 .await
@@ -229,11 +253,15 @@ impl Side {
             .map_err(|e| Error::endpoint(&node.endpoint, e))
     }
 
-    /// The databases that hold keys on node `i` (`INFO keyspace`).
+    /// The databases that hold keys on node `i` (`INFO keyspace`; database 0
+    /// for a proxy).
     ///
     /// # Errors
     /// Connection errors.
     pub(crate) async fn databases(&mut self, i: usize) -> Result<Vec<u64>> {
+        if self.proxy {
+            return Ok(vec![0]);
+        }
         let node = &mut self.nodes[i];
         let text = node
             .con
@@ -247,12 +275,12 @@ impl Side {
     }
 
     /// How many databases the side has (`CONFIG GET databases`; 16 when refused,
-    /// 1 for a cluster).
+    /// 1 for a cluster or a proxy).
     ///
     /// # Errors
     /// Connection errors.
     pub(crate) async fn database_count(&mut self) -> Result<u64> {
-        if self.is_cluster() {
+        if self.single_database() {
             return Ok(1);
         }
         let node = &mut self.nodes[0];

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use endpoint::{ConnectOptions, Endpoint};
-use key_writer::{DEFAULT_CHECKPOINT_NAME, DbMap, Filter, Hook, Hooks, KeyEdit, Verdict};
+use key_writer::{
+    DEFAULT_CHECKPOINT_NAME, DbMap, Filter, Hook, Hooks, KeyEdit, TargetMode, Verdict,
+};
 use rdb_parser::{Function, Item, Key, ParseOptions, Rdb, Type, Value, parse_dump};
 use resp_codec::Frame;
 use tokio::sync::watch;
@@ -58,6 +60,11 @@ pub struct VerifyOptions {
     pub source_connect: ConnectOptions,
     /// How to connect to the target.
     pub target_connect: ConnectOptions,
+    /// How the target is reached (default [`TargetMode::Auto`]): as the sync
+    /// reached it. Through a [`TargetMode::Proxy`] it is asked no `CLUSTER`
+    /// command and no `SELECT`, and a key that goes to another database than 0 is
+    /// an [`Error::Database`].
+    pub target_mode: TargetMode,
     /// How much is compared (default [`VerifyMode::Full`]).
     pub mode: VerifyMode,
     /// Rounds in all (default 5): keys that differ are compared again after
@@ -98,6 +105,7 @@ impl Default for VerifyOptions {
         VerifyOptions {
             source_connect: ConnectOptions::default(),
             target_connect: ConnectOptions::default(),
+            target_mode: TargetMode::Auto,
             mode: VerifyMode::Full,
             rounds: 5,
             interval: Duration::from_secs(1),
@@ -335,7 +343,8 @@ impl Verify {
     /// # Errors
     /// [`Error::Stopped`] when `shutdown` completes first; connection errors;
     /// [`Error::Key`] for a command refused on a key; [`Error::Rdb`] for a corrupt
-    /// source file.
+    /// source file; [`Error::Database`] for a key that goes to a database other
+    /// than 0 of a cluster or proxy target.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<VerifyReport> {
         let started = Instant::now();
         let mut report = tokio::select! {
@@ -348,10 +357,12 @@ impl Verify {
 
     async fn verify(&self) -> Result<VerifyReport> {
         let o = &self.options;
-        let target = Side::connect("target", &self.target, &o.target_connect, o.qps).await?;
+        let proxy = o.target_mode == TargetMode::Proxy;
+        let target = Side::connect("target", &self.target, &o.target_connect, o.qps, proxy).await?;
         match &self.source {
             VerifySource::Live(endpoint) => {
-                let source = Side::connect("source", endpoint, &o.source_connect, o.qps).await?;
+                let source =
+                    Side::connect("source", endpoint, &o.source_connect, o.qps, false).await?;
                 let mut run = Run::new(self, Source::Live(source), target);
                 run.forward_live().await?;
                 run.finish().await
