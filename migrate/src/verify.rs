@@ -363,7 +363,7 @@ impl Verify {
             VerifySource::Live(endpoint) => {
                 let source =
                     Side::connect("source", endpoint, &o.source_connect, o.qps, false).await?;
-                let mut run = Run::new(self, Source::Live(source), target);
+                let mut run = Run::new(self, Source::Live(Box::new(source)), target);
                 run.forward_live().await?;
                 run.finish().await
             }
@@ -389,7 +389,7 @@ impl Verify {
 
 /// The source of a run.
 enum Source {
-    Live(Side),
+    Live(Box<Side>),
     /// The file's name, and the in-scope keys (source db, name) it holds.
     File(String, HashSet<(u64, Bytes)>),
 }
