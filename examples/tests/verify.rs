@@ -2,9 +2,12 @@
 //! and no line; each kind of difference injected one at a time is found exactly
 //! once with its kind; under a running `sync` with a write load nothing is
 //! reported; cluster against standalone, Redis 6.2 against Valkey 9.1, an RDB file
-//! against a live server; a big hash compared in pieces.
+//! against a live server; a big hash compared in pieces, the program's peak
+//! memory measured against the bound the docs state.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use testkit::{Cluster, Server, Version, redis, write_mixed, write_sample};
 
@@ -257,6 +260,145 @@ fn identical_then_each_difference_found_once() {
     );
 }
 
+/// Modes `length` and `keys` against `full` on the same injected change: what each
+/// reports (`None`: nothing). `full` reporting every change proves the change is
+/// real, so a mode that stays silent is silent because it does not look.
+#[test]
+fn mode_length_counts_and_mode_keys_existence_and_type() {
+    let src = sample_source(Version::Redis7_0, 0);
+    let dst = Server::start(Version::Redis7_0);
+    copy(&src, &dst);
+    let (source, target) = (src.url(), dst.url());
+    let args = |mode: &'static str| {
+        vec![
+            "--source".to_owned(),
+            source.clone(),
+            "--target".to_owned(),
+            target.clone(),
+            "--rounds".to_owned(),
+            "1".to_owned(),
+            "--mode".to_owned(),
+            mode.to_owned(),
+        ]
+    };
+    let modes = ["full", "length", "keys"];
+    for mode in modes {
+        let a = args(mode);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        assert_equal(&format!("identical, mode {mode}"), &a);
+    }
+    let mut t = dst.client();
+    // (what is done on the target, the key, the kind each of full, length, keys reports)
+    type Case<'c> = (&'c [&'c [&'c str]], &'c str, [Option<&'c str>; 3]);
+    let cases: &[Case] = &[
+        // An element changed, the count kept.
+        (
+            &[&["SETRANGE", "greeting", "0", "J"]],
+            "greeting",
+            [Some("value"), None, None],
+        ),
+        (
+            &[&["LSET", "colors", "1", "grey"]],
+            "colors",
+            [Some("value"), None, None],
+        ),
+        (
+            &[&["HSET", "user:1", "visits", "8"]],
+            "user:1",
+            [Some("value"), None, None],
+        ),
+        (
+            &[&["ZADD", "scores", "9", "bob"]],
+            "scores",
+            [Some("value"), None, None],
+        ),
+        (
+            &[&["HSET", "big:hash", "f1234", "changed"]],
+            "big:hash",
+            [Some("value"), None, None],
+        ),
+        (
+            &[&["SREM", "big:set", "m5"], &["SADD", "big:set", "other"]],
+            "big:set",
+            [Some("value"), None, None],
+        ),
+        // The count changed.
+        (
+            &[&["RPUSH", "colors", "violet"]],
+            "colors",
+            [Some("value"), Some("length"), None],
+        ),
+        (
+            &[&["SADD", "primes", "13"]],
+            "primes",
+            [Some("value"), Some("length"), None],
+        ),
+        (
+            &[&["APPEND", "greeting", "!"]],
+            "greeting",
+            [Some("value"), Some("length"), None],
+        ),
+        (
+            &[&["HDEL", "big:hash", "f7"]],
+            "big:hash",
+            [Some("value"), Some("length"), None],
+        ),
+        (
+            &[&["XDEL", "big:stream", "1-1000"]],
+            "big:stream",
+            [Some("value"), Some("length"), None],
+        ),
+        // A time to live.
+        (
+            &[&["PEXPIRE", "greeting", "100000000"]],
+            "greeting",
+            [Some("ttl"), Some("ttl"), None],
+        ),
+        // Existence and type, in every mode.
+        (
+            &[&["DEL", "tags"]],
+            "tags",
+            [Some("missing"), Some("missing"), Some("missing")],
+        ),
+        (
+            &[&["SET", "newcomer", "x"]],
+            "newcomer",
+            [Some("extra"), Some("extra"), Some("extra")],
+        ),
+        (
+            &[&["DEL", "colors"], &["SET", "colors", "x"]],
+            "colors",
+            [Some("type"), Some("type"), Some("type")],
+        ),
+    ];
+    for (commands, key, kinds) in cases {
+        for c in *commands {
+            run(&mut t, c);
+        }
+        for (mode, kind) in modes.into_iter().zip(kinds) {
+            let a = args(mode);
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            let (code, lines, _, log) = verify(&a);
+            let what = format!("{commands:?}, mode {mode}");
+            match kind {
+                None => assert_eq!((code, lines.len()), (0, 0), "{what}: {lines:#?}\n{log}"),
+                Some(kind) => {
+                    assert_eq!((code, lines.len()), (1, 1), "{what}: {lines:#?}\n{log}");
+                    assert_eq!(
+                        (&lines[0]["key"], &lines[0]["kind"]),
+                        (&(*key).into(), &(*kind).into()),
+                        "{what}"
+                    );
+                }
+            }
+        }
+        restore_key(&src, &dst, key);
+    }
+    let a = args("full");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    assert_equal("every change undone", &a);
+}
+
 #[test]
 fn across_versions_and_vendors_values_not_bytes() {
     for (from, to) in [
@@ -388,6 +530,95 @@ fn cluster_against_standalone_both_ways() {
     );
 }
 
+/// The target's `INFO commandstats`.
+fn command_stats(server: &Server) -> String {
+    redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut server.client())
+        .unwrap()
+}
+
+/// A proxy is one address that routes by itself: it is asked no `CLUSTER`
+/// command and no `SELECT`, and holds database 0 only. (No proxy is installable on
+/// the test machines; a one-node cluster serving every slot stands for one: it
+/// calls itself a cluster node, so it would be asked `CLUSTER` commands unless
+/// treated as a proxy.)
+#[test]
+fn a_proxy_target_gets_no_cluster_commands_and_db_0_only() {
+    let src = sample_source(Version::Redis7_0, 500);
+    let proxy = Server::builder(Version::Redis7_0)
+        .config("cluster-enabled", "yes")
+        // Alone, a node does not learn its address from a peer.
+        .config("cluster-announce-ip", "127.0.0.1")
+        .start();
+    let mut p = proxy.client();
+    run(&mut p, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut p).unwrap();
+        if info.contains("cluster_state:ok") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the one-node cluster: {info}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_scan"))
+        .args(["--source", &src.url(), "--target", &proxy.url()])
+        .args(["--proxy", "--db", "0"])
+        .output()
+        .expect("run scan");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run(&mut p, &["FUNCTION", "LOAD", SAMPLE_LIBRARY]);
+    let url = proxy.url();
+    let base = [
+        "--source",
+        &src.url(),
+        "--target",
+        &url,
+        "--rounds",
+        "1",
+        "--db",
+        "0",
+    ];
+    let through_proxy = [&base[..], &["--proxy"]].concat();
+    run(&mut p, &["CONFIG", "RESETSTAT"]);
+    assert_equal("through a proxy", &through_proxy);
+    let stats = command_stats(&proxy);
+    assert!(!stats.contains("cmdstat_cluster"), "{stats}");
+    assert!(!stats.contains("cmdstat_select"), "{stats}");
+    // Without --proxy the same address is asked its cluster layout.
+    assert_equal("as a cluster", &base);
+    let stats = command_stats(&proxy);
+    assert!(stats.contains("cmdstat_cluster"), "{stats}");
+    // A difference through the proxy.
+    run(&mut p, &["HSET", "big:hash", "f3", "changed"]);
+    let (code, lines, _, log) = verify(&through_proxy);
+    assert_eq!((code, lines.len()), (1, 1), "{lines:?}\n{log}");
+    assert_eq!(
+        (&lines[0]["key"], &lines[0]["kind"]),
+        (&"big:hash".into(), &"value".into())
+    );
+    // The source's database 1 has nowhere to go through a proxy.
+    let (code, lines, _, log) = verify(&[
+        "--source",
+        &src.url(),
+        "--target",
+        &url,
+        "--rounds",
+        "1",
+        "--proxy",
+    ]);
+    assert_eq!((code, lines.len()), (2, 0), "{lines:?}\n{log}");
+    assert!(
+        log.contains("has database 0 only (a cluster or a proxy), not database 1"),
+        "{log}"
+    );
+}
+
 #[test]
 fn an_rdb_file_against_a_live_server() {
     let src = sample_source(Version::Redis7_0, 1000);
@@ -467,22 +698,71 @@ fn filters_are_inverted_for_extra_keys() {
     );
 }
 
+/// Runs `verify` with `args`, as [`verify`] does, and returns its peak resident
+/// memory in bytes too: the kernel's high-water mark for that child alone, read
+/// when it is reaped (so no sampling can miss the peak).
+fn verify_peak(args: &[&str]) -> (i32, Vec<serde_json::Value>, u64, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run verify");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).expect("read a pipe");
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: `status` and `usage` are valid for writes for the call; the child is
+    // ours and not waited for elsewhere (`child` is dropped without a wait).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    drop(child);
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    let mut lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{stderr}")))
+        .collect();
+    lines.pop();
+    // Linux counts `ru_maxrss` in KiB.
+    let peak = usage.ru_maxrss.max(0) as u64 * 1024;
+    (code, lines, peak, stderr)
+}
+
+/// The memory bound of [`migrate::Verify`]: a value far larger than the bound is
+/// compared in pieces, so the program's peak stays under [`HASH_BOUND`] while the
+/// value alone is more than twice that.
 #[test]
-fn a_big_hash_in_pieces() {
-    const FIELDS: usize = 500_000;
+fn a_big_hash_in_pieces_in_bounded_memory() {
+    const FIELDS: usize = 200_000;
+    const VALUE: usize = 500;
     let src = Server::start(Version::Redis7_0);
     let dst = Server::start(Version::Redis7_0);
     for server in [&src, &dst] {
         let mut con = server.client();
-        for chunk in 0..FIELDS / 5000 {
+        for chunk in 0..FIELDS / 1000 {
             let mut cmd = redis::cmd("HSET");
             cmd.arg("huge");
-            for i in chunk * 5000..(chunk + 1) * 5000 {
-                cmd.arg(format!("field-{i}")).arg(format!("value-{i}"));
+            for i in chunk * 1000..(chunk + 1) * 1000 {
+                cmd.arg(format!("field-{i}")).arg(format!("{i:>VALUE$}"));
             }
             cmd.query::<()>(&mut con).unwrap();
         }
     }
+    let size = FIELDS * VALUE;
+    assert!(size as u64 > 2 * HASH_BOUND, "the value dwarfs the bound");
     let base = [
         "--source",
         &src.url(),
@@ -491,11 +771,16 @@ fn a_big_hash_in_pieces() {
         "--rounds",
         "1",
     ];
-    let (code, lines, summary, log) = verify(&base);
+    let (code, lines, peak, log) = verify_peak(&base);
     assert_eq!((code, lines.len()), (0, 0), "{lines:?}\n{log}");
-    assert_eq!(summary["summary"]["keys"]["0"], 1);
+    assert!(
+        peak < HASH_BOUND,
+        "peak {} MB for a {} MB hash",
+        peak >> 20,
+        size >> 20
+    );
     run(&mut dst.client(), &["HSET", "huge", "field-123456", "x"]);
-    let (code, lines, _, log) = verify(&base);
+    let (code, lines, peak, log) = verify_peak(&base);
     assert_eq!((code, lines.len()), (1, 1), "{lines:?}\n{log}");
     assert!(
         lines[0]["detail"]
@@ -504,7 +789,11 @@ fn a_big_hash_in_pieces() {
             .contains("field-123456"),
         "{lines:?}"
     );
+    assert!(peak < HASH_BOUND, "peak {} MB", peak >> 20);
 }
+
+/// What a verification of one large value may hold at its peak, in bytes.
+const HASH_BOUND: u64 = 40 << 20;
 
 #[test]
 fn nothing_reported_under_a_running_sync_with_a_load() {

@@ -91,6 +91,17 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// A database other than 0 was asked of a side that has only database 0 (a
+    /// cluster, or a proxy): map the source's databases into 0, or leave them out.
+    #[error("{side} {server}: has database 0 only (a cluster or a proxy), not database {db}")]
+    Database {
+        /// `source` or `target`.
+        side: &'static str,
+        /// The server.
+        server: String,
+        /// The database asked for.
+        db: u64,
+    },
     /// The options ask for something that cannot be done.
     #[error("{0}")]
     Options(String),

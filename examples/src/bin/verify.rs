@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use migrate::cli::{ConnectArgs, Printer, Role, WriteArgs, ctrl_c, init_logging};
-use migrate::{DEFAULT_CHECKPOINT_NAME, Verify, VerifyMode, VerifyOptions, VerifySource};
+use migrate::{
+    DEFAULT_CHECKPOINT_NAME, TargetMode, Verify, VerifyMode, VerifyOptions, VerifySource,
+};
 
 /// Prove that a Redis or Valkey deployment holds what its source holds.
 #[derive(Parser)]
@@ -52,7 +54,8 @@ struct Args {
     #[arg(long, default_value = DEFAULT_CHECKPOINT_NAME, value_name = "NAME")]
     checkpoint_name: String,
     /// The sync's options: its database selection, mapping and filters decide what
-    /// is compared (its write policies are accepted and play no part).
+    /// is compared, `--proxy` how the target is reached (its write policies are
+    /// accepted and play no part).
     #[command(flatten)]
     write: WriteArgs,
     #[command(flatten)]
@@ -93,6 +96,11 @@ async fn run() -> anyhow::Result<bool> {
     let mut options = VerifyOptions::default();
     options.source_connect = args.connect.options();
     options.target_connect = args.connect.options();
+    options.target_mode = if args.write.proxy {
+        TargetMode::Proxy
+    } else {
+        TargetMode::Auto
+    };
     options.mode = match args.mode {
         Mode::Full => VerifyMode::Full,
         Mode::Length => VerifyMode::Length,
