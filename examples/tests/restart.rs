@@ -380,3 +380,96 @@ fn a_target_down_or_silent_for_a_while_is_retried_and_nothing_is_lost() {
     let log = run.stop();
     assert!(log.contains("1 full syncs, 0 partial resyncs"), "{log}");
 }
+
+/// Only the keys in scope (`app:*` in db 0 here).
+fn in_scope(mut snapshot: Snapshot) -> Snapshot {
+    snapshot
+        .keys
+        .retain(|(db, key), _| *db == 0 && key.starts_with(b"app:"));
+    snapshot
+}
+
+/// A target shared with another writer: after the source's backlog lost the
+/// stream, `--on-full-resync delete-in-scope` deletes the keys the sync covers
+/// (its filter's) and loads the new snapshot; keys the source deleted meanwhile
+/// are gone, the other writer's keys stay.
+#[test]
+fn a_shared_target_keeps_the_other_keys_when_the_scope_is_reloaded() {
+    let src = Server::builder(Version::Redis7_0)
+        .config("repl-backlog-size", "16kb")
+        .start();
+    let mut con = src.client();
+    for i in 0..500 {
+        redis::cmd("SET")
+            .arg(format!("app:{i}"))
+            .arg(i)
+            .query::<()>(&mut con)
+            .unwrap();
+        redis::cmd("RPUSH")
+            .arg(format!("noise:{i}"))
+            .arg(i)
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    let target = Server::start(Version::Redis7_0);
+    let mut t = target.client();
+    for i in 0..100 {
+        redis::cmd("SET")
+            .arg(format!("other:{i}"))
+            .arg("theirs")
+            .query::<()>(&mut t)
+            .unwrap();
+    }
+    let (source_url, target_url) = (src.url(), target.url());
+    let args = [
+        "--source",
+        &source_url,
+        "--target",
+        &target_url,
+        "--prefix",
+        "app:",
+    ];
+    let run = Sync::start(&args);
+    run.wait_for("the first load", |log| log.contains("sync rdb done"));
+    run.stop();
+    // While the sync is down: app keys deleted, and more written than the
+    // backlog holds.
+    for i in 0..100 {
+        redis::cmd("DEL")
+            .arg(format!("app:{i}"))
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    for i in 0..200 {
+        redis::cmd("SET")
+            .arg(format!("app:new:{i}"))
+            .arg("x".repeat(200))
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    let (ok, log) = Sync::start(&args).wait();
+    assert!(!ok && log.contains("delete-in-scope"), "{log}");
+    let reloaded = Sync::start(&[&args[..], &["--on-full-resync", "delete-in-scope"]].concat());
+    reloaded.wait_for("the second load", |log| log.contains("sync rdb done"));
+    converge(
+        || in_scope(Snapshot::of_server(&src, &[0])),
+        || in_scope(Snapshot::of_server(&target, &all_dbs())),
+        "the scope reloaded",
+    );
+    reloaded.stop();
+    let target_keys = Snapshot::of_server(&target, &all_dbs());
+    let theirs = target_keys
+        .keys
+        .keys()
+        .filter(|(_, k)| k.starts_with(b"other:"))
+        .count();
+    assert_eq!(theirs, 100, "the other writer's keys stay");
+    assert!(
+        !target_keys
+            .keys
+            .keys()
+            .any(|(_, k)| k.starts_with(b"noise:")),
+        "nothing out of scope was copied"
+    );
+    assert!(!target_keys.keys.contains_key(&(0, b"app:7".to_vec())));
+}

@@ -63,6 +63,21 @@ impl Hook for DbMap {
     fn command(&self, command: &mut CommandEdit) -> Verdict {
         self.apply(&mut command.db)
     }
+
+    /// The databases mapped to `db` (for [`DbMap::AllTo`], every database a
+    /// server has by default, 0 to 15).
+    fn source_dbs(&self, db: u64) -> Option<Vec<u64>> {
+        Some(match self {
+            DbMap::Same => vec![db],
+            DbMap::AllTo(to) if *to == db => (0..16).collect(),
+            DbMap::AllTo(_) => Vec::new(),
+            DbMap::Map(map) => map
+                .iter()
+                .filter(|(_, to)| **to == db)
+                .map(|(from, _)| *from)
+                .collect(),
+        })
+    }
 }
 
 /// A database mapping that cannot be read.

@@ -92,6 +92,11 @@ impl Hook for Filter {
             false => Verdict::Drop,
         }
     }
+
+    /// A filter keeps names and databases.
+    fn source_dbs(&self, db: u64) -> Option<Vec<u64>> {
+        Some(vec![db])
+    }
 }
 
 #[cfg(test)]

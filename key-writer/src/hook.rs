@@ -172,6 +172,17 @@ pub trait Hook: Send + Sync {
         let _ = command;
         Verdict::Keep
     }
+
+    /// The source databases whose keys this hook may write into target database
+    /// `db`, under their own names; `None` (the default) when it cannot say, e.g.
+    /// because it renames keys. A caller going from a target key back to the
+    /// source keys it may come from (to delete what a new snapshot lacks, or to
+    /// find extra keys) then judges each candidate with [`Hook::key`]; without an
+    /// answer it does not guess.
+    fn source_dbs(&self, db: u64) -> Option<Vec<u64>> {
+        let _ = db;
+        None
+    }
 }
 
 /// A hook that judges keys with a closure and keeps every command; see [`on_keys`].
@@ -282,6 +293,21 @@ impl Hook for Hooks {
             }
         }
         Verdict::Keep
+    }
+
+    /// Back through every hook, the last first (no hook: `db` itself).
+    fn source_dbs(&self, db: u64) -> Option<Vec<u64>> {
+        let mut dbs = vec![db];
+        for hook in self.0.iter().rev() {
+            let mut before = Vec::new();
+            for db in dbs {
+                before.extend(hook.source_dbs(db)?);
+            }
+            before.sort_unstable();
+            before.dedup();
+            dbs = before;
+        }
+        Some(dbs)
     }
 }
 

@@ -76,6 +76,7 @@ mod pieces;
 mod pipeline;
 mod render;
 mod retry;
+mod scope;
 mod transaction;
 mod writer;
 

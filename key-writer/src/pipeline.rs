@@ -243,6 +243,43 @@ impl Pipeline {
         }
     }
 
+    /// Deletes every slot checkpoint of this stream on a cluster (a full resync
+    /// begins: what they covered is gone, and a restart must not skip by them).
+    ///
+    /// # Errors
+    /// A master that cannot be reached or refuses.
+    pub(crate) async fn forget_slot_checkpoints(&mut self) -> Result<()> {
+        let Some(options) = self.checkpoint.clone() else {
+            return Ok(());
+        };
+        if !self.layout.is_cluster() {
+            return Ok(());
+        }
+        for index in self.layout.masters() {
+            let endpoint = &self.layout.nodes()[index];
+            let failed = |e| Error::connection(endpoint, e);
+            let mut con = Connection::connect(endpoint, &self.connect)
+                .await
+                .map_err(failed)?;
+            let slots = self.layout.slots_of(index);
+            for &s in &slots {
+                con.send(&[&b"DEL"[..], &options.slot_key(s)]);
+            }
+            con.flush().await.map_err(failed)?;
+            for _ in &slots {
+                let reply = con.read_reply().await.map_err(failed)?;
+                if reply.is_error() {
+                    return Err(Error::Reply {
+                        command: "DEL".into(),
+                        key: "(a slot checkpoint)".into(),
+                        message: format!("{reply:?}"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `checkpoint` on every master with the next flush, even those that get
     /// no request (`only_stale`: only those whose checkpoint is older than a
     /// second and behind it); on a cluster, as the floor once every node is idle.

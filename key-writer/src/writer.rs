@@ -19,6 +19,7 @@ use crate::options::{DatabaseCommands, ExistingKeys, Stats, TargetMode, WriterOp
 use crate::pieces::InPieces;
 use crate::pipeline::Pipeline;
 use crate::render::{ELEMENTS_PER_COMMAND, render};
+use crate::scope::Scope;
 use crate::transaction::Transaction;
 
 /// Writes keys and commands into one target deployment.
@@ -208,6 +209,7 @@ impl Writer {
     /// When the masters cannot be written.
     pub async fn begin_full_resync(&mut self, replid: &str, offset: u64) -> Result<()> {
         self.discard_transaction();
+        self.pipeline.forget_slot_checkpoints().await?;
         self.pipeline.begin_stream(replid, true);
         self.stream = Some(replid.to_owned());
         self.written = None;
@@ -227,6 +229,54 @@ impl Writer {
         self.pipeline
             .on_every_master(None, Op::new(vec![b("FLUSHALL")], None, Expect::Ok))
             .await
+    }
+
+    /// Deletes the keys this writer's stream covers on the target (see
+    /// [`Writer::covers`]), on every master, before a new full resync onto a
+    /// target others write to as well: the keys the new snapshot lacks must not
+    /// survive, and the others' keys must. `slots` are the source shard's (a
+    /// cluster source), `None` for all. Returns how many keys were deleted.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] when a hook cannot be followed back (it renames keys);
+    /// a master that cannot be reached or refuses.
+    pub async fn delete_in_scope(&mut self, slots: Option<&[(u16, u16)]>) -> Result<u64> {
+        self.pipeline.flush().await?;
+        let scope = Scope {
+            hooks: &self.options.hooks,
+            slots,
+            own: self.options.checkpoint.as_ref().map(|c| c.name.as_str()),
+        };
+        let cluster = self.is_cluster();
+        let mut deleted = 0;
+        for index in self.pipeline.layout().masters() {
+            let node = self.pipeline.layout().nodes()[index].clone();
+            deleted += scope.delete(&node, &self.options.connect, cluster).await?;
+        }
+        tracing::warn!(
+            deleted,
+            "keys in the stream's scope deleted before a new full resync"
+        );
+        Ok(deleted)
+    }
+
+    /// Whether target key `name` of `value_type` in database `db` can come from
+    /// this writer's stream (a source key the hooks make into it, in `slots`);
+    /// `None` when a hook cannot be followed back. The checkpoint and temporary
+    /// keys are never covered.
+    pub fn covers(
+        &self,
+        slots: Option<&[(u16, u16)]>,
+        db: u64,
+        name: &Bytes,
+        value_type: rdb_parser::Type,
+    ) -> Option<bool> {
+        Scope {
+            hooks: &self.options.hooks,
+            slots,
+            own: self.options.checkpoint.as_ref().map(|c| c.name.as_str()),
+        }
+        .covers(db, name, value_type)
     }
 
     /// Removes the checkpoint keys named `name` (see [`CheckpointOptions`]) from

@@ -184,6 +184,9 @@ pub enum FullResyncPolicy {
     Refuse,
     /// Empty the whole target first.
     Flush,
+    /// Delete the keys the sync covers (filters, db map, the shard's slots) first;
+    /// other writers' keys stay.
+    DeleteInScope,
 }
 
 impl CheckpointArgs {
@@ -193,6 +196,7 @@ impl CheckpointArgs {
         options.on_full_resync = match self.on_full_resync {
             FullResyncPolicy::Refuse => OnFullResync::Refuse,
             FullResyncPolicy::Flush => OnFullResync::Flush,
+            FullResyncPolicy::DeleteInScope => OnFullResync::DeleteInScope,
         };
     }
 }

@@ -142,7 +142,8 @@ fn refusal(shard: &str, why: &str) -> Error {
         reason: format!(
             "a full resync would keep on the target keys the source deleted since: {why}. \
              Empty the target first (on-full-resync flush, when this sync is its only \
-             writer), or remove the checkpoints to copy onto it as it is"
+             writer), delete the keys in scope (on-full-resync delete-in-scope, when \
+             others write to it too), or remove the checkpoints to copy onto it as it is"
         ),
     }
 }
@@ -166,6 +167,15 @@ pub enum OnFullResync {
     /// snapshot: right when this sync is the target's only writer and copies
     /// everything (one source shard, no filter).
     Flush,
+    /// Delete the target's keys this shard's stream covers (those a source key
+    /// becomes through the filters and database map, in the shard's slots of a
+    /// cluster source), then load the new snapshot: right when the target is
+    /// shared with other writers or other shards of the same source, whose keys
+    /// stay. Needs a single source and hooks that can be followed back
+    /// ([`Hook::source_dbs`](key_writer::Hook::source_dbs)); the sync refuses to
+    /// start otherwise. Keys in scope are missing on the target until the
+    /// snapshot restores them, as on a replica loading a full resync.
+    DeleteInScope,
 }
 
 /// How one shard is synced.
@@ -179,6 +189,8 @@ pub(crate) struct Settings {
     pub(crate) max_record: usize,
     /// How often writes are flushed and acknowledged.
     pub(crate) ack_every: Duration,
+    /// The shard's slots (a cluster source), for [`OnFullResync::DeleteInScope`].
+    pub(crate) slots: Option<Vec<(u16, u16)>>,
 }
 
 /// Where a shard shows its status: the closure is given an edit to make to the
@@ -203,6 +215,8 @@ pub(crate) struct ShardSync {
     /// Since when commands have waited to become durable.
     waiting_since: Option<Instant>,
     on_full_resync: OnFullResync,
+    /// The shard's slots (a cluster source).
+    slots: Option<Vec<(u16, u16)>>,
     /// Why the target holds what this sync wrote before (checkpoints found, or an
     /// RDB begun in this run): a full resync must not leave stale keys there.
     written_before: Option<String>,
@@ -299,6 +313,7 @@ impl ShardSync {
             rdb_started: Instant::now(),
             waiting_since: None,
             on_full_resync: settings.on_full_resync,
+            slots: settings.slots,
             written_before,
         })
     }
@@ -384,13 +399,24 @@ impl ShardSync {
         match event {
             Event::FullResync { replid, offset } => {
                 if let Some(why) = self.written_before.take() {
-                    if self.on_full_resync == OnFullResync::Refuse {
-                        return Err(refusal(&self.name, &why));
+                    match self.on_full_resync {
+                        OnFullResync::Refuse => return Err(refusal(&self.name, &why)),
+                        OnFullResync::Flush => {
+                            tracing::warn!(source = %self.name, "full resync: emptying the target first ({why})");
+                            self.writer.flush_all().await.map_err(Error::writer(|| {
+                                format!("empty the target for {}", self.name)
+                            }))?;
+                        }
+                        OnFullResync::DeleteInScope => {
+                            tracing::warn!(source = %self.name, "full resync: deleting the keys in scope first ({why})");
+                            self.writer
+                                .delete_in_scope(self.slots.as_deref())
+                                .await
+                                .map_err(Error::writer(|| {
+                                    format!("delete the keys in scope of {}", self.name)
+                                }))?;
+                        }
                     }
-                    tracing::warn!(source = %self.name, "full resync: emptying the target first ({why})");
-                    self.writer.flush_all().await.map_err(Error::writer(|| {
-                        format!("empty the target for {}", self.name)
-                    }))?;
                 }
                 self.writer
                     .begin_full_resync(&replid, offset)

@@ -290,13 +290,30 @@ impl Sync {
                     .into(),
             ));
         }
+        if self.options.on_full_resync == OnFullResync::DeleteInScope {
+            if self.sources.len() > 1 {
+                return Err(Error::Options(
+                    "deleting the keys in scope on a full resync needs a single source \
+                     (standalone or cluster): the scopes of several sources overlap"
+                        .into(),
+                ));
+            }
+            if self.options.writer.hooks.source_dbs(0).is_none() {
+                return Err(Error::Options(
+                    "deleting the keys in scope on a full resync needs hooks that can be \
+                     followed back (filters, database maps); a hook of yours renames keys \
+                     or cannot say where they come from"
+                        .into(),
+                ));
+            }
+        }
         *self.shards.lock().expect("not poisoned") =
-            shards.iter().map(|(s, _, _)| s.clone()).collect();
+            shards.iter().map(|s| s.master.clone()).collect();
         self.status.send_replace(SyncStatus {
             shards: shards
                 .iter()
-                .map(|(s, _, _)| ShardStatus {
-                    source: s.to_string(),
+                .map(|s| ShardStatus {
+                    source: s.master.to_string(),
                     ..ShardStatus::default()
                 })
                 .collect(),
@@ -312,13 +329,16 @@ impl Sync {
                 .give_up_after(self.options.source_retry_for),
             max_record: self.options.max_record,
             ack_every: self.options.ack_every,
+            slots: None,
         };
-        for (index, (shard, id, failover)) in shards.into_iter().enumerate() {
+        for (index, source) in shards.into_iter().enumerate() {
             let (target, mut settings, stop) =
                 (self.target.clone(), settings.clone(), stop_rx.clone());
-            settings.replica = settings.replica.failover(failover);
+            let shard = source.master;
+            settings.replica = settings.replica.failover(source.replicas);
+            settings.slots = source.slots;
             settings.writer.checkpoint = self.options.checkpoint_name.as_ref().map(|name| {
-                let mut checkpoint = CheckpointOptions::new(id);
+                let mut checkpoint = CheckpointOptions::new(source.id);
                 checkpoint.name = name.clone();
                 checkpoint
             });
@@ -361,7 +381,7 @@ impl Sync {
     /// name its checkpoints go under (the source's address, and for a cluster the
     /// shard's slots: they stay when a replica takes over), and the other nodes
     /// that may take it over.
-    async fn shards(&self) -> Result<Vec<(Endpoint, String, Vec<Endpoint>)>> {
+    async fn shards(&self) -> Result<Vec<SourceShard>> {
         let replicas = &self.options.source_replicas;
         if !replicas.is_empty() && self.sources.len() != 1 {
             return Err(Error::Options(
@@ -382,11 +402,20 @@ impl Sync {
                 Topology::Cluster(masters) => shards.extend(masters.into_iter().map(|s| {
                     let slots: Vec<String> =
                         s.slots.iter().map(|(a, b)| format!("{a}-{b}")).collect();
-                    let name = format!("{address}/slots:{}", slots.join(","));
-                    (s.master, name, s.replicas)
+                    SourceShard {
+                        id: format!("{address}/slots:{}", slots.join(",")),
+                        master: s.master,
+                        replicas: s.replicas,
+                        slots: Some(s.slots),
+                    }
                 })),
                 // The source's own address: discovery may have reached a replica.
-                _ => shards.push((source.clone(), address, replicas.clone())),
+                _ => shards.push(SourceShard {
+                    master: source.clone(),
+                    id: address,
+                    replicas: replicas.clone(),
+                    slots: None,
+                }),
             }
         }
         if shards.is_empty() {
@@ -411,6 +440,16 @@ impl Sync {
         }
         Err(Error::endpoint(source, error))
     }
+}
+
+/// One source shard: its master, the name its checkpoints go under (the source's
+/// address, and for a cluster the shard's slots, which stay when a replica takes
+/// over), the nodes it may fail over to, and its slots (a cluster).
+struct SourceShard {
+    master: Endpoint,
+    id: String,
+    replicas: Vec<Endpoint>,
+    slots: Option<Vec<(u16, u16)>>,
 }
 
 /// Removes the checkpoints a sync left on `target` under `name` (see [`Sync`]),
