@@ -40,6 +40,10 @@ fn readme_examples_are_the_doc_tests() {
         .join("\n");
     let from_docs = code_blocks(&docs);
     let from_readme = code_blocks(include_str!("../README.md"));
-    assert_eq!(from_docs.len(), 2, "the docs show a sync and a restore");
+    assert_eq!(
+        from_docs.len(),
+        3,
+        "the docs show a sync, a restore and a verify"
+    );
     assert_eq!(from_readme, from_docs);
 }
