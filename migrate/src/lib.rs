@@ -144,17 +144,18 @@
 //! # migrate::Scan::new(source.url().parse()?, target.url().parse()?).run(std::future::pending()).await?;
 //! # redis::cmd("SET").arg("key:00000002").arg("changed").query::<()>(&mut target.client())?;
 //! # let (source_url, target_url) = (source.url(), target.url());
-//! use migrate::{DifferenceKind, Verify, VerifyMode, VerifyOptions, VerifySource};
+//! # use migrate::DifferenceKind;
+//! use migrate::{Verify, VerifyMode, VerifyOptions, VerifySource};
 //!
 //! let mut options = VerifyOptions::default();
 //! options.mode = VerifyMode::Full;
-//! options.rounds = 2;
+//! # options.rounds = 2;
 //! let report = Verify::new(VerifySource::Live(source_url.parse()?), target_url.parse()?)
 //!     .options(options)
 //!     .run(std::future::pending())
 //!     .await?;
 //! report.write_json(&mut std::io::stdout())?;
-//! assert_eq!(report.counts()[&DifferenceKind::Value], 1);
+//! # assert_eq!(report.counts()[&DifferenceKind::Value], 1);
 //! # Ok(()) }
 //! ```
 //!
