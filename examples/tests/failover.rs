@@ -138,3 +138,64 @@ fn a_source_down_is_retried_and_shown_then_resumed() {
     assert!(log.contains("1 full syncs, 1 partial resyncs"), "{log}");
     assert!(!log.contains("pw-not-shown"), "{log}");
 }
+
+/// A master of a cluster source fails over (`CLUSTER FAILOVER` on its replica):
+/// the sync finds the promoted replica through discovery and continues its shard
+/// with a partial resync; the target ends equal to the cluster.
+#[test]
+fn a_cluster_source_failover_is_followed_without_a_full_resync() {
+    let cluster = testkit::Cluster::builder(Version::Redis7_0)
+        .masters(3)
+        .replicas(1)
+        .config("repl-backlog-size", "64mb")
+        .start();
+    let target = Server::start(Version::Redis7_0);
+    let writes = |seed| {
+        Load::start_cluster(
+            &cluster,
+            LoadOptions {
+                seed,
+                max_commands: Some(3000),
+                ..LoadOptions::default()
+            },
+        )
+        .finish()
+    };
+    writes(61);
+    let (source_url, target_url) = (cluster.nodes()[0].url(), target.url());
+    let run = Sync::start(&["--source", &source_url, "--target", &target_url]);
+    run.wait_for("three shards loaded", |log| {
+        log.matches("sync rdb done").count() == 3
+    });
+    writes(62);
+    let role = |node: &Server| -> String { info_field(node, "role") };
+    let replica = cluster
+        .nodes()
+        .iter()
+        .find(|n| role(n) == "slave")
+        .expect("a replica");
+    // A manual failover the master does not join within 5 s is dropped by the
+    // replica (a loaded machine): asked again until it is done.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while role(replica) != "master" {
+        assert!(std::time::Instant::now() < deadline, "no failover in 120 s");
+        redis::cmd("CLUSTER")
+            .arg("FAILOVER")
+            .query::<()>(&mut replica.client())
+            .unwrap();
+        let asked = std::time::Instant::now();
+        while role(replica) != "master" && asked.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    cluster.wait_healthy();
+    writes(63);
+    converge(
+        || Snapshot::of_cluster(&cluster),
+        || Snapshot::of_server(&target, &[0]),
+        "a cluster source failover",
+    );
+    let log = run.stop();
+    assert!(log.contains("1 full syncs, 1 partial resyncs"), "{log}");
+    assert!(!log.contains("2 full syncs"), "{log}");
+}

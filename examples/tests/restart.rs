@@ -55,6 +55,7 @@ fn killed_three_times_under_load_it_loses_nothing_and_repeats_nothing() {
     for (from, to) in [
         (Version::Redis7_0, Version::Redis7_0),
         (Version::Redis6_2, Version::Valkey9_1),
+        (Version::Valkey9_1, Version::Redis7_0),
     ] {
         let what = format!("{from:?} to {to:?}");
         let src = loaded_source(from, 3000);

@@ -80,6 +80,30 @@ impl Load {
     /// # Panics
     /// When the cluster cannot be reached.
     pub fn start_cluster(cluster: &Cluster, options: LoadOptions) -> Load {
+        // After a failover the nodes learn the new layout by gossip: wait until the
+        // slot map names only nodes that say they are masters.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let targets = loop {
+            if let Some(found) = Self::cluster_targets(cluster) {
+                break found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the cluster's slot map never settled"
+            );
+            thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let options = LoadOptions {
+            dbs: vec![0],
+            cross_slot: false,
+            ..options
+        };
+        Self::spawn(targets, options)
+    }
+
+    /// Connections to the masters and the slot map, or `None` while the map names
+    /// a node that is not a master.
+    fn cluster_targets(cluster: &Cluster) -> Option<Targets> {
         let masters = cluster.masters();
         let mut by_port = BTreeMap::new();
         let mut cons = Vec::new();
@@ -104,20 +128,16 @@ impl Load {
                 panic!("CLUSTER SLOTS: {parts:?}")
             };
             let port = int(&node[1]) as u16;
-            slots.push((int(&parts[0]) as u16, int(&parts[1]) as u16, by_port[&port]));
+            slots.push((
+                int(&parts[0]) as u16,
+                int(&parts[1]) as u16,
+                *by_port.get(&port)?,
+            ));
         }
-        let options = LoadOptions {
-            dbs: vec![0],
-            cross_slot: false,
-            ..options
-        };
-        Self::spawn(
-            Targets {
-                cons,
-                slots: Some(slots),
-            },
-            options,
-        )
+        Some(Targets {
+            cons,
+            slots: Some(slots),
+        })
     }
 
     fn spawn(mut targets: Targets, options: LoadOptions) -> Load {
