@@ -104,8 +104,8 @@ impl Cutover {
         }
     }
 
-    /// Asks each source shard its `master_repl_offset` and compares it with the
-    /// offset the sync has reached. Works on an idle source (its keepalive `PING`s
+    /// Asks each source shard its `master_repl_offset` (after a failover, the
+    /// promoted node's) and compares it with the offset the sync has reached. Works on an idle source (its keepalive `PING`s
     /// count on both sides). A source that still takes writes is rarely caught up,
     /// and a `PING` sent just before the check is acknowledged within
     /// [`SyncOptions::ack_every`](crate::SyncOptions::ack_every): check again
@@ -123,20 +123,7 @@ impl Cutover {
         }
         let mut offsets = Vec::with_capacity(shards.len());
         for shard in &shards {
-            let failed = |e| Error::endpoint(shard, e);
-            let mut con = Connection::connect(shard, &self.connect)
-                .await
-                .map_err(failed)?;
-            let info = con.info("replication").await.map_err(failed)?;
-            let offset = info
-                .lines()
-                .find_map(|l| l.strip_prefix("master_repl_offset:"))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .ok_or_else(|| Error::Source {
-                    shard: shard.to_string(),
-                    reason: "INFO replication has no master_repl_offset".into(),
-                })?;
-            offsets.push(offset);
+            offsets.push(self.master_offset(shard).await?);
         }
         // Read after the sources: what the sync reached can only have grown.
         let status = self.status.borrow().clone();
@@ -155,5 +142,42 @@ impl Cutover {
             })
             .collect();
         Ok(CutoverReport { shards })
+    }
+
+    /// The `master_repl_offset` of the master of `shard`'s node: the node's own,
+    /// or, when a failover made it a replica, its master's (a few hops at most).
+    async fn master_offset(&self, shard: &Endpoint) -> Result<u64> {
+        let mut node = shard.clone();
+        for _ in 0..4 {
+            let failed = |e| Error::endpoint(&node, e);
+            let mut con = Connection::connect(&node, &self.connect)
+                .await
+                .map_err(failed)?;
+            let info = con.info("replication").await.map_err(failed)?;
+            let field = |name: &str| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                    .map(str::trim)
+            };
+            if field("role") == Some("slave")
+                && let (Some(host), Some(port)) = (
+                    field("master_host"),
+                    field("master_port").and_then(|p| p.parse().ok()),
+                )
+            {
+                node = node.with_addr(host, port);
+                continue;
+            }
+            return field("master_repl_offset")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| Error::Source {
+                    shard: shard.to_string(),
+                    reason: "INFO replication has no master_repl_offset".into(),
+                });
+        }
+        Err(Error::Source {
+            shard: shard.to_string(),
+            reason: "no master found within four replication hops".into(),
+        })
     }
 }
