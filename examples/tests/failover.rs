@@ -168,27 +168,7 @@ fn a_cluster_source_failover_is_followed_without_a_full_resync() {
         log.matches("sync rdb done").count() == 3
     });
     writes(62);
-    let role = |node: &Server| -> String { info_field(node, "role") };
-    let replica = cluster
-        .nodes()
-        .iter()
-        .find(|n| role(n) == "slave")
-        .expect("a replica");
-    // A manual failover the master does not join within 5 s is dropped by the
-    // replica (a loaded machine): asked again until it is done.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while role(replica) != "master" {
-        assert!(std::time::Instant::now() < deadline, "no failover in 120 s");
-        redis::cmd("CLUSTER")
-            .arg("FAILOVER")
-            .query::<()>(&mut replica.client())
-            .unwrap();
-        let asked = std::time::Instant::now();
-        while role(replica) != "master" && asked.elapsed() < std::time::Duration::from_secs(10) {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    }
-    cluster.wait_healthy();
+    cluster.fail_over();
     writes(63);
     converge(
         || Snapshot::of_cluster(&cluster),

@@ -265,33 +265,7 @@ fn a_target_failover_loses_nothing_and_repeats_nothing() {
     let (source_url, target_url) = (src.url(), cluster.nodes()[0].url());
     let run = Sync::start(&["--source", &source_url, "--target", &target_url]);
     run.wait_for("streaming", |log| commands(log) > 100);
-    let role = |node: &Server| -> String {
-        let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut node.client()).unwrap();
-        match &role[0] {
-            redis::Value::BulkString(r) => String::from_utf8_lossy(r).into_owned(),
-            other => panic!("ROLE: {other:?}"),
-        }
-    };
-    let replica = cluster
-        .nodes()
-        .iter()
-        .find(|n| role(n) == "slave")
-        .expect("a replica");
-    // A manual failover the master does not join within 5 s is dropped by the
-    // replica (a loaded machine): asked again until it is done.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while role(replica) != "master" {
-        assert!(std::time::Instant::now() < deadline, "no failover in 120 s");
-        redis::cmd("CLUSTER")
-            .arg("FAILOVER")
-            .query::<()>(&mut replica.client())
-            .unwrap();
-        let asked = std::time::Instant::now();
-        while role(replica) != "master" && asked.elapsed() < std::time::Duration::from_secs(10) {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    }
-    cluster.wait_healthy();
+    let replica = cluster.fail_over();
     let after = commands(&run.log());
     run.wait_for("streaming after the failover", |log| {
         commands(log) > after + 1000

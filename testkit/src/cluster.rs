@@ -148,6 +148,45 @@ impl Cluster {
             .collect()
     }
 
+    /// Fails a master over to one of its replicas with `CLUSTER FAILOVER` (the
+    /// replica waits until it holds everything its master has), and waits until
+    /// the cluster is healthy again; returns the promoted node. A manual failover
+    /// the master does not join within 5 s is dropped by the replica (a loaded
+    /// machine), so it is asked again until it is done.
+    ///
+    /// # Panics
+    /// When the cluster has no replica, or no failover succeeds within 120 s.
+    pub fn fail_over(&self) -> &Server {
+        let role = |node: &Server| -> Vec<u8> {
+            match redis::cmd("ROLE").query::<Vec<redis::Value>>(&mut node.client()) {
+                Ok(role) => match role.first() {
+                    Some(redis::Value::BulkString(r)) => r.clone(),
+                    other => panic!("ROLE: {other:?}"),
+                },
+                Err(e) => panic!("ROLE: {e}"),
+            }
+        };
+        let replica = self
+            .nodes
+            .iter()
+            .find(|n| role(n) == b"slave")
+            .expect("a replica");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while role(replica) != b"master" {
+            assert!(Instant::now() < deadline, "no failover in 120 s");
+            redis::cmd("CLUSTER")
+                .arg("FAILOVER")
+                .query::<()>(&mut replica.client())
+                .expect("CLUSTER FAILOVER");
+            let asked = Instant::now();
+            while role(replica) != b"master" && asked.elapsed() < Duration::from_secs(10) {
+                sleep(Duration::from_millis(50));
+            }
+        }
+        self.wait_healthy();
+        replica
+    }
+
     /// Waits until every running node reports the cluster healthy
     /// (`cluster_state:ok`, all slots served), e.g. after a master was killed and
     /// its replica took over.
