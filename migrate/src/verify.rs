@@ -270,12 +270,34 @@ impl Suspect<'_> {
     }
 }
 
-/// A key's metadata on one side: its type (`none` when absent) and time to live
-/// (`-1`: none).
+/// A key's metadata on one side, as [`Wanted`] asked for it: its type (`none`
+/// when absent), time to live (`-1`: none; `None`: not read), size in bytes
+/// (`MEMORY USAGE`, or a file's raw value) and length (elements, or bytes of a
+/// string, as the length command of the source's type gives it).
 #[derive(Clone, Debug)]
 struct Meta {
     value_type: String,
-    pttl: i64,
+    pttl: Option<i64>,
+    size: Option<i64>,
+    len: Option<i64>,
+}
+
+/// Which of a key's metadata a round reads besides its type.
+#[derive(Clone, Copy, Debug)]
+struct Wanted {
+    pttl: bool,
+    size: bool,
+    len: bool,
+}
+
+/// What the second round reads of a source key's value: its `DUMP` payload
+/// (mode `full`, values of at most `small_bytes`), its length (mode `length`, or
+/// a larger value), nothing (mode `keys`), or that it is gone (no payload).
+enum Held {
+    Payload(Bytes),
+    Len(Option<i64>),
+    Nothing,
+    Gone,
 }
 
 fn now_ms() -> i64 {
@@ -405,6 +427,8 @@ struct Run<'v, 'a> {
     keys: BTreeMap<u64, u64>,
     /// Libraries of the source (name, code).
     libraries: Option<BTreeMap<String, Vec<u8>>>,
+    /// How many databases a live source has, once read.
+    source_dbs: Option<u64>,
     status: VerifyStatus,
 }
 
@@ -427,6 +451,7 @@ impl<'v, 'a> Run<'v, 'a> {
             suspects: Vec::new(),
             keys: BTreeMap::new(),
             libraries: None,
+            source_dbs: None,
             status: verify.status.borrow().clone(),
         }
     }
@@ -604,10 +629,23 @@ impl<'v, 'a> Run<'v, 'a> {
         })
     }
 
+    /// What the first round reads of a source key: its type always; its time to
+    /// live unless mode `keys` runs without hooks of yours (then only for keys
+    /// missing on the target); its size in mode `full`.
+    fn source_wanted(&self) -> Wanted {
+        let o = self.options();
+        Wanted {
+            pttl: o.mode != VerifyMode::Keys || !o.hooks.is_empty(),
+            size: o.mode == VerifyMode::Full,
+            len: false,
+        }
+    }
+
     /// The source keys' metadata: live, one pipeline; from a file, the file's.
     async fn source_meta(&mut self, db: u64, pairs: &[Pair<'a>]) -> Result<Vec<Meta>> {
+        let wanted = self.source_wanted();
         match &mut self.source {
-            Source::Live(side) => meta(side, db, pairs.iter().map(|p| &p.name)).await,
+            Source::Live(side) => meta(side, db, pairs.iter().map(|p| (&p.name, "")), wanted).await,
             Source::File(..) => {
                 let now = now_ms();
                 Ok(pairs
@@ -616,7 +654,9 @@ impl<'v, 'a> Run<'v, 'a> {
                         let key = p.rdb.as_ref().expect("file keys carry their value");
                         Meta {
                             value_type: key.value.value_type().as_str().to_owned(),
-                            pttl: key.expire_ms.map_or(-1, |at| (at - now).max(0)),
+                            pttl: Some(key.expire_ms.map_or(-1, |at| (at - now).max(0))),
+                            size: Some(key.raw_value.len() as i64),
+                            len: None,
                         }
                     })
                     .collect())
@@ -626,7 +666,7 @@ impl<'v, 'a> Run<'v, 'a> {
 
     /// Where the hooks send a source key; `None` when out of scope.
     fn destination(&self, pair: &Pair<'a>, meta: &Meta) -> Result<Option<(u64, Bytes)>> {
-        let expire = (meta.pttl >= 0).then(|| now_ms() + meta.pttl);
+        let expire = meta.pttl.filter(|t| *t >= 0).map(|t| now_ms() + t);
         let value = pair.rdb.as_ref().map(|k| &k.value);
         let mut edit = KeyEdit::new(
             pair.db,
@@ -657,13 +697,16 @@ impl<'v, 'a> Run<'v, 'a> {
     }
 
     /// Compares source keys of database `db` with the target; the keys that differ.
+    ///
+    /// Rounds per batch: the source's metadata; then at once the target's
+    /// metadata (with lengths) and the source's small values (`DUMP`) or lengths;
+    /// then the target's small values. Equal payloads need no decoding.
     async fn compare(
         &mut self,
         db: u64,
         pairs: Vec<Pair<'a>>,
         first: bool,
     ) -> Result<Vec<Suspect<'a>>> {
-        let o = self.options();
         let metas = self.source_meta(db, &pairs).await?;
         // In scope, grouped by target database.
         let mut routed: BTreeMap<u64, Vec<(Pair<'a>, Meta, Bytes)>> = BTreeMap::new();
@@ -685,48 +728,148 @@ impl<'v, 'a> Run<'v, 'a> {
         }
         let mut found = Vec::new();
         for (tdb, keys) in routed {
-            let tmeta = meta(&mut self.target, tdb, keys.iter().map(|k| &k.2)).await?;
-            let mut valued = Vec::new();
-            for ((pair, smeta, tname), tm) in keys.into_iter().zip(tmeta) {
-                let diff = |kind, detail: String| {
-                    Difference::key(pair.db, pair.name.clone(), kind, detail)
-                };
-                let d = if tm.value_type == "none" {
-                    // A key about to expire may be gone from the target already.
-                    (!(0..=o.ttl_tolerance_ms).contains(&smeta.pttl)).then(|| {
-                        diff(
-                            DifferenceKind::Missing,
-                            format!("not on the target (db {tdb})"),
-                        )
-                    })
-                } else if tm.value_type != smeta.value_type {
-                    Some(diff(
-                        DifferenceKind::Type,
-                        format!(
-                            "{} on the source, {} on the target",
-                            smeta.value_type, tm.value_type
-                        ),
-                    ))
-                } else if o.mode == VerifyMode::Keys {
-                    None
-                } else {
-                    self.ttl_diff(smeta.pttl, tm.pttl)
-                        .map(|detail| diff(DifferenceKind::Ttl, detail))
-                };
-                match d {
-                    Some(d) => found.push(Suspect::Key(Box::new(pair.clone()), d)),
-                    None if o.mode != VerifyMode::Keys && tm.value_type != "none" => {
-                        valued.push((pair, smeta, tname))
-                    }
-                    None => {}
-                }
-            }
-            if !valued.is_empty() {
-                found.extend(self.compare_values(tdb, valued).await?);
-            }
+            found.extend(self.compare_routed(db, tdb, keys).await?);
         }
         self.status.differing = (self.suspects.len() + found.len()) as u64;
         Ok(found)
+    }
+
+    /// Compares source keys of database `db` that go to target database `tdb`.
+    async fn compare_routed(
+        &mut self,
+        db: u64,
+        tdb: u64,
+        mut keys: Vec<(Pair<'a>, Meta, Bytes)>,
+    ) -> Result<Vec<Suspect<'a>>> {
+        let o = self.options();
+        let keys_only = o.mode == VerifyMode::Keys;
+        let wanted = Wanted {
+            pttl: !keys_only,
+            size: false,
+            len: !keys_only,
+        };
+        let probes = keys.iter().map(|k| (&k.2, k.1.value_type.as_str()));
+        let (tmeta, held) = tokio::join!(
+            meta(&mut self.target, tdb, probes, wanted),
+            held(&mut self.source, db, &keys, o)
+        );
+        let (tmeta, held) = (tmeta?, held?);
+        // Mode `keys`: the time to live of a source key missing on the target,
+        // which may have expired there already.
+        let unread: Vec<usize> = (0..keys.len())
+            .filter(|&i| tmeta[i].value_type == "none" && keys[i].1.pttl.is_none())
+            .collect();
+        if let (false, Source::Live(side)) = (unread.is_empty(), &mut self.source) {
+            let requests: Vec<Request> = unread
+                .iter()
+                .map(|&i| Request::new("PTTL", &keys[i].0.name, &[]))
+                .collect();
+            for (&i, r) in unread.iter().zip(side.query(db, &requests).await?) {
+                keys[i].1.pttl = Some(r.as_integer().unwrap_or(-1));
+            }
+        }
+        let mut found = Vec::new();
+        let mut dumps = Vec::new();
+        let mut large = Vec::new();
+        for (((pair, smeta, tname), tm), held) in keys.into_iter().zip(tmeta).zip(held) {
+            let diff =
+                |kind, detail: String| Difference::key(pair.db, pair.name.clone(), kind, detail);
+            let spttl = smeta.pttl.unwrap_or(-1);
+            let d = if tm.value_type == "none" {
+                // A key about to expire may be gone from the target already.
+                (!(0..=o.ttl_tolerance_ms).contains(&spttl)).then(|| {
+                    diff(
+                        DifferenceKind::Missing,
+                        format!("not on the target (db {tdb})"),
+                    )
+                })
+            } else if tm.value_type != smeta.value_type {
+                Some(diff(
+                    DifferenceKind::Type,
+                    format!(
+                        "{} on the source, {} on the target",
+                        smeta.value_type, tm.value_type
+                    ),
+                ))
+            } else if keys_only {
+                None
+            } else if let Some(detail) = self.ttl_diff(spttl, tm.pttl.unwrap_or(-1)) {
+                Some(diff(DifferenceKind::Ttl, detail))
+            } else {
+                let tlen = tm.len;
+                match held {
+                    Held::Nothing => None,
+                    Held::Gone => Some(diff(
+                        DifferenceKind::Value,
+                        "source changed while read (DUMP)".to_owned(),
+                    )),
+                    Held::Len(slen) if slen != tlen && smeta.value_type != "module" => {
+                        let kind = if o.mode == VerifyMode::Full {
+                            DifferenceKind::Value
+                        } else {
+                            DifferenceKind::Length
+                        };
+                        Some(diff(kind, length_detail(&smeta.value_type, slen, tlen)))
+                    }
+                    Held::Len(slen) => {
+                        if o.mode == VerifyMode::Full {
+                            large.push((pair, smeta, tname, slen.unwrap_or(0).max(0) as u64));
+                        }
+                        continue;
+                    }
+                    Held::Payload(payload) => {
+                        let fits = match smeta.value_type.as_str() {
+                            "module" => true,
+                            "string" => tlen.is_some_and(|n| n as u64 <= o.small_bytes),
+                            _ => tlen.is_some_and(|n| n as u64 <= PIECE as u64),
+                        };
+                        if fits {
+                            dumps.push((pair, smeta, tname, payload));
+                            continue;
+                        }
+                        // The target's value is too large to read whole.
+                        match self.source_len(&pair, &payload) {
+                            Ok(slen) if Some(slen) == tlen => {
+                                large.push((pair, smeta, tname, slen.max(0) as u64));
+                                continue;
+                            }
+                            Ok(slen) => Some(diff(
+                                DifferenceKind::Value,
+                                length_detail(&smeta.value_type, Some(slen), tlen),
+                            )),
+                            Err(detail) => Some(diff(DifferenceKind::Value, detail)),
+                        }
+                    }
+                }
+            };
+            if let Some(d) = d {
+                found.push(Suspect::Key(Box::new(pair), d));
+            }
+        }
+        if !dumps.is_empty() {
+            let (more, larger) = self.compare_small(tdb, dumps).await?;
+            found.extend(more);
+            large.extend(larger);
+        }
+        for (pair, m, tname, len) in large {
+            if let Some(detail) = self.compare_large(db, tdb, &pair, &m, &tname, len).await? {
+                let d = Difference::key(pair.db, pair.name.clone(), DifferenceKind::Value, detail);
+                found.push(Suspect::Key(Box::new(pair), d));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The number of elements (bytes of a string) of a source value held as a
+    /// payload; `Err(detail)` when it cannot be decoded.
+    fn source_len(&self, pair: &Pair<'a>, payload: &[u8]) -> std::result::Result<i64, String> {
+        let value = match &pair.rdb {
+            Some(key) => key.value.clone(),
+            None => parse_dump(payload)
+                .map(|d| d.value)
+                .map_err(|e| format!("cannot decode the DUMP payload: {e}"))?,
+        };
+        value_len(&value).ok_or_else(|| "cannot decode the value".to_owned())
     }
 
     /// A time-to-live difference, if beyond the tolerance and the grace.
@@ -751,212 +894,88 @@ impl<'v, 'a> Run<'v, 'a> {
         (!same).then(|| format!("{} on the source, {} on the target", ms(s), ms(t)))
     }
 
-    /// Lengths, then (mode `full`) values, of keys of the same type on both sides.
-    async fn compare_values(
-        &mut self,
-        tdb: u64,
-        keys: Vec<(Pair<'a>, Meta, Bytes)>,
-    ) -> Result<Vec<Suspect<'a>>> {
-        let o = self.options();
-        let full = o.mode == VerifyMode::Full;
-        let length_request = |t: &str, key: &Bytes| {
-            let name = match t {
-                "string" => "STRLEN",
-                "list" => "LLEN",
-                "set" => "SCARD",
-                "zset" => "ZCARD",
-                "hash" => "HLEN",
-                "stream" => "XLEN",
-                _ => "EXISTS",
-            };
-            Request::new(name, key, &[])
-        };
-        // Lengths (and sizes) on both sides.
-        let mut target_requests = Vec::new();
-        for (_, m, tname) in &keys {
-            target_requests.push(length_request(&m.value_type, tname));
-        }
-        let tlens = self.target.query(tdb, &target_requests).await?;
-        let db = keys[0].0.db;
-        let mut slens: Vec<(Option<i64>, Option<i64>)> = Vec::new();
-        match &mut self.source {
-            Source::Live(side) => {
-                let mut requests = Vec::new();
-                for (p, m, _) in &keys {
-                    requests.push(length_request(&m.value_type, &p.name));
-                    if full {
-                        requests.push(Request::new(
-                            "MEMORY",
-                            &Bytes::from_static(b"USAGE"),
-                            &[&p.name],
-                        ));
-                        let last = requests.last_mut().expect("pushed");
-                        last.key = p.name.clone();
-                    }
-                }
-                let replies = side.query(db, &requests).await?;
-                let step = if full { 2 } else { 1 };
-                for r in replies.chunks(step) {
-                    slens.push((r[0].as_integer(), r.get(1).and_then(Frame::as_integer)));
-                }
-            }
-            Source::File(..) => {
-                for (p, _, _) in &keys {
-                    let key = p.rdb.as_ref().expect("file keys carry their value");
-                    let n = match &key.value {
-                        Value::String(s) => Some(s.len() as i64),
-                        Value::Stream(s) => Some(s.length as i64),
-                        Value::Module(_) | Value::Array(_) => Some(1),
-                        v => v.validate().ok().map(|n| n as i64),
-                    };
-                    slens.push((n, Some(key.raw_value.len() as i64)));
-                }
-            }
-        }
-        let mut found = Vec::new();
-        let mut small = Vec::new();
-        let mut large = Vec::new();
-        for (((pair, m, tname), (slen, size)), tlen) in keys.into_iter().zip(slens).zip(tlens) {
-            let tlen = tlen.as_integer();
-            let diff =
-                |kind, detail: String| Difference::key(pair.db, pair.name.clone(), kind, detail);
-            if slen != tlen && m.value_type != "module" {
-                let show = |n: Option<i64>| n.map_or("?".to_owned(), |n| n.to_string());
-                let what = if m.value_type == "string" {
-                    "bytes"
-                } else {
-                    "elements"
-                };
-                let detail = format!(
-                    "{} {what} on the source, {} on the target",
-                    show(slen),
-                    show(tlen)
-                );
-                let kind = if full {
-                    DifferenceKind::Value
-                } else {
-                    DifferenceKind::Length
-                };
-                let d = diff(kind, detail);
-                found.push(Suspect::Key(Box::new(pair), d));
-                continue;
-            }
-            if !full {
-                continue;
-            }
-            let len = slen.unwrap_or(0).max(0) as u64;
-            let is_small = m.value_type == "module"
-                || match m.value_type.as_str() {
-                    "string" => len <= o.small_bytes,
-                    _ => len <= PIECE as u64 && size.is_none_or(|s| s as u64 <= o.small_bytes),
-                };
-            if is_small {
-                small.push((pair, m, tname));
-            } else {
-                large.push((pair, m, tname, len));
-            }
-        }
-        if !small.is_empty() {
-            found.extend(self.compare_small(db, tdb, small).await?);
-        }
-        for (pair, m, tname, len) in large {
-            if let Some(detail) = self.compare_large(db, tdb, &pair, &m, &tname, len).await? {
-                let d = Difference::key(pair.db, pair.name.clone(), DifferenceKind::Value, detail);
-                found.push(Suspect::Key(Box::new(pair), d));
-            }
-        }
-        Ok(found)
-    }
-
-    /// Small values whole: `DUMP` on each side, equal payloads, else both decoded
-    /// and compared by content.
+    /// Small values whole: the target's `DUMP` against the source's payload;
+    /// equal payloads are equal, others are decoded and compared by content. The
+    /// keys found to hold more than [`PIECE`] elements on both sides are returned
+    /// to be compared in pieces.
+    #[allow(clippy::type_complexity)]
     async fn compare_small(
         &mut self,
-        db: u64,
         tdb: u64,
-        keys: Vec<(Pair<'a>, Meta, Bytes)>,
-    ) -> Result<Vec<Suspect<'a>>> {
+        keys: Vec<(Pair<'a>, Meta, Bytes, Bytes)>,
+    ) -> Result<(Vec<Suspect<'a>>, Vec<(Pair<'a>, Meta, Bytes, u64)>)> {
         let tolerance = self.options().ttl_tolerance_ms;
         let requests: Vec<Request> = keys
             .iter()
             .map(|k| Request::new("DUMP", &k.2, &[]))
             .collect();
         let tdumps = self.target.query(tdb, &requests).await?;
-        let sdumps: Vec<Option<Vec<u8>>> = match &mut self.source {
-            Source::Live(side) => {
-                let requests: Vec<Request> = keys
-                    .iter()
-                    .map(|k| Request::new("DUMP", &k.0.name, &[]))
-                    .collect();
-                side.query(db, &requests)
-                    .await?
-                    .into_iter()
-                    .map(|f| f.as_bytes().map(|b| b.to_vec()))
-                    .collect()
-            }
-            Source::File(..) => keys
-                .iter()
-                .map(|k| k.0.rdb.as_ref().map(Key::dump_payload))
-                .collect(),
-        };
         let mut found = Vec::new();
-        for (((pair, m, tname), sdump), tdump) in keys.into_iter().zip(sdumps).zip(tdumps) {
+        let mut large = Vec::new();
+        for ((pair, m, tname, a), tdump) in keys.into_iter().zip(tdumps) {
             let at = At {
                 db: tdb,
                 key: &tname,
             };
-            let detail = match (&sdump, tdump.as_bytes()) {
-                (Some(a), Some(b)) if a[..] == b[..] => None,
-                (None, _) => Some("source changed while read (DUMP)".to_owned()),
-                (Some(_), None) => {
-                    if tdump.is_error() && text(&tdump).starts_with("NOPERM") {
-                        return Err(at.error(&self.target, format!("DUMP: {}", text(&tdump))));
-                    }
-                    Some("target changed while read (DUMP)".to_owned())
+            let Some(b) = tdump.as_bytes() else {
+                if tdump.is_error() && text(&tdump).starts_with("NOPERM") {
+                    return Err(at.error(&self.target, format!("DUMP: {}", text(&tdump))));
                 }
-                (Some(a), Some(b)) => {
-                    let source_value = match &pair.rdb {
-                        Some(key) => Ok(key.value.clone()),
-                        None => parse_dump(a).map(|d| d.value),
-                    };
-                    match (source_value, parse_dump(b)) {
-                        (Ok(Value::Module(_)), Ok(t)) => Some(module_detail(a, b, &t.value)),
-                        (Ok(s), Ok(t)) => match (Canon::of(&s), Canon::of(&t.value)) {
-                            (Ok(Some(s)), Ok(Some(t))) => s.diff(&t, tolerance),
-                            (Ok(None), _) | (_, Ok(None)) => {
-                                let kind = DifferenceKind::NotComparable;
-                                let detail = format!("{} values are not compared", m.value_type);
-                                found.push(Suspect::Key(
-                                    Box::new(pair.clone()),
-                                    Difference::key(pair.db, pair.name.clone(), kind, detail),
-                                ));
-                                continue;
-                            }
-                            (Err(e), _) | (_, Err(e)) => {
-                                Some(format!("cannot decode the value: {e}"))
-                            }
-                        },
-                        (Err(e), _) | (_, Err(e)) => {
-                            Some(format!("cannot decode the DUMP payload: {e}"))
-                        }
-                    }
-                }
+                let detail = "target changed while read (DUMP)".to_owned();
+                let d = Difference::key(pair.db, pair.name.clone(), DifferenceKind::Value, detail);
+                found.push(Suspect::Key(Box::new(pair), d));
+                continue;
             };
-            if let Some(detail) = detail {
-                let kind = if m.value_type == "module"
-                    && detail.starts_with("module payloads are written")
-                {
-                    DifferenceKind::NotComparable
-                } else {
-                    DifferenceKind::Value
-                };
-                found.push(Suspect::Key(
-                    Box::new(pair.clone()),
-                    Difference::key(pair.db, pair.name.clone(), kind, detail),
-                ));
+            if a[..] == b[..] {
+                continue;
             }
+            let source_value = match &pair.rdb {
+                Some(key) => Ok(key.value.clone()),
+                None => parse_dump(&a).map(|d| d.value),
+            };
+            let (kind, detail) = match (source_value, parse_dump(b)) {
+                (Ok(Value::Module(_)), Ok(t)) => {
+                    let detail = module_detail(&a, b, &t.value);
+                    let kind = if detail.starts_with("module payloads are written") {
+                        DifferenceKind::NotComparable
+                    } else {
+                        DifferenceKind::Value
+                    };
+                    (kind, detail)
+                }
+                (Ok(s), Ok(t)) => match (value_len(&s), value_len(&t.value)) {
+                    (Some(x), Some(y)) if x != y && m.value_type != "module" => (
+                        DifferenceKind::Value,
+                        length_detail(&m.value_type, Some(x), Some(y)),
+                    ),
+                    (Some(x), _) if x > PIECE as i64 && m.value_type != "string" => {
+                        large.push((pair, m, tname, x as u64));
+                        continue;
+                    }
+                    _ => match (Canon::of(&s), Canon::of(&t.value)) {
+                        (Ok(Some(s)), Ok(Some(t))) => match s.diff(&t, tolerance) {
+                            Some(detail) => (DifferenceKind::Value, detail),
+                            None => continue,
+                        },
+                        (Ok(None), _) | (_, Ok(None)) => (
+                            DifferenceKind::NotComparable,
+                            format!("{} values are not compared", m.value_type),
+                        ),
+                        (Err(e), _) | (_, Err(e)) => (
+                            DifferenceKind::Value,
+                            format!("cannot decode the value: {e}"),
+                        ),
+                    },
+                },
+                (Err(e), _) | (_, Err(e)) => (
+                    DifferenceKind::Value,
+                    format!("cannot decode the DUMP payload: {e}"),
+                ),
+            };
+            let d = Difference::key(pair.db, pair.name.clone(), kind, detail);
+            found.push(Suspect::Key(Box::new(pair), d));
         }
-        Ok(found)
+        Ok((found, large))
     }
 
     /// A large value in pieces: the source's pieces looked up on the target.
@@ -1080,42 +1099,59 @@ impl<'v, 'a> Run<'v, 'a> {
     }
 
     /// The extra keys among target keys `names` of target database `tdb`.
+    ///
+    /// Without a filter a target key's scope does not depend on its type: the
+    /// source is asked first, and the target's metadata read only for the keys
+    /// the source lacks. With one, the target's types come first.
     async fn extras(&mut self, tdb: u64, names: Vec<Bytes>) -> Result<Vec<Suspect<'a>>> {
         let o = self.options();
         let names: Vec<Bytes> = names.into_iter().filter(|k| !self.is_sync_key(k)).collect();
-        let tmeta = meta(&mut self.target, tdb, names.iter()).await?;
-        let source_dbs: Vec<u64> = match &mut self.source {
-            Source::Live(side) => (0..side.database_count().await?).collect(),
-            Source::File(_, keys) => {
-                let mut dbs: Vec<u64> = keys.iter().map(|k| k.0).collect();
-                dbs.sort_unstable();
-                dbs.dedup();
-                dbs
-            }
+        let wanted = Wanted {
+            pttl: true,
+            size: false,
+            len: false,
         };
+        let by_type = o.filter.is_some();
+        let mut tmeta: Vec<Option<Meta>> = if by_type {
+            let probes = names.iter().map(|n| (n, ""));
+            meta(&mut self.target, tdb, probes, wanted)
+                .await?
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            vec![None; names.len()]
+        };
+        // The source databases whose keys would land here.
+        let source_dbs: Vec<u64> = self
+            .source_databases()
+            .await?
+            .into_iter()
+            .filter(|&sdb| o.db_map.as_ref().map_or(Some(sdb), |map| map.target(sdb)) == Some(tdb))
+            .collect();
         // Candidates: (index, source db) whose key would land here.
         let mut candidates: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-        let mut in_scope = vec![false; names.len()];
         for (i, (name, m)) in names.iter().zip(&tmeta).enumerate() {
-            if m.value_type == "none" {
+            if m.as_ref().is_some_and(|m| m.value_type == "none") {
                 continue;
             }
             for &sdb in &source_dbs {
-                if o.db_map.as_ref().map_or(Some(sdb), |map| map.target(sdb)) != Some(tdb) {
-                    continue;
+                let allowed = |m: &Meta| {
+                    o.filter
+                        .as_ref()
+                        .is_none_or(|f| f.allows_key(sdb, name, type_of(&m.value_type)))
+                };
+                if m.as_ref().is_none_or(allowed) {
+                    candidates.entry(sdb).or_default().push(i);
                 }
-                if o.filter
-                    .as_ref()
-                    .is_some_and(|f| !f.allows_key(sdb, name, type_of(&m.value_type)))
-                {
-                    continue;
-                }
-                in_scope[i] = true;
-                candidates.entry(sdb).or_default().push(i);
             }
         }
+        let mut in_scope = vec![false; names.len()];
         let mut present = vec![false; names.len()];
         for (sdb, indexes) in candidates {
+            for &i in &indexes {
+                in_scope[i] = true;
+            }
             match &mut self.source {
                 Source::Live(side) => {
                     let requests: Vec<Request> = indexes
@@ -1134,6 +1170,18 @@ impl<'v, 'a> Run<'v, 'a> {
                 }
             }
         }
+        if !by_type {
+            let absent: Vec<usize> = (0..names.len())
+                .filter(|&i| in_scope[i] && !present[i])
+                .collect();
+            let probes = absent.iter().map(|&i| (&names[i], ""));
+            let read = meta(&mut self.target, tdb, probes, wanted).await?;
+            for (&i, m) in absent.iter().zip(read) {
+                // Gone from the target too: nothing to compare.
+                in_scope[i] = m.value_type != "none";
+                tmeta[i] = Some(m);
+            }
+        }
         let grace = o.expiry_grace.map_or(0, |g| g.as_millis() as i64) + o.ttl_tolerance_ms;
         let mut found = Vec::new();
         for (i, (name, m)) in names.into_iter().zip(tmeta).enumerate() {
@@ -1141,8 +1189,11 @@ impl<'v, 'a> Run<'v, 'a> {
                 continue;
             }
             self.status.keys += 1;
+            let Some(m) = m.filter(|_| !present[i]) else {
+                continue;
+            };
             // Expired on the source, kept by the sync for its grace.
-            if present[i] || (0..=grace).contains(&m.pttl) {
+            if (0..=grace).contains(&m.pttl.unwrap_or(-1)) {
                 continue;
             }
             let d = Difference::key(
@@ -1154,6 +1205,26 @@ impl<'v, 'a> Run<'v, 'a> {
             found.push(Suspect::Extra(tdb, name, d));
         }
         Ok(found)
+    }
+
+    /// The source's databases: of a live source (`CONFIG GET databases`, read
+    /// once), or those the file's keys in scope are in.
+    async fn source_databases(&mut self) -> Result<Vec<u64>> {
+        Ok(match &mut self.source {
+            Source::Live(side) => {
+                let count = match self.source_dbs {
+                    Some(n) => n,
+                    None => *self.source_dbs.insert(side.database_count().await?),
+                };
+                (0..count).collect()
+            }
+            Source::File(_, keys) => {
+                let mut dbs: Vec<u64> = keys.iter().map(|k| k.0).collect();
+                dbs.sort_unstable();
+                dbs.dedup();
+                dbs
+            }
+        })
     }
 
     /// The function libraries: the source's against every target master's.
@@ -1197,20 +1268,37 @@ impl<'v, 'a> Run<'v, 'a> {
     }
 }
 
-/// `TYPE` and `PTTL` of `keys` in database `db` of `side`, in one pipeline.
+/// `TYPE` of `keys` in database `db` of `side`, with `PTTL`, `MEMORY USAGE`
+/// and the length command of the type given with each key as `wanted` says, in
+/// one pipeline.
+///
+/// # Errors
+/// Connection errors; [`Error::Key`] when `TYPE` is refused.
 async fn meta<'k>(
     side: &mut Side,
     db: u64,
-    keys: impl Iterator<Item = &'k Bytes>,
+    keys: impl Iterator<Item = (&'k Bytes, &'k str)>,
+    wanted: Wanted,
 ) -> Result<Vec<Meta>> {
+    let step = 1 + usize::from(wanted.pttl) + usize::from(wanted.size) + usize::from(wanted.len);
     let mut requests = Vec::new();
-    for k in keys {
+    for (k, value_type) in keys {
         requests.push(Request::new("TYPE", k, &[]));
-        requests.push(Request::new("PTTL", k, &[]));
+        if wanted.pttl {
+            requests.push(Request::new("PTTL", k, &[]));
+        }
+        if wanted.size {
+            let mut usage = Request::new("MEMORY", k, &[b"USAGE", k]);
+            usage.args.remove(1);
+            requests.push(usage);
+        }
+        if wanted.len {
+            requests.push(length_request(value_type, k));
+        }
     }
     let replies = side.query(db, &requests).await?;
-    let mut out = Vec::with_capacity(replies.len() / 2);
-    for (r, req) in replies.chunks(2).zip(requests.chunks(2)) {
+    let mut out = Vec::with_capacity(replies.len() / step);
+    for (r, req) in replies.chunks(step).zip(requests.chunks(step)) {
         if r[0].is_error() {
             let at = At {
                 db,
@@ -1218,17 +1306,133 @@ async fn meta<'k>(
             };
             return Err(at.error(side, format!("TYPE: {}", text(&r[0]))));
         }
-        let pttl = r[1].as_integer().unwrap_or(-1);
-        let value_type = text(&r[0]);
-        // Gone between the two replies.
-        let value_type = if pttl == -2 {
+        let mut rest = r[1..].iter();
+        let pttl = wanted
+            .pttl
+            .then(|| rest.next().and_then(Frame::as_integer).unwrap_or(-1));
+        let size = wanted
+            .size
+            .then(|| rest.next())
+            .flatten()
+            .and_then(Frame::as_integer);
+        let len = wanted
+            .len
+            .then(|| rest.next())
+            .flatten()
+            .and_then(Frame::as_integer);
+        // Gone between the replies.
+        let value_type = if pttl == Some(-2) {
             "none".to_owned()
         } else {
-            value_type
+            text(&r[0])
         };
-        out.push(Meta { value_type, pttl });
+        out.push(Meta {
+            value_type,
+            pttl,
+            size,
+            len,
+        });
     }
     Ok(out)
+}
+
+/// The command that gives the length of a value of type `value_type`
+/// (`EXISTS` for a module value).
+fn length_request(value_type: &str, key: &Bytes) -> Request {
+    let name = match value_type {
+        "string" => "STRLEN",
+        "list" => "LLEN",
+        "set" => "SCARD",
+        "zset" => "ZCARD",
+        "hash" => "HLEN",
+        "stream" => "XLEN",
+        _ => "EXISTS",
+    };
+    Request::new(name, key, &[])
+}
+
+/// The second round on the source: the `DUMP` payloads of values of at most
+/// `small_bytes` (mode `full`), the lengths of the others (and of all in mode
+/// `length`); nothing in mode `keys`.
+///
+/// # Errors
+/// Connection errors; [`Error::Key`] when `DUMP` is refused.
+async fn held(
+    source: &mut Source,
+    db: u64,
+    keys: &[(Pair<'_>, Meta, Bytes)],
+    o: &VerifyOptions,
+) -> Result<Vec<Held>> {
+    let whole = |m: &Meta| {
+        o.mode == VerifyMode::Full
+            && (m.value_type == "module" || m.size.is_some_and(|s| s as u64 <= o.small_bytes))
+    };
+    match (o.mode, source) {
+        (VerifyMode::Keys, _) => Ok(keys.iter().map(|_| Held::Nothing).collect()),
+        (_, Source::File(..)) => Ok(keys
+            .iter()
+            .map(|(p, m, _)| {
+                let key = p.rdb.as_ref().expect("file keys carry their value");
+                if whole(m) {
+                    Held::Payload(Bytes::from(key.dump_payload()))
+                } else {
+                    Held::Len(value_len(&key.value))
+                }
+            })
+            .collect()),
+        (_, Source::Live(side)) => {
+            let requests: Vec<Request> = keys
+                .iter()
+                .map(|(p, m, _)| match whole(m) {
+                    true => Request::new("DUMP", &p.name, &[]),
+                    false => length_request(&m.value_type, &p.name),
+                })
+                .collect();
+            let replies = side.query(db, &requests).await?;
+            let mut out = Vec::with_capacity(replies.len());
+            for ((p, m, _), r) in keys.iter().zip(replies) {
+                if !whole(m) {
+                    out.push(Held::Len(r.as_integer()));
+                    continue;
+                }
+                match r {
+                    Frame::BulkString(payload) => out.push(Held::Payload(payload)),
+                    r if r.is_error() && text(&r).starts_with("NOPERM") => {
+                        let at = At { db, key: &p.name };
+                        return Err(at.error(side, format!("DUMP: {}", text(&r))));
+                    }
+                    _ => out.push(Held::Gone),
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The number of elements of a value (bytes of a string; 1 for a module
+/// value); `None` when it cannot be decoded.
+fn value_len(value: &Value<'_>) -> Option<i64> {
+    match value {
+        Value::String(s) => Some(s.len() as i64),
+        Value::Stream(s) => Some(s.length as i64),
+        Value::Module(_) | Value::Array(_) => Some(1),
+        v => v.validate().ok().map(|n| n as i64),
+    }
+}
+
+/// A length difference for a person: bytes of strings, elements of the others.
+fn length_detail(value_type: &str, source: Option<i64>, target: Option<i64>) -> String {
+    let show = |n: Option<i64>| n.map_or("?".to_owned(), |n| n.to_string());
+    let what = if value_type == "string" {
+        "bytes"
+    } else {
+        "elements"
+    };
+    format!(
+        "{} {what} on the source, {} on the target",
+        show(source),
+        show(target)
+    )
 }
 
 /// A library's name, from the first line of its code (`#!lua name=mylib`).
