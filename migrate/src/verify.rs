@@ -271,15 +271,13 @@ impl Suspect<'_> {
 }
 
 /// A key's metadata on one side, as [`Wanted`] asked for it: its type (`none`
-/// when absent), time to live (`-1`: none; `None`: not read), size in bytes
-/// (`MEMORY USAGE`, or a file's raw value) and length (elements, or bytes of a
-/// string, as the length command of the source's type gives it).
+/// when absent), time to live (`-1`: none; `None`: not read) and size in bytes
+/// (`MEMORY USAGE`, or a file's raw value).
 #[derive(Clone, Debug)]
 struct Meta {
     value_type: String,
     pttl: Option<i64>,
     size: Option<i64>,
-    len: Option<i64>,
 }
 
 /// Which of a key's metadata a round reads besides its type.
@@ -287,17 +285,27 @@ struct Meta {
 struct Wanted {
     pttl: bool,
     size: bool,
-    len: bool,
 }
 
-/// What the second round reads of a source key's value: its `DUMP` payload
-/// (mode `full`, values of at most `small_bytes`), its length (mode `length`, or
-/// a larger value), nothing (mode `keys`), or that it is gone (no payload).
+/// A source key with its metadata, its name on the target, and the target's
+/// metadata when read with the source's.
+type Keyed<'a> = (Pair<'a>, Meta, Bytes, Option<Meta>);
+
+/// What the second round reads of a key's value: its `DUMP` payload (mode
+/// `full`, small values), its length (mode `length`, or a larger value), or that
+/// it is gone (no payload).
 enum Held {
     Payload(Bytes),
     Len(Option<i64>),
-    Nothing,
     Gone,
+}
+
+/// Two small values compared whole.
+enum Whole {
+    Equal,
+    Differ(DifferenceKind, String),
+    /// More than [`PIECE`] elements: compared in pieces.
+    Large(u64),
 }
 
 fn now_ms() -> i64 {
@@ -637,30 +645,6 @@ impl<'v, 'a> Run<'v, 'a> {
         Wanted {
             pttl: o.mode != VerifyMode::Keys || !o.hooks.is_empty(),
             size: o.mode == VerifyMode::Full,
-            len: false,
-        }
-    }
-
-    /// The source keys' metadata: live, one pipeline; from a file, the file's.
-    async fn source_meta(&mut self, db: u64, pairs: &[Pair<'a>]) -> Result<Vec<Meta>> {
-        let wanted = self.source_wanted();
-        match &mut self.source {
-            Source::Live(side) => meta(side, db, pairs.iter().map(|p| (&p.name, "")), wanted).await,
-            Source::File(..) => {
-                let now = now_ms();
-                Ok(pairs
-                    .iter()
-                    .map(|p| {
-                        let key = p.rdb.as_ref().expect("file keys carry their value");
-                        Meta {
-                            value_type: key.value.value_type().as_str().to_owned(),
-                            pttl: Some(key.expire_ms.map_or(-1, |at| (at - now).max(0))),
-                            size: Some(key.raw_value.len() as i64),
-                            len: None,
-                        }
-                    })
-                    .collect())
-            }
         }
     }
 
@@ -698,19 +682,43 @@ impl<'v, 'a> Run<'v, 'a> {
 
     /// Compares source keys of database `db` with the target; the keys that differ.
     ///
-    /// Rounds per batch: the source's metadata; then at once the target's
-    /// metadata (with lengths) and the source's small values (`DUMP`) or lengths;
-    /// then the target's small values. Equal payloads need no decoding.
+    /// Two rounds per batch, each on both sides at once: every key's type, time
+    /// to live and (mode `full`) size; then the `DUMP` payloads of values of at
+    /// most `small_bytes` and the lengths of the others. Without hooks of yours a
+    /// key keeps its name, so the target's first round does not wait for the
+    /// source's. Equal payloads need no decoding.
     async fn compare(
         &mut self,
         db: u64,
         pairs: Vec<Pair<'a>>,
         first: bool,
     ) -> Result<Vec<Suspect<'a>>> {
-        let metas = self.source_meta(db, &pairs).await?;
+        let o = self.options();
+        let single = self.target.single_database();
+        let guess = o
+            .hooks
+            .is_empty()
+            .then(|| o.db_map.as_ref().map_or(Some(db), |m| m.target(db)))
+            .flatten()
+            .filter(|&tdb| tdb == 0 || !single);
+        let (wanted, twanted) = (self.source_wanted(), self.target_wanted());
+        let (metas, mut tmetas) = match guess {
+            Some(tdb) => {
+                let probes = pairs.iter().map(|p| &p.name);
+                let (s, t) = tokio::join!(
+                    source_meta(&mut self.source, db, &pairs, wanted),
+                    meta(&mut self.target, tdb, probes, twanted)
+                );
+                (s?, t?.into_iter().map(Some).collect())
+            }
+            None => (
+                source_meta(&mut self.source, db, &pairs, wanted).await?,
+                vec![None; pairs.len()],
+            ),
+        };
         // In scope, grouped by target database.
-        let mut routed: BTreeMap<u64, Vec<(Pair<'a>, Meta, Bytes)>> = BTreeMap::new();
-        for (pair, meta) in pairs.into_iter().zip(metas) {
+        let mut routed: BTreeMap<u64, Vec<Keyed<'a>>> = BTreeMap::new();
+        for ((pair, meta), tmeta) in pairs.into_iter().zip(metas).zip(tmetas.iter_mut()) {
             if meta.value_type == "none" {
                 continue;
             }
@@ -724,7 +732,14 @@ impl<'v, 'a> Run<'v, 'a> {
                 }
             }
             self.status.keys += 1;
-            routed.entry(tdb).or_default().push((pair, meta, tname));
+            // Read under another name or database than guessed: read again.
+            let tmeta = tmeta
+                .take()
+                .filter(|_| guess == Some(tdb) && tname == pair.name);
+            routed
+                .entry(tdb)
+                .or_default()
+                .push((pair, meta, tname, tmeta));
         }
         let mut found = Vec::new();
         for (tdb, keys) in routed {
@@ -734,30 +749,39 @@ impl<'v, 'a> Run<'v, 'a> {
         Ok(found)
     }
 
+    /// What the first round reads of a target key: its type; its time to live
+    /// but in mode `keys`; its size in mode `full`.
+    fn target_wanted(&self) -> Wanted {
+        let mode = self.options().mode;
+        Wanted {
+            pttl: mode != VerifyMode::Keys,
+            size: mode == VerifyMode::Full,
+        }
+    }
+
     /// Compares source keys of database `db` that go to target database `tdb`.
     async fn compare_routed(
         &mut self,
         db: u64,
         tdb: u64,
-        mut keys: Vec<(Pair<'a>, Meta, Bytes)>,
+        keys: Vec<Keyed<'a>>,
     ) -> Result<Vec<Suspect<'a>>> {
         let o = self.options();
         let keys_only = o.mode == VerifyMode::Keys;
-        let wanted = Wanted {
-            pttl: !keys_only,
-            size: false,
-            len: !keys_only,
-        };
-        let probes = keys.iter().map(|k| (&k.2, k.1.value_type.as_str()));
-        let (tmeta, held) = tokio::join!(
-            meta(&mut self.target, tdb, probes, wanted),
-            held(&mut self.source, db, &keys, o)
-        );
-        let (tmeta, held) = (tmeta?, held?);
+        // The target's metadata not read with the source's.
+        let unread: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].3.is_none()).collect();
+        let probes = unread.iter().map(|&i| &keys[i].2);
+        let twanted = self.target_wanted();
+        let read = meta(&mut self.target, tdb, probes, twanted).await?;
+        let mut read = read.into_iter();
+        let mut keys: Vec<(Pair<'a>, Meta, Bytes, Meta)> = keys
+            .into_iter()
+            .filter_map(|(p, m, n, t)| Some((p, m, n, t.or_else(|| read.next())?)))
+            .collect();
         // Mode `keys`: the time to live of a source key missing on the target,
         // which may have expired there already.
         let unread: Vec<usize> = (0..keys.len())
-            .filter(|&i| tmeta[i].value_type == "none" && keys[i].1.pttl.is_none())
+            .filter(|&i| keys[i].3.value_type == "none" && keys[i].1.pttl.is_none())
             .collect();
         if let (false, Source::Live(side)) = (unread.is_empty(), &mut self.source) {
             let requests: Vec<Request> = unread
@@ -769,9 +793,9 @@ impl<'v, 'a> Run<'v, 'a> {
             }
         }
         let mut found = Vec::new();
-        let mut dumps = Vec::new();
-        let mut large = Vec::new();
-        for (((pair, smeta, tname), tm), held) in keys.into_iter().zip(tmeta).zip(held) {
+        // The keys whose values are compared: same type, same time to live.
+        let mut valued = Vec::new();
+        for (pair, smeta, tname, tm) in keys {
             let diff =
                 |kind, detail: String| Difference::key(pair.db, pair.name.clone(), kind, detail);
             let spttl = smeta.pttl.unwrap_or(-1);
@@ -793,51 +817,91 @@ impl<'v, 'a> Run<'v, 'a> {
                 ))
             } else if keys_only {
                 None
-            } else if let Some(detail) = self.ttl_diff(spttl, tm.pttl.unwrap_or(-1)) {
-                Some(diff(DifferenceKind::Ttl, detail))
             } else {
-                let tlen = tm.len;
-                match held {
-                    Held::Nothing => None,
-                    Held::Gone => Some(diff(
-                        DifferenceKind::Value,
-                        "source changed while read (DUMP)".to_owned(),
-                    )),
-                    Held::Len(slen) if slen != tlen && smeta.value_type != "module" => {
-                        let kind = if o.mode == VerifyMode::Full {
-                            DifferenceKind::Value
-                        } else {
-                            DifferenceKind::Length
-                        };
-                        Some(diff(kind, length_detail(&smeta.value_type, slen, tlen)))
-                    }
-                    Held::Len(slen) => {
-                        if o.mode == VerifyMode::Full {
-                            large.push((pair, smeta, tname, slen.unwrap_or(0).max(0) as u64));
-                        }
-                        continue;
-                    }
-                    Held::Payload(payload) => {
-                        let fits = match smeta.value_type.as_str() {
-                            "module" => true,
-                            "string" => tlen.is_some_and(|n| n as u64 <= o.small_bytes),
-                            _ => tlen.is_some_and(|n| n as u64 <= PIECE as u64),
-                        };
-                        if fits {
-                            dumps.push((pair, smeta, tname, payload));
-                            continue;
-                        }
-                        // The target's value is too large to read whole.
-                        match self.source_len(&pair, &payload) {
-                            Ok(slen) if Some(slen) == tlen => {
-                                large.push((pair, smeta, tname, slen.max(0) as u64));
+                self.ttl_diff(spttl, tm.pttl.unwrap_or(-1))
+                    .map(|detail| diff(DifferenceKind::Ttl, detail))
+            };
+            match d {
+                Some(d) => found.push(Suspect::Key(Box::new(pair), d)),
+                None if !keys_only && tm.value_type != "none" => {
+                    valued.push((pair, smeta, tname, tm))
+                }
+                None => {}
+            }
+        }
+        if valued.is_empty() {
+            return Ok(found);
+        }
+        let tprobes: Vec<(&Bytes, &Meta)> = valued.iter().map(|k| (&k.2, &k.3)).collect();
+        let (sheld, theld) = match &mut self.source {
+            Source::Live(side) => {
+                let sprobes: Vec<(&Bytes, &Meta)> =
+                    valued.iter().map(|k| (&k.0.name, &k.1)).collect();
+                let (s, t) = tokio::join!(
+                    held(side, db, &sprobes, o),
+                    held(&mut self.target, tdb, &tprobes, o)
+                );
+                (s?, t?)
+            }
+            Source::File(..) => {
+                let s = valued.iter().map(|k| held_file(&k.0, &k.1, o)).collect();
+                (s, held(&mut self.target, tdb, &tprobes, o).await?)
+            }
+        };
+        let full = o.mode == VerifyMode::Full;
+        let mut large = Vec::new();
+        for (((pair, m, tname, _), s), t) in valued.into_iter().zip(sheld).zip(theld) {
+            let diff =
+                |kind, detail: String| Difference::key(pair.db, pair.name.clone(), kind, detail);
+            let lengths = |slen: Option<i64>, tlen: Option<i64>| {
+                let kind = if full {
+                    DifferenceKind::Value
+                } else {
+                    DifferenceKind::Length
+                };
+                diff(kind, length_detail(&m.value_type, slen, tlen))
+            };
+            let d = match (s, t) {
+                (Held::Gone, _) => Some(diff(
+                    DifferenceKind::Value,
+                    "source changed while read (DUMP)".to_owned(),
+                )),
+                (_, Held::Gone) => Some(diff(
+                    DifferenceKind::Value,
+                    "target changed while read (DUMP)".to_owned(),
+                )),
+                (Held::Payload(a), Held::Payload(b)) => {
+                    if a == b {
+                        None
+                    } else {
+                        match self.compare_payloads(&pair, &m, &a, &b) {
+                            Whole::Equal => None,
+                            Whole::Differ(kind, detail) => Some(diff(kind, detail)),
+                            Whole::Large(len) => {
+                                large.push((pair, m, tname, len));
                                 continue;
                             }
-                            Ok(slen) => Some(diff(
-                                DifferenceKind::Value,
-                                length_detail(&smeta.value_type, Some(slen), tlen),
-                            )),
-                            Err(detail) => Some(diff(DifferenceKind::Value, detail)),
+                        }
+                    }
+                }
+                (s, t) => {
+                    let count = |h: Held, rdb: Option<&Key<'a>>| match h {
+                        Held::Len(n) => Ok(n),
+                        Held::Payload(p) => payload_len(&p, rdb).map(Some),
+                        _ => Ok(None),
+                    };
+                    match (count(s, pair.rdb.as_ref()), count(t, None)) {
+                        (Err(detail), _) | (_, Err(detail)) => {
+                            Some(diff(DifferenceKind::Value, detail))
+                        }
+                        (Ok(slen), Ok(tlen)) if slen != tlen && m.value_type != "module" => {
+                            Some(lengths(slen, tlen))
+                        }
+                        (Ok(slen), Ok(_)) => {
+                            if full {
+                                large.push((pair, m, tname, slen.unwrap_or(0).max(0) as u64));
+                            }
+                            continue;
                         }
                     }
                 }
@@ -846,11 +910,6 @@ impl<'v, 'a> Run<'v, 'a> {
                 found.push(Suspect::Key(Box::new(pair), d));
             }
         }
-        if !dumps.is_empty() {
-            let (more, larger) = self.compare_small(tdb, dumps).await?;
-            found.extend(more);
-            large.extend(larger);
-        }
         for (pair, m, tname, len) in large {
             if let Some(detail) = self.compare_large(db, tdb, &pair, &m, &tname, len).await? {
                 let d = Difference::key(pair.db, pair.name.clone(), DifferenceKind::Value, detail);
@@ -858,18 +917,6 @@ impl<'v, 'a> Run<'v, 'a> {
             }
         }
         Ok(found)
-    }
-
-    /// The number of elements (bytes of a string) of a source value held as a
-    /// payload; `Err(detail)` when it cannot be decoded.
-    fn source_len(&self, pair: &Pair<'a>, payload: &[u8]) -> std::result::Result<i64, String> {
-        let value = match &pair.rdb {
-            Some(key) => key.value.clone(),
-            None => parse_dump(payload)
-                .map(|d| d.value)
-                .map_err(|e| format!("cannot decode the DUMP payload: {e}"))?,
-        };
-        value_len(&value).ok_or_else(|| "cannot decode the value".to_owned())
     }
 
     /// A time-to-live difference, if beyond the tolerance and the grace.
@@ -894,88 +941,54 @@ impl<'v, 'a> Run<'v, 'a> {
         (!same).then(|| format!("{} on the source, {} on the target", ms(s), ms(t)))
     }
 
-    /// Small values whole: the target's `DUMP` against the source's payload;
-    /// equal payloads are equal, others are decoded and compared by content. The
-    /// keys found to hold more than [`PIECE`] elements on both sides are returned
-    /// to be compared in pieces.
-    #[allow(clippy::type_complexity)]
-    async fn compare_small(
-        &mut self,
-        tdb: u64,
-        keys: Vec<(Pair<'a>, Meta, Bytes, Bytes)>,
-    ) -> Result<(Vec<Suspect<'a>>, Vec<(Pair<'a>, Meta, Bytes, u64)>)> {
+    /// Two small values whose payloads differ, decoded and compared by content;
+    /// [`Whole::Large`] for more than [`PIECE`] elements on both sides, to be
+    /// compared in pieces.
+    fn compare_payloads(&self, pair: &Pair<'a>, m: &Meta, a: &[u8], b: &[u8]) -> Whole {
         let tolerance = self.options().ttl_tolerance_ms;
-        let requests: Vec<Request> = keys
-            .iter()
-            .map(|k| Request::new("DUMP", &k.2, &[]))
-            .collect();
-        let tdumps = self.target.query(tdb, &requests).await?;
-        let mut found = Vec::new();
-        let mut large = Vec::new();
-        for ((pair, m, tname, a), tdump) in keys.into_iter().zip(tdumps) {
-            let at = At {
-                db: tdb,
-                key: &tname,
-            };
-            let Some(b) = tdump.as_bytes() else {
-                if tdump.is_error() && text(&tdump).starts_with("NOPERM") {
-                    return Err(at.error(&self.target, format!("DUMP: {}", text(&tdump))));
-                }
-                let detail = "target changed while read (DUMP)".to_owned();
-                let d = Difference::key(pair.db, pair.name.clone(), DifferenceKind::Value, detail);
-                found.push(Suspect::Key(Box::new(pair), d));
-                continue;
-            };
-            if a[..] == b[..] {
-                continue;
+        let source_value = match &pair.rdb {
+            Some(key) => Ok(key.value.clone()),
+            None => parse_dump(a).map(|d| d.value),
+        };
+        let (kind, detail) = match (source_value, parse_dump(b)) {
+            (Ok(Value::Module(_)), Ok(t)) => {
+                let detail = module_detail(a, b, &t.value);
+                let kind = if detail.starts_with("module payloads are written") {
+                    DifferenceKind::NotComparable
+                } else {
+                    DifferenceKind::Value
+                };
+                (kind, detail)
             }
-            let source_value = match &pair.rdb {
-                Some(key) => Ok(key.value.clone()),
-                None => parse_dump(&a).map(|d| d.value),
-            };
-            let (kind, detail) = match (source_value, parse_dump(b)) {
-                (Ok(Value::Module(_)), Ok(t)) => {
-                    let detail = module_detail(&a, b, &t.value);
-                    let kind = if detail.starts_with("module payloads are written") {
-                        DifferenceKind::NotComparable
-                    } else {
-                        DifferenceKind::Value
-                    };
-                    (kind, detail)
-                }
-                (Ok(s), Ok(t)) => match (value_len(&s), value_len(&t.value)) {
-                    (Some(x), Some(y)) if x != y && m.value_type != "module" => (
-                        DifferenceKind::Value,
-                        length_detail(&m.value_type, Some(x), Some(y)),
-                    ),
-                    (Some(x), _) if x > PIECE as i64 && m.value_type != "string" => {
-                        large.push((pair, m, tname, x as u64));
-                        continue;
-                    }
-                    _ => match (Canon::of(&s), Canon::of(&t.value)) {
-                        (Ok(Some(s)), Ok(Some(t))) => match s.diff(&t, tolerance) {
-                            Some(detail) => (DifferenceKind::Value, detail),
-                            None => continue,
-                        },
-                        (Ok(None), _) | (_, Ok(None)) => (
-                            DifferenceKind::NotComparable,
-                            format!("{} values are not compared", m.value_type),
-                        ),
-                        (Err(e), _) | (_, Err(e)) => (
-                            DifferenceKind::Value,
-                            format!("cannot decode the value: {e}"),
-                        ),
-                    },
-                },
-                (Err(e), _) | (_, Err(e)) => (
+            (Ok(s), Ok(t)) => match (value_len(&s), value_len(&t.value)) {
+                (Some(x), Some(y)) if x != y && m.value_type != "module" => (
                     DifferenceKind::Value,
-                    format!("cannot decode the DUMP payload: {e}"),
+                    length_detail(&m.value_type, Some(x), Some(y)),
                 ),
-            };
-            let d = Difference::key(pair.db, pair.name.clone(), kind, detail);
-            found.push(Suspect::Key(Box::new(pair), d));
-        }
-        Ok((found, large))
+                (Some(x), _) if x > PIECE as i64 && m.value_type != "string" => {
+                    return Whole::Large(x as u64);
+                }
+                _ => match (Canon::of(&s), Canon::of(&t.value)) {
+                    (Ok(Some(s)), Ok(Some(t))) => match s.diff(&t, tolerance) {
+                        Some(detail) => (DifferenceKind::Value, detail),
+                        None => return Whole::Equal,
+                    },
+                    (Ok(None), _) | (_, Ok(None)) => (
+                        DifferenceKind::NotComparable,
+                        format!("{} values are not compared", m.value_type),
+                    ),
+                    (Err(e), _) | (_, Err(e)) => (
+                        DifferenceKind::Value,
+                        format!("cannot decode the value: {e}"),
+                    ),
+                },
+            },
+            (Err(e), _) | (_, Err(e)) => (
+                DifferenceKind::Value,
+                format!("cannot decode the DUMP payload: {e}"),
+            ),
+        };
+        Whole::Differ(kind, detail)
     }
 
     /// A large value in pieces: the source's pieces looked up on the target.
@@ -1109,11 +1122,10 @@ impl<'v, 'a> Run<'v, 'a> {
         let wanted = Wanted {
             pttl: true,
             size: false,
-            len: false,
         };
         let by_type = o.filter.is_some();
         let mut tmeta: Vec<Option<Meta>> = if by_type {
-            let probes = names.iter().map(|n| (n, ""));
+            let probes = names.iter();
             meta(&mut self.target, tdb, probes, wanted)
                 .await?
                 .into_iter()
@@ -1174,7 +1186,7 @@ impl<'v, 'a> Run<'v, 'a> {
             let absent: Vec<usize> = (0..names.len())
                 .filter(|&i| in_scope[i] && !present[i])
                 .collect();
-            let probes = absent.iter().map(|&i| (&names[i], ""));
+            let probes = absent.iter().map(|&i| &names[i]);
             let read = meta(&mut self.target, tdb, probes, wanted).await?;
             for (&i, m) in absent.iter().zip(read) {
                 // Gone from the target too: nothing to compare.
@@ -1268,21 +1280,20 @@ impl<'v, 'a> Run<'v, 'a> {
     }
 }
 
-/// `TYPE` of `keys` in database `db` of `side`, with `PTTL`, `MEMORY USAGE`
-/// and the length command of the type given with each key as `wanted` says, in
-/// one pipeline.
+/// `TYPE` of `keys` in database `db` of `side`, with `PTTL` and `MEMORY USAGE`
+/// as `wanted` says, in one pipeline.
 ///
 /// # Errors
 /// Connection errors; [`Error::Key`] when `TYPE` is refused.
 async fn meta<'k>(
     side: &mut Side,
     db: u64,
-    keys: impl Iterator<Item = (&'k Bytes, &'k str)>,
+    keys: impl Iterator<Item = &'k Bytes>,
     wanted: Wanted,
 ) -> Result<Vec<Meta>> {
-    let step = 1 + usize::from(wanted.pttl) + usize::from(wanted.size) + usize::from(wanted.len);
+    let step = 1 + usize::from(wanted.pttl) + usize::from(wanted.size);
     let mut requests = Vec::new();
-    for (k, value_type) in keys {
+    for k in keys {
         requests.push(Request::new("TYPE", k, &[]));
         if wanted.pttl {
             requests.push(Request::new("PTTL", k, &[]));
@@ -1291,9 +1302,6 @@ async fn meta<'k>(
             let mut usage = Request::new("MEMORY", k, &[b"USAGE", k]);
             usage.args.remove(1);
             requests.push(usage);
-        }
-        if wanted.len {
-            requests.push(length_request(value_type, k));
         }
     }
     let replies = side.query(db, &requests).await?;
@@ -1315,11 +1323,6 @@ async fn meta<'k>(
             .then(|| rest.next())
             .flatten()
             .and_then(Frame::as_integer);
-        let len = wanted
-            .len
-            .then(|| rest.next())
-            .flatten()
-            .and_then(Frame::as_integer);
         // Gone between the replies.
         let value_type = if pttl == Some(-2) {
             "none".to_owned()
@@ -1330,10 +1333,38 @@ async fn meta<'k>(
             value_type,
             pttl,
             size,
-            len,
         });
     }
     Ok(out)
+}
+
+/// The source keys' metadata: live, one pipeline; from a file, the file's.
+///
+/// # Errors
+/// Connection errors; [`Error::Key`] when `TYPE` is refused.
+async fn source_meta(
+    source: &mut Source,
+    db: u64,
+    pairs: &[Pair<'_>],
+    wanted: Wanted,
+) -> Result<Vec<Meta>> {
+    match source {
+        Source::Live(side) => meta(side, db, pairs.iter().map(|p| &p.name), wanted).await,
+        Source::File(..) => {
+            let now = now_ms();
+            Ok(pairs
+                .iter()
+                .map(|p| {
+                    let key = p.rdb.as_ref().expect("file keys carry their value");
+                    Meta {
+                        value_type: key.value.value_type().as_str().to_owned(),
+                        pttl: Some(key.expire_ms.map_or(-1, |at| (at - now).max(0))),
+                        size: Some(key.raw_value.len() as i64),
+                    }
+                })
+                .collect())
+        }
+    }
 }
 
 /// The command that gives the length of a value of type `value_type`
@@ -1351,62 +1382,70 @@ fn length_request(value_type: &str, key: &Bytes) -> Request {
     Request::new(name, key, &[])
 }
 
-/// The second round on the source: the `DUMP` payloads of values of at most
-/// `small_bytes` (mode `full`), the lengths of the others (and of all in mode
-/// `length`); nothing in mode `keys`.
+/// Whether a value is read whole (`DUMP`): in mode `full`, when of at most
+/// `small_bytes` (as `MEMORY USAGE` estimates it), and module values.
+fn is_whole(m: &Meta, o: &VerifyOptions) -> bool {
+    o.mode == VerifyMode::Full
+        && (m.value_type == "module" || m.size.is_some_and(|s| s as u64 <= o.small_bytes))
+}
+
+/// The second round on a live side: the `DUMP` payloads of the values read
+/// whole ([`is_whole`]), the lengths of the others.
 ///
 /// # Errors
 /// Connection errors; [`Error::Key`] when `DUMP` is refused.
 async fn held(
-    source: &mut Source,
+    side: &mut Side,
     db: u64,
-    keys: &[(Pair<'_>, Meta, Bytes)],
+    keys: &[(&Bytes, &Meta)],
     o: &VerifyOptions,
 ) -> Result<Vec<Held>> {
-    let whole = |m: &Meta| {
-        o.mode == VerifyMode::Full
-            && (m.value_type == "module" || m.size.is_some_and(|s| s as u64 <= o.small_bytes))
-    };
-    match (o.mode, source) {
-        (VerifyMode::Keys, _) => Ok(keys.iter().map(|_| Held::Nothing).collect()),
-        (_, Source::File(..)) => Ok(keys
-            .iter()
-            .map(|(p, m, _)| {
-                let key = p.rdb.as_ref().expect("file keys carry their value");
-                if whole(m) {
-                    Held::Payload(Bytes::from(key.dump_payload()))
-                } else {
-                    Held::Len(value_len(&key.value))
-                }
-            })
-            .collect()),
-        (_, Source::Live(side)) => {
-            let requests: Vec<Request> = keys
-                .iter()
-                .map(|(p, m, _)| match whole(m) {
-                    true => Request::new("DUMP", &p.name, &[]),
-                    false => length_request(&m.value_type, &p.name),
-                })
-                .collect();
-            let replies = side.query(db, &requests).await?;
-            let mut out = Vec::with_capacity(replies.len());
-            for ((p, m, _), r) in keys.iter().zip(replies) {
-                if !whole(m) {
-                    out.push(Held::Len(r.as_integer()));
-                    continue;
-                }
-                match r {
-                    Frame::BulkString(payload) => out.push(Held::Payload(payload)),
-                    r if r.is_error() && text(&r).starts_with("NOPERM") => {
-                        let at = At { db, key: &p.name };
-                        return Err(at.error(side, format!("DUMP: {}", text(&r))));
-                    }
-                    _ => out.push(Held::Gone),
-                }
+    let requests: Vec<Request> = keys
+        .iter()
+        .map(|(name, m)| match is_whole(m, o) {
+            true => Request::new("DUMP", name, &[]),
+            false => length_request(&m.value_type, name),
+        })
+        .collect();
+    let replies = side.query(db, &requests).await?;
+    let mut out = Vec::with_capacity(replies.len());
+    for ((name, m), r) in keys.iter().zip(replies) {
+        if !is_whole(m, o) {
+            out.push(Held::Len(r.as_integer()));
+            continue;
+        }
+        match r {
+            Frame::BulkString(payload) => out.push(Held::Payload(payload)),
+            r if r.is_error() && text(&r).starts_with("NOPERM") => {
+                let at = At { db, key: name };
+                return Err(at.error(side, format!("DUMP: {}", text(&r))));
             }
-            Ok(out)
+            _ => out.push(Held::Gone),
         }
     }
+    Ok(out)
+}
+
+/// What an RDB file gives of a key for the second round.
+fn held_file(pair: &Pair<'_>, m: &Meta, o: &VerifyOptions) -> Held {
+    let key = pair.rdb.as_ref().expect("file keys carry their value");
+    if is_whole(m, o) {
+        Held::Payload(Bytes::from(key.dump_payload()))
+    } else {
+        Held::Len(value_len(&key.value))
+    }
+}
+
+/// The number of elements of a value held as a payload (`rdb`: as the file
+/// holds it); `Err(detail)` when it cannot be decoded.
+fn payload_len(payload: &[u8], rdb: Option<&Key<'_>>) -> std::result::Result<i64, String> {
+    let value = match rdb {
+        Some(key) => key.value.clone(),
+        None => parse_dump(payload)
+            .map(|d| d.value)
+            .map_err(|e| format!("cannot decode the DUMP payload: {e}"))?,
+    };
+    value_len(&value).ok_or_else(|| "cannot decode the value".to_owned())
 }
 
 /// The number of elements of a value (bytes of a string; 1 for a module
