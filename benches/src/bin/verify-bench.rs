@@ -6,9 +6,11 @@
 //! `SELECT` before the writes). It is copied with `Scan` (SCAN + DUMP + RESTORE)
 //! into an empty target, then the target is verified in mode `full` and in mode
 //! `keys`. Each is run `RUNS` times, alternating, and the times and ratios are
-//! printed (the machine is noisy: compare times of the same run only). Build with
-//! `--release`.
+//! printed (the machine is noisy: compare times of the same run only), with the
+//! CPU time each phase took in this program and in each server (`INFO cpu`), which
+//! a busy machine disturbs less than the wall time. Build with `--release`.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use endpoint::Endpoint;
@@ -22,35 +24,85 @@ fn ep(server: &Server) -> Endpoint {
     server.url().parse().expect("url")
 }
 
+/// CPU seconds used so far by this program (Linux: `/proc/self/stat`, in ticks of
+/// 1/100 s), and by the two servers (`INFO cpu`).
+fn cpu(source: &Server, target: &Server) -> [f64; 3] {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    let own = ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0);
+    let server = |s: &Server| -> f64 {
+        let info: String = redis::cmd("INFO")
+            .arg("cpu")
+            .query(&mut s.client())
+            .expect("INFO cpu");
+        info.lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| *k == "used_cpu_user" || *k == "used_cpu_sys")
+            .filter_map(|(_, v)| v.trim().parse::<f64>().ok())
+            .sum()
+    };
+    [own / 100.0, server(source), server(target)]
+}
+
+/// Runs `phase`, printing its wall time and the CPU time it took.
+async fn measured<F: Future<Output = ()>>(
+    what: &str,
+    source: &Server,
+    target: &Server,
+    phase: F,
+) -> Duration {
+    let before = cpu(source, target);
+    let start = Instant::now();
+    phase.await;
+    let elapsed = start.elapsed();
+    let after = cpu(source, target);
+    println!(
+        "{what:<12} {:.2}s; CPU: this program {:.2}s, source {:.2}s, target {:.2}s",
+        elapsed.as_secs_f64(),
+        after[0] - before[0],
+        after[1] - before[1],
+        after[2] - before[2]
+    );
+    elapsed
+}
+
 async fn copy(source: &Server, target: &Server) -> Duration {
     redis::cmd("FLUSHALL")
         .query::<()>(&mut target.client())
         .expect("FLUSHALL");
-    let start = Instant::now();
-    Scan::new(ep(source), ep(target))
-        .run(std::future::pending())
-        .await
-        .expect("scan");
-    start.elapsed()
+    measured("scan copy", source, target, async {
+        Scan::new(ep(source), ep(target))
+            .run(std::future::pending())
+            .await
+            .expect("scan");
+    })
+    .await
 }
 
 async fn verify(source: &Server, target: &Server, mode: VerifyMode) -> Duration {
     let mut options = VerifyOptions::default();
     options.mode = mode;
     options.rounds = 1;
-    let start = Instant::now();
-    let report = Verify::new(VerifySource::Live(ep(source)), ep(target))
-        .options(options)
-        .run(std::future::pending())
-        .await
-        .expect("verify");
-    let elapsed = start.elapsed();
-    assert!(
-        report.is_equal(),
-        "{:?}",
-        &report.differences[..report.differences.len().min(5)]
-    );
-    elapsed
+    let what = format!("verify {mode:?}").to_lowercase();
+    measured(&what, source, target, async {
+        let report = Verify::new(VerifySource::Live(ep(source)), ep(target))
+            .options(options)
+            .run(std::future::pending())
+            .await
+            .expect("verify");
+        assert!(
+            report.is_equal(),
+            "{:?}",
+            &report.differences[..report.differences.len().min(5)]
+        );
+    })
+    .await
 }
 
 #[tokio::main]
