@@ -94,9 +94,10 @@ pub struct VerifyOptions {
     /// The first part of the sync's checkpoint keys, left out on the target
     /// (default [`DEFAULT_CHECKPOINT_NAME`]).
     pub checkpoint_name: String,
-    /// Values of at most this many bytes (`MEMORY USAGE`; string length) and
-    /// [`PIECE`] elements are compared whole through `DUMP` (default 64 KiB);
-    /// larger ones in pieces.
+    /// Values of at most this many bytes (as `MEMORY USAGE` estimates them; an
+    /// RDB file's value: its encoded size) are read whole with `DUMP` on each side
+    /// (default 64 KiB): equal payloads are equal, others are decoded and compared
+    /// by content when of at most [`PIECE`] elements. Larger ones in pieces.
     pub small_bytes: u64,
 }
 
@@ -218,9 +219,10 @@ impl VerifyReport {
 ///
 /// # Memory
 /// Bounded by the batch, not by the data: per pipeline `batch` keys' names,
-/// types and times to live; values of at most `small_bytes` (and [`PIECE`]
-/// elements) whole, `batch` of them at a time on each side (at most
-/// `batch` × `small_bytes` per side, 32 MiB with the defaults); larger values in
+/// types, times to live and sizes; `DUMP` payloads of values of at most
+/// `small_bytes`, `batch` of them at a time on each side (at most
+/// `batch` × `small_bytes` per side, 32 MiB with the defaults), one value at a
+/// time decoded when two payloads differ ([`PIECE`] elements at most); larger values in
 /// pieces of [`PIECE`] elements or 64 KiB of a string, one piece per side, never
 /// whole (a stream's consumer groups and their pending entries are held whole).
 /// So the largest value does not raise the peak: the tests verify a 95 MiB hash
