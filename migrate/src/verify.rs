@@ -1301,9 +1301,14 @@ async fn meta<'k>(
             requests.push(Request::new("PTTL", k, &[]));
         }
         if wanted.size {
-            let mut usage = Request::new("MEMORY", k, &[b"USAGE", k]);
-            usage.args.remove(1);
-            requests.push(usage);
+            requests.push(Request {
+                key: k.clone(),
+                args: vec![
+                    Bytes::from_static(b"MEMORY"),
+                    Bytes::from_static(b"USAGE"),
+                    k.clone(),
+                ],
+            });
         }
     }
     let replies = side.query(db, &requests).await?;
