@@ -94,9 +94,10 @@ pub struct VerifyOptions {
     /// The first part of the sync's checkpoint keys, left out on the target
     /// (default [`DEFAULT_CHECKPOINT_NAME`]).
     pub checkpoint_name: String,
-    /// Values of at most this many bytes (`MEMORY USAGE`; string length) and
-    /// [`PIECE`] elements are compared whole through `DUMP` (default 64 KiB);
-    /// larger ones in pieces.
+    /// Values of at most this many bytes (as `MEMORY USAGE` estimates them; an
+    /// RDB file's value: its encoded size) are read whole with `DUMP` on each side
+    /// (default 64 KiB): equal payloads are equal, others are decoded and compared
+    /// by content when of at most [`PIECE`] elements. Larger ones in pieces.
     pub small_bytes: u64,
 }
 
@@ -218,9 +219,10 @@ impl VerifyReport {
 ///
 /// # Memory
 /// Bounded by the batch, not by the data: per pipeline `batch` keys' names,
-/// types and times to live; values of at most `small_bytes` (and [`PIECE`]
-/// elements) whole, `batch` of them at a time on each side (at most
-/// `batch` × `small_bytes` per side, 32 MiB with the defaults); larger values in
+/// types, times to live and sizes; `DUMP` payloads of values of at most
+/// `small_bytes`, `batch` of them at a time on each side (at most
+/// `batch` × `small_bytes` per side, 32 MiB with the defaults), one value at a
+/// time decoded when two payloads differ ([`PIECE`] elements at most); larger values in
 /// pieces of [`PIECE`] elements or 64 KiB of a string, one piece per side, never
 /// whole (a stream's consumer groups and their pending entries are held whole).
 /// So the largest value does not raise the peak: the tests verify a 95 MiB hash
@@ -270,12 +272,42 @@ impl Suspect<'_> {
     }
 }
 
-/// A key's metadata on one side: its type (`none` when absent) and time to live
-/// (`-1`: none).
+/// A key's metadata on one side, as [`Wanted`] asked for it: its type (`none`
+/// when absent), time to live (`-1`: none; `None`: not read) and size in bytes
+/// (`MEMORY USAGE`, or a file's raw value).
 #[derive(Clone, Debug)]
 struct Meta {
     value_type: String,
-    pttl: i64,
+    pttl: Option<i64>,
+    size: Option<i64>,
+}
+
+/// Which of a key's metadata a round reads besides its type.
+#[derive(Clone, Copy, Debug)]
+struct Wanted {
+    pttl: bool,
+    size: bool,
+}
+
+/// A source key with its metadata, its name on the target, and the target's
+/// metadata when read with the source's.
+type Keyed<'a> = (Pair<'a>, Meta, Bytes, Option<Meta>);
+
+/// What the second round reads of a key's value: its `DUMP` payload (mode
+/// `full`, small values), its length (mode `length`, or a larger value), or that
+/// it is gone (no payload).
+enum Held {
+    Payload(Bytes),
+    Len(Option<i64>),
+    Gone,
+}
+
+/// Two small values compared whole.
+enum Whole {
+    Equal,
+    Differ(DifferenceKind, String),
+    /// More than [`PIECE`] elements: compared in pieces.
+    Large(u64),
 }
 
 fn now_ms() -> i64 {
@@ -405,6 +437,8 @@ struct Run<'v, 'a> {
     keys: BTreeMap<u64, u64>,
     /// Libraries of the source (name, code).
     libraries: Option<BTreeMap<String, Vec<u8>>>,
+    /// How many databases a live source has, once read.
+    source_dbs: Option<u64>,
     status: VerifyStatus,
 }
 
@@ -427,6 +461,7 @@ impl<'v, 'a> Run<'v, 'a> {
             suspects: Vec::new(),
             keys: BTreeMap::new(),
             libraries: None,
+            source_dbs: None,
             status: verify.status.borrow().clone(),
         }
     }
@@ -604,29 +639,20 @@ impl<'v, 'a> Run<'v, 'a> {
         })
     }
 
-    /// The source keys' metadata: live, one pipeline; from a file, the file's.
-    async fn source_meta(&mut self, db: u64, pairs: &[Pair<'a>]) -> Result<Vec<Meta>> {
-        match &mut self.source {
-            Source::Live(side) => meta(side, db, pairs.iter().map(|p| &p.name)).await,
-            Source::File(..) => {
-                let now = now_ms();
-                Ok(pairs
-                    .iter()
-                    .map(|p| {
-                        let key = p.rdb.as_ref().expect("file keys carry their value");
-                        Meta {
-                            value_type: key.value.value_type().as_str().to_owned(),
-                            pttl: key.expire_ms.map_or(-1, |at| (at - now).max(0)),
-                        }
-                    })
-                    .collect())
-            }
+    /// What the first round reads of a source key: its type always; its time to
+    /// live unless mode `keys` runs without hooks of yours (then only for keys
+    /// missing on the target); its size in mode `full`.
+    fn source_wanted(&self) -> Wanted {
+        let o = self.options();
+        Wanted {
+            pttl: o.mode != VerifyMode::Keys || !o.hooks.is_empty(),
+            size: o.mode == VerifyMode::Full,
         }
     }
 
     /// Where the hooks send a source key; `None` when out of scope.
     fn destination(&self, pair: &Pair<'a>, meta: &Meta) -> Result<Option<(u64, Bytes)>> {
-        let expire = (meta.pttl >= 0).then(|| now_ms() + meta.pttl);
+        let expire = meta.pttl.filter(|t| *t >= 0).map(|t| now_ms() + t);
         let value = pair.rdb.as_ref().map(|k| &k.value);
         let mut edit = KeyEdit::new(
             pair.db,
@@ -657,6 +683,12 @@ impl<'v, 'a> Run<'v, 'a> {
     }
 
     /// Compares source keys of database `db` with the target; the keys that differ.
+    ///
+    /// Two rounds per batch, each on both sides at once: every key's type, time
+    /// to live and (mode `full`) size; then the `DUMP` payloads of values of at
+    /// most `small_bytes` and the lengths of the others. Without hooks of yours a
+    /// key keeps its name, so the target's first round does not wait for the
+    /// source's. Equal payloads need no decoding.
     async fn compare(
         &mut self,
         db: u64,
@@ -664,10 +696,31 @@ impl<'v, 'a> Run<'v, 'a> {
         first: bool,
     ) -> Result<Vec<Suspect<'a>>> {
         let o = self.options();
-        let metas = self.source_meta(db, &pairs).await?;
+        let single = self.target.single_database();
+        let guess = o
+            .hooks
+            .is_empty()
+            .then(|| o.db_map.as_ref().map_or(Some(db), |m| m.target(db)))
+            .flatten()
+            .filter(|&tdb| tdb == 0 || !single);
+        let (wanted, twanted) = (self.source_wanted(), self.target_wanted());
+        let (metas, mut tmetas) = match guess {
+            Some(tdb) => {
+                let probes = pairs.iter().map(|p| &p.name);
+                let (s, t) = tokio::join!(
+                    source_meta(&mut self.source, db, &pairs, wanted),
+                    meta(&mut self.target, tdb, probes, twanted)
+                );
+                (s?, t?.into_iter().map(Some).collect())
+            }
+            None => (
+                source_meta(&mut self.source, db, &pairs, wanted).await?,
+                vec![None; pairs.len()],
+            ),
+        };
         // In scope, grouped by target database.
-        let mut routed: BTreeMap<u64, Vec<(Pair<'a>, Meta, Bytes)>> = BTreeMap::new();
-        for (pair, meta) in pairs.into_iter().zip(metas) {
+        let mut routed: BTreeMap<u64, Vec<Keyed<'a>>> = BTreeMap::new();
+        for ((pair, meta), tmeta) in pairs.into_iter().zip(metas).zip(tmetas.iter_mut()) {
             if meta.value_type == "none" {
                 continue;
             }
@@ -681,51 +734,190 @@ impl<'v, 'a> Run<'v, 'a> {
                 }
             }
             self.status.keys += 1;
-            routed.entry(tdb).or_default().push((pair, meta, tname));
+            // Read under another name or database than guessed: read again.
+            let tmeta = tmeta
+                .take()
+                .filter(|_| guess == Some(tdb) && tname == pair.name);
+            routed
+                .entry(tdb)
+                .or_default()
+                .push((pair, meta, tname, tmeta));
         }
         let mut found = Vec::new();
         for (tdb, keys) in routed {
-            let tmeta = meta(&mut self.target, tdb, keys.iter().map(|k| &k.2)).await?;
-            let mut valued = Vec::new();
-            for ((pair, smeta, tname), tm) in keys.into_iter().zip(tmeta) {
-                let diff = |kind, detail: String| {
-                    Difference::key(pair.db, pair.name.clone(), kind, detail)
-                };
-                let d = if tm.value_type == "none" {
-                    // A key about to expire may be gone from the target already.
-                    (!(0..=o.ttl_tolerance_ms).contains(&smeta.pttl)).then(|| {
-                        diff(
-                            DifferenceKind::Missing,
-                            format!("not on the target (db {tdb})"),
-                        )
-                    })
-                } else if tm.value_type != smeta.value_type {
-                    Some(diff(
-                        DifferenceKind::Type,
-                        format!(
-                            "{} on the source, {} on the target",
-                            smeta.value_type, tm.value_type
-                        ),
-                    ))
-                } else if o.mode == VerifyMode::Keys {
-                    None
-                } else {
-                    self.ttl_diff(smeta.pttl, tm.pttl)
-                        .map(|detail| diff(DifferenceKind::Ttl, detail))
-                };
-                match d {
-                    Some(d) => found.push(Suspect::Key(Box::new(pair.clone()), d)),
-                    None if o.mode != VerifyMode::Keys && tm.value_type != "none" => {
-                        valued.push((pair, smeta, tname))
-                    }
-                    None => {}
-                }
-            }
-            if !valued.is_empty() {
-                found.extend(self.compare_values(tdb, valued).await?);
-            }
+            found.extend(self.compare_routed(db, tdb, keys).await?);
         }
         self.status.differing = (self.suspects.len() + found.len()) as u64;
+        Ok(found)
+    }
+
+    /// What the first round reads of a target key: its type; its time to live
+    /// but in mode `keys`; its size in mode `full`.
+    fn target_wanted(&self) -> Wanted {
+        let mode = self.options().mode;
+        Wanted {
+            pttl: mode != VerifyMode::Keys,
+            size: mode == VerifyMode::Full,
+        }
+    }
+
+    /// Compares source keys of database `db` that go to target database `tdb`.
+    async fn compare_routed(
+        &mut self,
+        db: u64,
+        tdb: u64,
+        keys: Vec<Keyed<'a>>,
+    ) -> Result<Vec<Suspect<'a>>> {
+        let o = self.options();
+        let keys_only = o.mode == VerifyMode::Keys;
+        // The target's metadata not read with the source's.
+        let unread: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].3.is_none()).collect();
+        let probes = unread.iter().map(|&i| &keys[i].2);
+        let twanted = self.target_wanted();
+        let read = meta(&mut self.target, tdb, probes, twanted).await?;
+        let mut read = read.into_iter();
+        let mut keys: Vec<(Pair<'a>, Meta, Bytes, Meta)> = keys
+            .into_iter()
+            .filter_map(|(p, m, n, t)| Some((p, m, n, t.or_else(|| read.next())?)))
+            .collect();
+        // Mode `keys`: the time to live of a source key missing on the target,
+        // which may have expired there already.
+        let unread: Vec<usize> = (0..keys.len())
+            .filter(|&i| keys[i].3.value_type == "none" && keys[i].1.pttl.is_none())
+            .collect();
+        if let (false, Source::Live(side)) = (unread.is_empty(), &mut self.source) {
+            let requests: Vec<Request> = unread
+                .iter()
+                .map(|&i| Request::new("PTTL", &keys[i].0.name, &[]))
+                .collect();
+            for (&i, r) in unread.iter().zip(side.query(db, &requests).await?) {
+                keys[i].1.pttl = Some(r.as_integer().unwrap_or(-1));
+            }
+        }
+        let mut found = Vec::new();
+        // The keys whose values are compared: same type, same time to live.
+        let mut valued = Vec::new();
+        for (pair, smeta, tname, tm) in keys {
+            let diff =
+                |kind, detail: String| Difference::key(pair.db, pair.name.clone(), kind, detail);
+            let spttl = smeta.pttl.unwrap_or(-1);
+            let d = if tm.value_type == "none" {
+                // A key about to expire may be gone from the target already.
+                (!(0..=o.ttl_tolerance_ms).contains(&spttl)).then(|| {
+                    diff(
+                        DifferenceKind::Missing,
+                        format!("not on the target (db {tdb})"),
+                    )
+                })
+            } else if tm.value_type != smeta.value_type {
+                Some(diff(
+                    DifferenceKind::Type,
+                    format!(
+                        "{} on the source, {} on the target",
+                        smeta.value_type, tm.value_type
+                    ),
+                ))
+            } else if keys_only {
+                None
+            } else {
+                self.ttl_diff(spttl, tm.pttl.unwrap_or(-1))
+                    .map(|detail| diff(DifferenceKind::Ttl, detail))
+            };
+            match d {
+                Some(d) => found.push(Suspect::Key(Box::new(pair), d)),
+                None if !keys_only && tm.value_type != "none" => {
+                    valued.push((pair, smeta, tname, tm))
+                }
+                None => {}
+            }
+        }
+        if valued.is_empty() {
+            return Ok(found);
+        }
+        let tprobes: Vec<(&Bytes, &Meta)> = valued.iter().map(|k| (&k.2, &k.3)).collect();
+        let (sheld, theld) = match &mut self.source {
+            Source::Live(side) => {
+                let sprobes: Vec<(&Bytes, &Meta)> =
+                    valued.iter().map(|k| (&k.0.name, &k.1)).collect();
+                let (s, t) = tokio::join!(
+                    held(side, db, &sprobes, o),
+                    held(&mut self.target, tdb, &tprobes, o)
+                );
+                (s?, t?)
+            }
+            Source::File(..) => {
+                let s = valued.iter().map(|k| held_file(&k.0, &k.1, o)).collect();
+                (s, held(&mut self.target, tdb, &tprobes, o).await?)
+            }
+        };
+        let full = o.mode == VerifyMode::Full;
+        let mut large = Vec::new();
+        for (((pair, m, tname, _), s), t) in valued.into_iter().zip(sheld).zip(theld) {
+            let diff =
+                |kind, detail: String| Difference::key(pair.db, pair.name.clone(), kind, detail);
+            let lengths = |slen: Option<i64>, tlen: Option<i64>| {
+                let kind = if full {
+                    DifferenceKind::Value
+                } else {
+                    DifferenceKind::Length
+                };
+                diff(kind, length_detail(&m.value_type, slen, tlen))
+            };
+            let d = match (s, t) {
+                (Held::Gone, _) => Some(diff(
+                    DifferenceKind::Value,
+                    "source changed while read (DUMP)".to_owned(),
+                )),
+                (_, Held::Gone) => Some(diff(
+                    DifferenceKind::Value,
+                    "target changed while read (DUMP)".to_owned(),
+                )),
+                (Held::Payload(a), Held::Payload(b)) => {
+                    if a == b {
+                        None
+                    } else {
+                        match self.compare_payloads(&pair, &m, &a, &b) {
+                            Whole::Equal => None,
+                            Whole::Differ(kind, detail) => Some(diff(kind, detail)),
+                            Whole::Large(len) => {
+                                large.push((pair, m, tname, len));
+                                continue;
+                            }
+                        }
+                    }
+                }
+                (s, t) => {
+                    let count = |h: Held, rdb: Option<&Key<'a>>| match h {
+                        Held::Len(n) => Ok(n),
+                        Held::Payload(p) => payload_len(&p, rdb).map(Some),
+                        _ => Ok(None),
+                    };
+                    match (count(s, pair.rdb.as_ref()), count(t, None)) {
+                        (Err(detail), _) | (_, Err(detail)) => {
+                            Some(diff(DifferenceKind::Value, detail))
+                        }
+                        (Ok(slen), Ok(tlen)) if slen != tlen && m.value_type != "module" => {
+                            Some(lengths(slen, tlen))
+                        }
+                        (Ok(slen), Ok(_)) => {
+                            if full {
+                                large.push((pair, m, tname, slen.unwrap_or(0).max(0) as u64));
+                            }
+                            continue;
+                        }
+                    }
+                }
+            };
+            if let Some(d) = d {
+                found.push(Suspect::Key(Box::new(pair), d));
+            }
+        }
+        for (pair, m, tname, len) in large {
+            if let Some(detail) = self.compare_large(db, tdb, &pair, &m, &tname, len).await? {
+                let d = Difference::key(pair.db, pair.name.clone(), DifferenceKind::Value, detail);
+                found.push(Suspect::Key(Box::new(pair), d));
+            }
+        }
         Ok(found)
     }
 
@@ -751,212 +943,54 @@ impl<'v, 'a> Run<'v, 'a> {
         (!same).then(|| format!("{} on the source, {} on the target", ms(s), ms(t)))
     }
 
-    /// Lengths, then (mode `full`) values, of keys of the same type on both sides.
-    async fn compare_values(
-        &mut self,
-        tdb: u64,
-        keys: Vec<(Pair<'a>, Meta, Bytes)>,
-    ) -> Result<Vec<Suspect<'a>>> {
-        let o = self.options();
-        let full = o.mode == VerifyMode::Full;
-        let length_request = |t: &str, key: &Bytes| {
-            let name = match t {
-                "string" => "STRLEN",
-                "list" => "LLEN",
-                "set" => "SCARD",
-                "zset" => "ZCARD",
-                "hash" => "HLEN",
-                "stream" => "XLEN",
-                _ => "EXISTS",
-            };
-            Request::new(name, key, &[])
-        };
-        // Lengths (and sizes) on both sides.
-        let mut target_requests = Vec::new();
-        for (_, m, tname) in &keys {
-            target_requests.push(length_request(&m.value_type, tname));
-        }
-        let tlens = self.target.query(tdb, &target_requests).await?;
-        let db = keys[0].0.db;
-        let mut slens: Vec<(Option<i64>, Option<i64>)> = Vec::new();
-        match &mut self.source {
-            Source::Live(side) => {
-                let mut requests = Vec::new();
-                for (p, m, _) in &keys {
-                    requests.push(length_request(&m.value_type, &p.name));
-                    if full {
-                        requests.push(Request::new(
-                            "MEMORY",
-                            &Bytes::from_static(b"USAGE"),
-                            &[&p.name],
-                        ));
-                        let last = requests.last_mut().expect("pushed");
-                        last.key = p.name.clone();
-                    }
-                }
-                let replies = side.query(db, &requests).await?;
-                let step = if full { 2 } else { 1 };
-                for r in replies.chunks(step) {
-                    slens.push((r[0].as_integer(), r.get(1).and_then(Frame::as_integer)));
-                }
-            }
-            Source::File(..) => {
-                for (p, _, _) in &keys {
-                    let key = p.rdb.as_ref().expect("file keys carry their value");
-                    let n = match &key.value {
-                        Value::String(s) => Some(s.len() as i64),
-                        Value::Stream(s) => Some(s.length as i64),
-                        Value::Module(_) | Value::Array(_) => Some(1),
-                        v => v.validate().ok().map(|n| n as i64),
-                    };
-                    slens.push((n, Some(key.raw_value.len() as i64)));
-                }
-            }
-        }
-        let mut found = Vec::new();
-        let mut small = Vec::new();
-        let mut large = Vec::new();
-        for (((pair, m, tname), (slen, size)), tlen) in keys.into_iter().zip(slens).zip(tlens) {
-            let tlen = tlen.as_integer();
-            let diff =
-                |kind, detail: String| Difference::key(pair.db, pair.name.clone(), kind, detail);
-            if slen != tlen && m.value_type != "module" {
-                let show = |n: Option<i64>| n.map_or("?".to_owned(), |n| n.to_string());
-                let what = if m.value_type == "string" {
-                    "bytes"
-                } else {
-                    "elements"
-                };
-                let detail = format!(
-                    "{} {what} on the source, {} on the target",
-                    show(slen),
-                    show(tlen)
-                );
-                let kind = if full {
-                    DifferenceKind::Value
-                } else {
-                    DifferenceKind::Length
-                };
-                let d = diff(kind, detail);
-                found.push(Suspect::Key(Box::new(pair), d));
-                continue;
-            }
-            if !full {
-                continue;
-            }
-            let len = slen.unwrap_or(0).max(0) as u64;
-            let is_small = m.value_type == "module"
-                || match m.value_type.as_str() {
-                    "string" => len <= o.small_bytes,
-                    _ => len <= PIECE as u64 && size.is_none_or(|s| s as u64 <= o.small_bytes),
-                };
-            if is_small {
-                small.push((pair, m, tname));
-            } else {
-                large.push((pair, m, tname, len));
-            }
-        }
-        if !small.is_empty() {
-            found.extend(self.compare_small(db, tdb, small).await?);
-        }
-        for (pair, m, tname, len) in large {
-            if let Some(detail) = self.compare_large(db, tdb, &pair, &m, &tname, len).await? {
-                let d = Difference::key(pair.db, pair.name.clone(), DifferenceKind::Value, detail);
-                found.push(Suspect::Key(Box::new(pair), d));
-            }
-        }
-        Ok(found)
-    }
-
-    /// Small values whole: `DUMP` on each side, equal payloads, else both decoded
-    /// and compared by content.
-    async fn compare_small(
-        &mut self,
-        db: u64,
-        tdb: u64,
-        keys: Vec<(Pair<'a>, Meta, Bytes)>,
-    ) -> Result<Vec<Suspect<'a>>> {
+    /// Two small values whose payloads differ, decoded and compared by content;
+    /// [`Whole::Large`] for more than [`PIECE`] elements on both sides, to be
+    /// compared in pieces.
+    fn compare_payloads(&self, pair: &Pair<'a>, m: &Meta, a: &[u8], b: &[u8]) -> Whole {
         let tolerance = self.options().ttl_tolerance_ms;
-        let requests: Vec<Request> = keys
-            .iter()
-            .map(|k| Request::new("DUMP", &k.2, &[]))
-            .collect();
-        let tdumps = self.target.query(tdb, &requests).await?;
-        let sdumps: Vec<Option<Vec<u8>>> = match &mut self.source {
-            Source::Live(side) => {
-                let requests: Vec<Request> = keys
-                    .iter()
-                    .map(|k| Request::new("DUMP", &k.0.name, &[]))
-                    .collect();
-                side.query(db, &requests)
-                    .await?
-                    .into_iter()
-                    .map(|f| f.as_bytes().map(|b| b.to_vec()))
-                    .collect()
-            }
-            Source::File(..) => keys
-                .iter()
-                .map(|k| k.0.rdb.as_ref().map(Key::dump_payload))
-                .collect(),
+        let source_value = match &pair.rdb {
+            Some(key) => Ok(key.value.clone()),
+            None => parse_dump(a).map(|d| d.value),
         };
-        let mut found = Vec::new();
-        for (((pair, m, tname), sdump), tdump) in keys.into_iter().zip(sdumps).zip(tdumps) {
-            let at = At {
-                db: tdb,
-                key: &tname,
-            };
-            let detail = match (&sdump, tdump.as_bytes()) {
-                (Some(a), Some(b)) if a[..] == b[..] => None,
-                (None, _) => Some("source changed while read (DUMP)".to_owned()),
-                (Some(_), None) => {
-                    if tdump.is_error() && text(&tdump).starts_with("NOPERM") {
-                        return Err(at.error(&self.target, format!("DUMP: {}", text(&tdump))));
-                    }
-                    Some("target changed while read (DUMP)".to_owned())
-                }
-                (Some(a), Some(b)) => {
-                    let source_value = match &pair.rdb {
-                        Some(key) => Ok(key.value.clone()),
-                        None => parse_dump(a).map(|d| d.value),
-                    };
-                    match (source_value, parse_dump(b)) {
-                        (Ok(Value::Module(_)), Ok(t)) => Some(module_detail(a, b, &t.value)),
-                        (Ok(s), Ok(t)) => match (Canon::of(&s), Canon::of(&t.value)) {
-                            (Ok(Some(s)), Ok(Some(t))) => s.diff(&t, tolerance),
-                            (Ok(None), _) | (_, Ok(None)) => {
-                                let kind = DifferenceKind::NotComparable;
-                                let detail = format!("{} values are not compared", m.value_type);
-                                found.push(Suspect::Key(
-                                    Box::new(pair.clone()),
-                                    Difference::key(pair.db, pair.name.clone(), kind, detail),
-                                ));
-                                continue;
-                            }
-                            (Err(e), _) | (_, Err(e)) => {
-                                Some(format!("cannot decode the value: {e}"))
-                            }
-                        },
-                        (Err(e), _) | (_, Err(e)) => {
-                            Some(format!("cannot decode the DUMP payload: {e}"))
-                        }
-                    }
-                }
-            };
-            if let Some(detail) = detail {
-                let kind = if m.value_type == "module"
-                    && detail.starts_with("module payloads are written")
-                {
+        let (kind, detail) = match (source_value, parse_dump(b)) {
+            (Ok(Value::Module(_)), Ok(t)) => {
+                let detail = module_detail(a, b, &t.value);
+                let kind = if detail.starts_with("module payloads are written") {
                     DifferenceKind::NotComparable
                 } else {
                     DifferenceKind::Value
                 };
-                found.push(Suspect::Key(
-                    Box::new(pair.clone()),
-                    Difference::key(pair.db, pair.name.clone(), kind, detail),
-                ));
+                (kind, detail)
             }
-        }
-        Ok(found)
+            (Ok(s), Ok(t)) => match (value_len(&s), value_len(&t.value)) {
+                (Some(x), Some(y)) if x != y && m.value_type != "module" => (
+                    DifferenceKind::Value,
+                    length_detail(&m.value_type, Some(x), Some(y)),
+                ),
+                (Some(x), _) if x > PIECE as i64 && m.value_type != "string" => {
+                    return Whole::Large(x as u64);
+                }
+                _ => match (Canon::of(&s), Canon::of(&t.value)) {
+                    (Ok(Some(s)), Ok(Some(t))) => match s.diff(&t, tolerance) {
+                        Some(detail) => (DifferenceKind::Value, detail),
+                        None => return Whole::Equal,
+                    },
+                    (Ok(None), _) | (_, Ok(None)) => (
+                        DifferenceKind::NotComparable,
+                        format!("{} values are not compared", m.value_type),
+                    ),
+                    (Err(e), _) | (_, Err(e)) => (
+                        DifferenceKind::Value,
+                        format!("cannot decode the value: {e}"),
+                    ),
+                },
+            },
+            (Err(e), _) | (_, Err(e)) => (
+                DifferenceKind::Value,
+                format!("cannot decode the DUMP payload: {e}"),
+            ),
+        };
+        Whole::Differ(kind, detail)
     }
 
     /// A large value in pieces: the source's pieces looked up on the target.
@@ -1080,42 +1114,58 @@ impl<'v, 'a> Run<'v, 'a> {
     }
 
     /// The extra keys among target keys `names` of target database `tdb`.
+    ///
+    /// Without a filter a target key's scope does not depend on its type: the
+    /// source is asked first, and the target's metadata read only for the keys
+    /// the source lacks. With one, the target's types come first.
     async fn extras(&mut self, tdb: u64, names: Vec<Bytes>) -> Result<Vec<Suspect<'a>>> {
         let o = self.options();
         let names: Vec<Bytes> = names.into_iter().filter(|k| !self.is_sync_key(k)).collect();
-        let tmeta = meta(&mut self.target, tdb, names.iter()).await?;
-        let source_dbs: Vec<u64> = match &mut self.source {
-            Source::Live(side) => (0..side.database_count().await?).collect(),
-            Source::File(_, keys) => {
-                let mut dbs: Vec<u64> = keys.iter().map(|k| k.0).collect();
-                dbs.sort_unstable();
-                dbs.dedup();
-                dbs
-            }
+        let wanted = Wanted {
+            pttl: true,
+            size: false,
         };
+        let by_type = o.filter.is_some();
+        let mut tmeta: Vec<Option<Meta>> = if by_type {
+            let probes = names.iter();
+            meta(&mut self.target, tdb, probes, wanted)
+                .await?
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            vec![None; names.len()]
+        };
+        // The source databases whose keys would land here.
+        let source_dbs: Vec<u64> = self
+            .source_databases()
+            .await?
+            .into_iter()
+            .filter(|&sdb| o.db_map.as_ref().map_or(Some(sdb), |map| map.target(sdb)) == Some(tdb))
+            .collect();
         // Candidates: (index, source db) whose key would land here.
         let mut candidates: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-        let mut in_scope = vec![false; names.len()];
         for (i, (name, m)) in names.iter().zip(&tmeta).enumerate() {
-            if m.value_type == "none" {
+            if m.as_ref().is_some_and(|m| m.value_type == "none") {
                 continue;
             }
             for &sdb in &source_dbs {
-                if o.db_map.as_ref().map_or(Some(sdb), |map| map.target(sdb)) != Some(tdb) {
-                    continue;
+                let allowed = |m: &Meta| {
+                    o.filter
+                        .as_ref()
+                        .is_none_or(|f| f.allows_key(sdb, name, type_of(&m.value_type)))
+                };
+                if m.as_ref().is_none_or(allowed) {
+                    candidates.entry(sdb).or_default().push(i);
                 }
-                if o.filter
-                    .as_ref()
-                    .is_some_and(|f| !f.allows_key(sdb, name, type_of(&m.value_type)))
-                {
-                    continue;
-                }
-                in_scope[i] = true;
-                candidates.entry(sdb).or_default().push(i);
             }
         }
+        let mut in_scope = vec![false; names.len()];
         let mut present = vec![false; names.len()];
         for (sdb, indexes) in candidates {
+            for &i in &indexes {
+                in_scope[i] = true;
+            }
             match &mut self.source {
                 Source::Live(side) => {
                     let requests: Vec<Request> = indexes
@@ -1134,6 +1184,18 @@ impl<'v, 'a> Run<'v, 'a> {
                 }
             }
         }
+        if !by_type {
+            let absent: Vec<usize> = (0..names.len())
+                .filter(|&i| in_scope[i] && !present[i])
+                .collect();
+            let probes = absent.iter().map(|&i| &names[i]);
+            let read = meta(&mut self.target, tdb, probes, wanted).await?;
+            for (&i, m) in absent.iter().zip(read) {
+                // Gone from the target too: nothing to compare.
+                in_scope[i] = m.value_type != "none";
+                tmeta[i] = Some(m);
+            }
+        }
         let grace = o.expiry_grace.map_or(0, |g| g.as_millis() as i64) + o.ttl_tolerance_ms;
         let mut found = Vec::new();
         for (i, (name, m)) in names.into_iter().zip(tmeta).enumerate() {
@@ -1141,8 +1203,11 @@ impl<'v, 'a> Run<'v, 'a> {
                 continue;
             }
             self.status.keys += 1;
+            let Some(m) = m.filter(|_| !present[i]) else {
+                continue;
+            };
             // Expired on the source, kept by the sync for its grace.
-            if present[i] || (0..=grace).contains(&m.pttl) {
+            if (0..=grace).contains(&m.pttl.unwrap_or(-1)) {
                 continue;
             }
             let d = Difference::key(
@@ -1154,6 +1219,26 @@ impl<'v, 'a> Run<'v, 'a> {
             found.push(Suspect::Extra(tdb, name, d));
         }
         Ok(found)
+    }
+
+    /// The source's databases: of a live source (`CONFIG GET databases`, read
+    /// once), or those the file's keys in scope are in.
+    async fn source_databases(&mut self) -> Result<Vec<u64>> {
+        Ok(match &mut self.source {
+            Source::Live(side) => {
+                let count = match self.source_dbs {
+                    Some(n) => n,
+                    None => *self.source_dbs.insert(side.database_count().await?),
+                };
+                (0..count).collect()
+            }
+            Source::File(_, keys) => {
+                let mut dbs: Vec<u64> = keys.iter().map(|k| k.0).collect();
+                dbs.sort_unstable();
+                dbs.dedup();
+                dbs
+            }
+        })
     }
 
     /// The function libraries: the source's against every target master's.
@@ -1197,20 +1282,38 @@ impl<'v, 'a> Run<'v, 'a> {
     }
 }
 
-/// `TYPE` and `PTTL` of `keys` in database `db` of `side`, in one pipeline.
+/// `TYPE` of `keys` in database `db` of `side`, with `PTTL` and `MEMORY USAGE`
+/// as `wanted` says, in one pipeline.
+///
+/// # Errors
+/// Connection errors; [`Error::Key`] when `TYPE` is refused.
 async fn meta<'k>(
     side: &mut Side,
     db: u64,
     keys: impl Iterator<Item = &'k Bytes>,
+    wanted: Wanted,
 ) -> Result<Vec<Meta>> {
+    let step = 1 + usize::from(wanted.pttl) + usize::from(wanted.size);
     let mut requests = Vec::new();
     for k in keys {
         requests.push(Request::new("TYPE", k, &[]));
-        requests.push(Request::new("PTTL", k, &[]));
+        if wanted.pttl {
+            requests.push(Request::new("PTTL", k, &[]));
+        }
+        if wanted.size {
+            requests.push(Request {
+                key: k.clone(),
+                args: vec![
+                    Bytes::from_static(b"MEMORY"),
+                    Bytes::from_static(b"USAGE"),
+                    k.clone(),
+                ],
+            });
+        }
     }
     let replies = side.query(db, &requests).await?;
-    let mut out = Vec::with_capacity(replies.len() / 2);
-    for (r, req) in replies.chunks(2).zip(requests.chunks(2)) {
+    let mut out = Vec::with_capacity(replies.len() / step);
+    for (r, req) in replies.chunks(step).zip(requests.chunks(step)) {
         if r[0].is_error() {
             let at = At {
                 db,
@@ -1218,17 +1321,164 @@ async fn meta<'k>(
             };
             return Err(at.error(side, format!("TYPE: {}", text(&r[0]))));
         }
-        let pttl = r[1].as_integer().unwrap_or(-1);
-        let value_type = text(&r[0]);
-        // Gone between the two replies.
-        let value_type = if pttl == -2 {
+        let mut rest = r[1..].iter();
+        let pttl = wanted
+            .pttl
+            .then(|| rest.next().and_then(Frame::as_integer).unwrap_or(-1));
+        let size = wanted
+            .size
+            .then(|| rest.next())
+            .flatten()
+            .and_then(Frame::as_integer);
+        // Gone between the replies.
+        let value_type = if pttl == Some(-2) {
             "none".to_owned()
         } else {
-            value_type
+            text(&r[0])
         };
-        out.push(Meta { value_type, pttl });
+        out.push(Meta {
+            value_type,
+            pttl,
+            size,
+        });
     }
     Ok(out)
+}
+
+/// The source keys' metadata: live, one pipeline; from a file, the file's.
+///
+/// # Errors
+/// Connection errors; [`Error::Key`] when `TYPE` is refused.
+async fn source_meta(
+    source: &mut Source,
+    db: u64,
+    pairs: &[Pair<'_>],
+    wanted: Wanted,
+) -> Result<Vec<Meta>> {
+    match source {
+        Source::Live(side) => meta(side, db, pairs.iter().map(|p| &p.name), wanted).await,
+        Source::File(..) => {
+            let now = now_ms();
+            Ok(pairs
+                .iter()
+                .map(|p| {
+                    let key = p.rdb.as_ref().expect("file keys carry their value");
+                    Meta {
+                        value_type: key.value.value_type().as_str().to_owned(),
+                        pttl: Some(key.expire_ms.map_or(-1, |at| (at - now).max(0))),
+                        size: Some(key.raw_value.len() as i64),
+                    }
+                })
+                .collect())
+        }
+    }
+}
+
+/// The command that gives the length of a value of type `value_type`
+/// (`EXISTS` for a module value).
+fn length_request(value_type: &str, key: &Bytes) -> Request {
+    let name = match value_type {
+        "string" => "STRLEN",
+        "list" => "LLEN",
+        "set" => "SCARD",
+        "zset" => "ZCARD",
+        "hash" => "HLEN",
+        "stream" => "XLEN",
+        _ => "EXISTS",
+    };
+    Request::new(name, key, &[])
+}
+
+/// Whether a value is read whole (`DUMP`): in mode `full`, when of at most
+/// `small_bytes` (as `MEMORY USAGE` estimates it), and module values.
+fn is_whole(m: &Meta, o: &VerifyOptions) -> bool {
+    o.mode == VerifyMode::Full
+        && (m.value_type == "module" || m.size.is_some_and(|s| s as u64 <= o.small_bytes))
+}
+
+/// The second round on a live side: the `DUMP` payloads of the values read
+/// whole ([`is_whole`]), the lengths of the others.
+///
+/// # Errors
+/// Connection errors; [`Error::Key`] when `DUMP` is refused.
+async fn held(
+    side: &mut Side,
+    db: u64,
+    keys: &[(&Bytes, &Meta)],
+    o: &VerifyOptions,
+) -> Result<Vec<Held>> {
+    let requests: Vec<Request> = keys
+        .iter()
+        .map(|(name, m)| match is_whole(m, o) {
+            true => Request::new("DUMP", name, &[]),
+            false => length_request(&m.value_type, name),
+        })
+        .collect();
+    let replies = side.query(db, &requests).await?;
+    let mut out = Vec::with_capacity(replies.len());
+    for ((name, m), r) in keys.iter().zip(replies) {
+        if !is_whole(m, o) {
+            out.push(Held::Len(r.as_integer()));
+            continue;
+        }
+        match r {
+            Frame::BulkString(payload) => out.push(Held::Payload(payload)),
+            r if r.is_error() && text(&r).starts_with("NOPERM") => {
+                let at = At { db, key: name };
+                return Err(at.error(side, format!("DUMP: {}", text(&r))));
+            }
+            _ => out.push(Held::Gone),
+        }
+    }
+    Ok(out)
+}
+
+/// What an RDB file gives of a key for the second round.
+fn held_file(pair: &Pair<'_>, m: &Meta, o: &VerifyOptions) -> Held {
+    let key = pair.rdb.as_ref().expect("file keys carry their value");
+    if is_whole(m, o) {
+        Held::Payload(Bytes::from(key.dump_payload()))
+    } else {
+        Held::Len(value_len(&key.value))
+    }
+}
+
+/// The number of elements of a value held as a payload (`rdb`: as the file
+/// holds it); `Err(detail)` when it cannot be decoded.
+fn payload_len(payload: &[u8], rdb: Option<&Key<'_>>) -> std::result::Result<i64, String> {
+    let value = match rdb {
+        Some(key) => key.value.clone(),
+        None => parse_dump(payload)
+            .map(|d| d.value)
+            .map_err(|e| format!("cannot decode the DUMP payload: {e}"))?,
+    };
+    value_len(&value).ok_or_else(|| "cannot decode the value".to_owned())
+}
+
+/// The number of elements of a value (bytes of a string; 1 for a module
+/// value); `None` when it cannot be decoded.
+fn value_len(value: &Value<'_>) -> Option<i64> {
+    match value {
+        Value::String(s) => Some(s.len() as i64),
+        Value::Stream(s) => Some(s.length as i64),
+        Value::Module(_) | Value::Array(_) => Some(1),
+        v => v.validate().ok().map(|n| n as i64),
+    }
+}
+
+/// A length difference for a person: bytes of strings, elements of the others.
+fn length_detail(value_type: &str, source: Option<i64>, target: Option<i64>) -> String {
+    let show = |n: Option<i64>| n.map_or("?".to_owned(), |n| n.to_string());
+    let what = if value_type == "string" {
+        "bytes"
+    } else {
+        "elements"
+    };
+    format!(
+        "{} {what} on the source, {} on the target",
+        show(source),
+        show(target)
+    )
 }
 
 /// A library's name, from the first line of its code (`#!lua name=mylib`).
