@@ -246,9 +246,17 @@ fn assert_same(master: &Server, oracle: &Server, what: &str) {
     let a = Snapshot::of_server(master, &DBS);
     let b = Snapshot::of_server(oracle, &DBS);
     assert!(a.keys.len() > 100, "{what}: only {} keys", a.keys.len());
-    // Redis 6.2 replicates relative expiries as written: applied later, they end
-    // later, by the replication delay.
-    let d = a.diff(&b, GRACE_MS + 2000);
+    // Redis 6.2 replicates relative expiries as written (`SET k v PX 3600000`):
+    // applied later, they end later by the whole replication delay, as on a real
+    // 6.2 replica, and a loaded 2-core machine has delayed this consumer by more
+    // than 12 s. The keys those expiries set live an hour, so a minute still tells
+    // a carried expiry from a lost one; 7.0 and later send absolute times.
+    let slack = if master.version() == testkit::Version::Redis6_2 {
+        60_000
+    } else {
+        GRACE_MS + 2000
+    };
+    let d = a.diff(&b, slack);
     assert!(d.is_empty(), "{what}: {d:#?}");
 }
 
