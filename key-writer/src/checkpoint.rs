@@ -97,6 +97,20 @@ impl Checkpoint {
         }
     }
 
+    /// Whether this position is worth writing over `held`, written at
+    /// `written_at`: it is ahead (or in another state) and `held` is older than a
+    /// second, so that a node or floor without traffic catches up about once a
+    /// second, not at every flush.
+    pub(crate) fn supersedes(
+        &self,
+        held: Option<&Checkpoint>,
+        written_at: Option<Instant>,
+    ) -> bool {
+        let behind = held.is_none_or(|c| c.offset < self.offset || c.loading != self.loading);
+        let stale = written_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+        behind && stale
+    }
+
     /// The value stored.
     pub(crate) fn encode(&self) -> Bytes {
         Bytes::from(self.to_string())
@@ -185,14 +199,7 @@ impl ClusterCheckpoints {
     /// Writes `checkpoint` as the floor with the next flush (`only_stale`: only
     /// when the floor is behind it and older than a second).
     pub(crate) fn raise(&mut self, checkpoint: &Checkpoint, only_stale: bool) {
-        let behind = self
-            .floor
-            .as_ref()
-            .is_none_or(|f| f.offset < checkpoint.offset || f.loading != checkpoint.loading);
-        let stale = self
-            .written_at
-            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
-        if !only_stale || (behind && stale) {
+        if !only_stale || checkpoint.supersedes(self.floor.as_ref(), self.written_at) {
             self.due = Some(checkpoint.clone());
         }
     }

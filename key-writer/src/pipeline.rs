@@ -293,14 +293,7 @@ impl Pipeline {
         }
         for index in self.layout.masters() {
             let node = &mut self.nodes[index];
-            let behind = node
-                .applied
-                .as_ref()
-                .is_none_or(|c| c.offset < checkpoint.offset || c.loading != checkpoint.loading);
-            let stale = node
-                .written_at
-                .is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
-            if !only_stale || (behind && stale) {
+            if !only_stale || checkpoint.supersedes(node.applied.as_ref(), node.written_at) {
                 node.due = Some(checkpoint.clone());
             }
         }

@@ -242,11 +242,7 @@ impl Writer {
     /// a master that cannot be reached or refuses.
     pub async fn delete_in_scope(&mut self, slots: Option<&[(u16, u16)]>) -> Result<u64> {
         self.pipeline.flush().await?;
-        let scope = Scope {
-            hooks: &self.options.hooks,
-            slots,
-            own: self.options.checkpoint.as_ref().map(|c| c.name.as_str()),
-        };
+        let scope = self.scope(slots);
         let cluster = self.is_cluster();
         let mut deleted = 0;
         for index in self.pipeline.layout().masters() {
@@ -271,12 +267,16 @@ impl Writer {
         name: &Bytes,
         value_type: rdb_parser::Type,
     ) -> Option<bool> {
+        self.scope(slots).covers(db, name, value_type)
+    }
+
+    /// The keys this writer's stream covers, in `slots` (all with `None`).
+    fn scope<'a>(&'a self, slots: Option<&'a [(u16, u16)]>) -> Scope<'a> {
         Scope {
             hooks: &self.options.hooks,
             slots,
             own: self.options.checkpoint.as_ref().map(|c| c.name.as_str()),
         }
-        .covers(db, name, value_type)
     }
 
     /// Removes the checkpoint keys named `name` (see [`CheckpointOptions`]) from
