@@ -199,6 +199,16 @@ fn identical_then_each_difference_found_once() {
         (&[&["ZADD", "scores", "2.5", "bob"]], "scores", "value"),
         (&[&["HSET", "user:1", "visits", "8"]], "user:1", "value"),
         (&[&["PEXPIRE", "greeting", "100000000"]], "greeting", "ttl"),
+        // Mode `full` reads types with the values: a type difference comes
+        // before the time-to-live difference of the same key.
+        (
+            &[
+                &["DEL", "colors"],
+                &["SET", "colors", "x", "PX", "100000000"],
+            ],
+            "colors",
+            "type",
+        ),
         (&[&["XDEL", "events", "1700000000001-0"]], "events", "value"),
         (
             &[&["XGROUP", "SETID", "events", "workers", "1700000000002-0"]],
@@ -228,6 +238,13 @@ fn identical_then_each_difference_found_once() {
             "value",
         ),
         (&[&["XDEL", "big:stream", "1-1000"]], "big:stream", "value"),
+        // A large value against a small one, and a large value's time to live.
+        (
+            &[&["DEL", "big:list"], &["SET", "big:list", "x"]],
+            "big:list",
+            "type",
+        ),
+        (&[&["PEXPIRE", "big:hash", "100000000"]], "big:hash", "ttl"),
     ];
     for (commands, key, kind) in cases {
         for c in *commands {

@@ -182,6 +182,7 @@ mod rate;
 mod rdb_file;
 mod restore;
 mod scan;
+mod seen;
 mod shard;
 mod side;
 mod stats;

@@ -114,6 +114,35 @@ impl Side {
         })
     }
 
+    /// Another connection to each node the side started with (node `i` the same
+    /// server in both), sharing its read rate: for `SCAN` steps taken while the
+    /// keys of the step before are compared.
+    ///
+    /// # Errors
+    /// When a server cannot be reached.
+    pub(crate) async fn scanner(&self) -> Result<Side> {
+        let mut nodes = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let con = Connection::connect(&node.endpoint, &self.options)
+                .await
+                .map_err(|e| Error::endpoint(&node.endpoint, e))?;
+            nodes.push(Node {
+                endpoint: node.endpoint.clone(),
+                con,
+                db: 0,
+            });
+        }
+        Ok(Side {
+            role: self.role,
+            nodes,
+            slots: self.slots.clone(),
+            options: self.options.clone(),
+            proxy: self.proxy,
+            info: self.info.clone(),
+            rate: self.rate.clone(),
+        })
+    }
+
     /// Whether the side has database 0 only (a cluster or a proxy).
     pub(crate) fn single_database(&self) -> bool {
         self.slots.is_some() || self.proxy

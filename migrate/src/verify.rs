@@ -3,7 +3,7 @@
 //! values), in rounds so that a target kept in sync by a running sync is not
 //! reported for writes still in flight.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Write};
@@ -27,6 +27,7 @@ use crate::compare::{
 use crate::difference::{Difference, DifferenceKind, Subject};
 use crate::error::{Error, Result};
 use crate::rdb_file::map;
+use crate::seen::Seen;
 use crate::side::{Request, Side};
 
 /// How much of each key is compared.
@@ -99,6 +100,14 @@ pub struct VerifyOptions {
     /// (default 64 KiB): equal payloads are equal, others are decoded and compared
     /// by content when of at most [`PIECE`] elements. Larger ones in pieces.
     pub small_bytes: u64,
+    /// Source keys remembered once compared (default 3,500,000; 64-bit
+    /// fingerprints, at most 36 MiB for these), so that the search for extra
+    /// target keys does not ask the source about them: a target key whose source
+    /// key was compared is not extra, even if the source key is gone since (a
+    /// key changed after its comparison is not compared again either). Target keys
+    /// beyond these are looked up in the source (`EXISTS`). An RDB file source
+    /// remembers all its keys in scope.
+    pub remembered_keys: usize,
 }
 
 impl Default for VerifyOptions {
@@ -119,6 +128,7 @@ impl Default for VerifyOptions {
             hooks: Hooks::new(),
             checkpoint_name: DEFAULT_CHECKPOINT_NAME.to_owned(),
             small_bytes: 64 << 10,
+            remembered_keys: 3_500_000,
         }
     }
 }
@@ -229,8 +239,10 @@ impl VerifyReport {
 /// (200,000 fields of 500 bytes) with a peak resident memory under 40 MiB
 /// (13 MiB measured; 275 MiB when the same hash is read whole). A source RDB file
 /// is memory-mapped; its strings compressed with LZF are decompressed whole. The
-/// keys that differ in a round are kept until the next, and an RDB source keeps
-/// the names of its keys for the extra-key search.
+/// keys that differ in a round are kept until the next, and the compared source
+/// keys are remembered as fingerprints for the extra-key search (up to
+/// [`VerifyOptions::remembered_keys`], 36 MiB with the default; all the keys of an
+/// RDB file source, at most 21 bytes each).
 pub struct Verify {
     source: VerifySource,
     target: Endpoint,
@@ -272,19 +284,22 @@ impl Suspect<'_> {
     }
 }
 
-/// A key's metadata on one side, as [`Wanted`] asked for it: its type (`none`
-/// when absent), time to live (`-1`: none; `None`: not read) and size in bytes
-/// (`MEMORY USAGE`, or a file's raw value).
+/// A key's metadata on one side, as [`Wanted`] asked for it: whether it
+/// exists, its type (`None`: not read), time to live (`-1`: none; `None`: not
+/// read) and size in bytes (`MEMORY USAGE`, or a file's raw value).
 #[derive(Clone, Debug)]
 struct Meta {
-    value_type: String,
+    exists: bool,
+    value_type: Option<Type>,
     pttl: Option<i64>,
     size: Option<i64>,
 }
 
-/// Which of a key's metadata a round reads besides its type.
+/// Which of a key's metadata a round reads: its type or its time to live (or
+/// both: one of them tells whether the key exists), and its size.
 #[derive(Clone, Copy, Debug)]
 struct Wanted {
+    value_type: bool,
     pttl: bool,
     size: bool,
 }
@@ -294,11 +309,11 @@ struct Wanted {
 type Keyed<'a> = (Pair<'a>, Meta, Bytes, Option<Meta>);
 
 /// What the second round reads of a key's value: its `DUMP` payload (mode
-/// `full`, small values), its length (mode `length`, or a larger value), or that
-/// it is gone (no payload).
+/// `full`, small values and module values), its type and length (mode `length`,
+/// or a larger value), or that it is gone.
 enum Held {
     Payload(Bytes),
-    Len(Option<i64>),
+    Len(Type, Option<i64>),
     Gone,
 }
 
@@ -306,8 +321,8 @@ enum Held {
 enum Whole {
     Equal,
     Differ(DifferenceKind, String),
-    /// More than [`PIECE`] elements: compared in pieces.
-    Large(u64),
+    /// More than [`PIECE`] elements (of this type): compared in pieces.
+    Large(Type, u64),
 }
 
 fn now_ms() -> i64 {
@@ -316,16 +331,29 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn type_of(name: &str) -> Type {
-    match name {
-        "string" => Type::String,
-        "list" => Type::List,
-        "set" => Type::Set,
-        "zset" => Type::SortedSet,
-        "hash" => Type::Hash,
-        "stream" => Type::Stream,
+/// The type a `TYPE` reply names; `None` for `none` (no such key). Module
+/// types answer with the module's own name.
+fn type_of(reply: &Frame) -> Option<Type> {
+    Some(match reply.as_bytes()?.as_ref() {
+        b"none" => return None,
+        b"string" => Type::String,
+        b"list" => Type::List,
+        b"set" => Type::Set,
+        b"zset" => Type::SortedSet,
+        b"hash" => Type::Hash,
+        b"stream" => Type::Stream,
+        b"array" => Type::Array,
         _ => Type::Module,
-    }
+    })
+}
+
+/// A type difference for a person.
+fn type_detail(source: Type, target: Type) -> String {
+    format!(
+        "{} on the source, {} on the target",
+        source.as_str(),
+        target.as_str()
+    )
 }
 
 fn text(frame: &Frame) -> String {
@@ -409,7 +437,7 @@ impl Verify {
                 let rdb = Rdb::with_options(&map, ParseOptions::default()).map_err(corrupt)?;
                 let mut run = Run::new(
                     self,
-                    Source::File(path.display().to_string(), HashSet::new()),
+                    Source::File(path.display().to_string(), BTreeSet::new()),
                     target,
                 );
                 run.forward_file(&rdb).await?;
@@ -422,8 +450,8 @@ impl Verify {
 /// The source of a run.
 enum Source {
     Live(Box<Side>),
-    /// The file's name, and the in-scope keys (source db, name) it holds.
-    File(String, HashSet<(u64, Bytes)>),
+    /// The file's name, and the databases of its keys in scope.
+    File(String, BTreeSet<u64>),
 }
 
 /// One verification under way.
@@ -434,6 +462,8 @@ struct Run<'v, 'a> {
     /// Filter, database map, then the user's hooks.
     hooks: Hooks,
     suspects: Vec<Suspect<'a>>,
+    /// The source keys in scope compared, for the extra-key search.
+    seen: Seen,
     keys: BTreeMap<u64, u64>,
     /// Libraries of the source (name, code).
     libraries: Option<BTreeMap<String, Vec<u8>>>,
@@ -453,12 +483,17 @@ impl<'v, 'a> Run<'v, 'a> {
             hooks.push(m.clone());
         }
         hooks.push(o.hooks.clone());
+        let remembered = match source {
+            Source::Live(_) => Some(o.remembered_keys),
+            Source::File(..) => None,
+        };
         Run {
             verify,
             source,
             target,
             hooks,
             suspects: Vec::new(),
+            seen: Seen::new(remembered),
             keys: BTreeMap::new(),
             libraries: None,
             source_dbs: None,
@@ -474,7 +509,9 @@ impl<'v, 'a> Run<'v, 'a> {
         self.verify.status.send_replace(self.status.clone());
     }
 
-    /// Every key of a live source, node by node, database by database.
+    /// Every key of a live source, node by node, database by database; each
+    /// `SCAN` step taken (on connections of its own) while the keys of the step
+    /// before are compared.
     async fn forward_live(&mut self) -> Result<()> {
         let batch = self.options().batch;
         let Source::Live(source) = &mut self.source else {
@@ -487,13 +524,11 @@ impl<'v, 'a> Run<'v, 'a> {
                 work.push((i, db));
             }
         }
+        let mut scanner = source.scanner().await?;
         for (i, db) in work {
-            let mut cursor = b"0".to_vec();
+            let mut step = scanner.scan(i, db, b"0", batch).await?;
             loop {
-                let Source::Live(source) = &mut self.source else {
-                    unreachable!()
-                };
-                let (next, keys) = source.scan(i, db, &cursor, batch).await?;
+                let (next, keys) = step;
                 let pairs = keys
                     .into_iter()
                     .map(|name| Pair {
@@ -502,13 +537,19 @@ impl<'v, 'a> Run<'v, 'a> {
                         rdb: None,
                     })
                     .collect();
-                let found = self.compare(db, pairs, true).await?;
-                self.suspects.extend(found);
+                let ahead = async {
+                    match next.as_slice() {
+                        b"0" => Ok(None),
+                        cursor => scanner.scan(i, db, cursor, batch).await.map(Some),
+                    }
+                };
+                let (ahead, found) = tokio::join!(ahead, self.compare(db, pairs, true));
+                self.suspects.extend(found?);
                 self.publish();
-                if next == b"0" {
-                    break;
+                match ahead? {
+                    Some(s) => step = s,
+                    None => break,
                 }
-                cursor = next;
             }
         }
         let Source::Live(source) = &mut self.source else {
@@ -639,13 +680,17 @@ impl<'v, 'a> Run<'v, 'a> {
         })
     }
 
-    /// What the first round reads of a source key: its type always; its time to
-    /// live unless mode `keys` runs without hooks of yours (then only for keys
-    /// missing on the target); its size in mode `full`.
+    /// What the first round reads of a source key: its type but in mode `full`
+    /// (the `DUMP` payload tells it) without a filter or hooks of yours (which
+    /// may decide by it); its time to live unless mode `keys` runs without hooks
+    /// of yours (then only for keys missing on the target); its size in mode
+    /// `full`.
     fn source_wanted(&self) -> Wanted {
         let o = self.options();
+        let hooked = !o.hooks.is_empty();
         Wanted {
-            pttl: o.mode != VerifyMode::Keys || !o.hooks.is_empty(),
+            value_type: o.mode != VerifyMode::Full || hooked || o.filter.is_some(),
+            pttl: o.mode != VerifyMode::Keys || hooked,
             size: o.mode == VerifyMode::Full,
         }
     }
@@ -654,13 +699,9 @@ impl<'v, 'a> Run<'v, 'a> {
     fn destination(&self, pair: &Pair<'a>, meta: &Meta) -> Result<Option<(u64, Bytes)>> {
         let expire = meta.pttl.filter(|t| *t >= 0).map(|t| now_ms() + t);
         let value = pair.rdb.as_ref().map(|k| &k.value);
-        let mut edit = KeyEdit::new(
-            pair.db,
-            pair.name.clone(),
-            type_of(&meta.value_type),
-            expire,
-            value,
-        );
+        // Not read when nothing in scope depends on it.
+        let value_type = meta.value_type.unwrap_or(Type::String);
+        let mut edit = KeyEdit::new(pair.db, pair.name.clone(), value_type, expire, value);
         match self.hooks.key(&mut edit) {
             Verdict::Keep => Ok(Some((edit.db, edit.name))),
             Verdict::Drop => Ok(None),
@@ -721,7 +762,7 @@ impl<'v, 'a> Run<'v, 'a> {
         // In scope, grouped by target database.
         let mut routed: BTreeMap<u64, Vec<Keyed<'a>>> = BTreeMap::new();
         for ((pair, meta), tmeta) in pairs.into_iter().zip(metas).zip(tmetas.iter_mut()) {
-            if meta.value_type == "none" {
+            if !meta.exists {
                 continue;
             }
             let Some((tdb, tname)) = self.destination(&pair, &meta)? else {
@@ -729,8 +770,9 @@ impl<'v, 'a> Run<'v, 'a> {
             };
             if first {
                 *self.keys.entry(pair.db).or_default() += 1;
-                if let Source::File(_, names) = &mut self.source {
-                    names.insert((pair.db, pair.name.clone()));
+                self.seen.insert(pair.db, &pair.name);
+                if let Source::File(_, dbs) = &mut self.source {
+                    dbs.insert(pair.db);
                 }
             }
             self.status.keys += 1;
@@ -751,11 +793,13 @@ impl<'v, 'a> Run<'v, 'a> {
         Ok(found)
     }
 
-    /// What the first round reads of a target key: its type; its time to live
-    /// but in mode `keys`; its size in mode `full`.
+    /// What the first round reads of a target key: its type but in mode `full`
+    /// (the `DUMP` payload tells it); its time to live but in mode `keys`; its
+    /// size in mode `full`.
     fn target_wanted(&self) -> Wanted {
         let mode = self.options().mode;
         Wanted {
+            value_type: mode != VerifyMode::Full,
             pttl: mode != VerifyMode::Keys,
             size: mode == VerifyMode::Full,
         }
@@ -783,7 +827,7 @@ impl<'v, 'a> Run<'v, 'a> {
         // Mode `keys`: the time to live of a source key missing on the target,
         // which may have expired there already.
         let unread: Vec<usize> = (0..keys.len())
-            .filter(|&i| keys[i].3.value_type == "none" && keys[i].1.pttl.is_none())
+            .filter(|&i| !keys[i].3.exists && keys[i].1.pttl.is_none())
             .collect();
         if let (false, Source::Live(side)) = (unread.is_empty(), &mut self.source) {
             let requests: Vec<Request> = unread
@@ -795,13 +839,17 @@ impl<'v, 'a> Run<'v, 'a> {
             }
         }
         let mut found = Vec::new();
-        // The keys whose values are compared: same type, same time to live.
+        // The keys whose values are compared, with a time-to-live difference
+        // to report unless their types differ (mode `full` reads the types with
+        // the values).
         let mut valued = Vec::new();
         for (pair, smeta, tname, tm) in keys {
             let diff =
                 |kind, detail: String| Difference::key(pair.db, pair.name.clone(), kind, detail);
             let spttl = smeta.pttl.unwrap_or(-1);
-            let d = if tm.value_type == "none" {
+            let types = smeta.value_type.zip(tm.value_type);
+            let mut ttl = None;
+            let d = if !tm.exists {
                 // A key about to expire may be gone from the target already.
                 (!(0..=o.ttl_tolerance_ms).contains(&spttl)).then(|| {
                     diff(
@@ -809,25 +857,20 @@ impl<'v, 'a> Run<'v, 'a> {
                         format!("not on the target (db {tdb})"),
                     )
                 })
-            } else if tm.value_type != smeta.value_type {
-                Some(diff(
-                    DifferenceKind::Type,
-                    format!(
-                        "{} on the source, {} on the target",
-                        smeta.value_type, tm.value_type
-                    ),
-                ))
+            } else if let Some((s, t)) = types.filter(|(s, t)| s != t) {
+                Some(diff(DifferenceKind::Type, type_detail(s, t)))
             } else if keys_only {
                 None
             } else {
-                self.ttl_diff(spttl, tm.pttl.unwrap_or(-1))
-                    .map(|detail| diff(DifferenceKind::Ttl, detail))
+                ttl = self.ttl_diff(spttl, tm.pttl.unwrap_or(-1));
+                match types {
+                    Some(_) => ttl.take().map(|detail| diff(DifferenceKind::Ttl, detail)),
+                    None => None,
+                }
             };
             match d {
                 Some(d) => found.push(Suspect::Key(Box::new(pair), d)),
-                None if !keys_only && tm.value_type != "none" => {
-                    valued.push((pair, smeta, tname, tm))
-                }
+                None if !keys_only && tm.exists => valued.push((pair, smeta, tname, tm, ttl)),
                 None => {}
             }
         }
@@ -852,56 +895,59 @@ impl<'v, 'a> Run<'v, 'a> {
         };
         let full = o.mode == VerifyMode::Full;
         let mut large = Vec::new();
-        for (((pair, m, tname, _), s), t) in valued.into_iter().zip(sheld).zip(theld) {
+        for (((pair, _, tname, _, ttl), s), t) in valued.into_iter().zip(sheld).zip(theld) {
             let diff =
                 |kind, detail: String| Difference::key(pair.db, pair.name.clone(), kind, detail);
-            let lengths = |slen: Option<i64>, tlen: Option<i64>| {
-                let kind = if full {
-                    DifferenceKind::Value
-                } else {
-                    DifferenceKind::Length
-                };
-                diff(kind, length_detail(&m.value_type, slen, tlen))
-            };
             let d = match (s, t) {
                 (Held::Gone, _) => Some(diff(
                     DifferenceKind::Value,
-                    "source changed while read (DUMP)".to_owned(),
+                    "source changed while read".to_owned(),
                 )),
                 (_, Held::Gone) => Some(diff(
                     DifferenceKind::Value,
-                    "target changed while read (DUMP)".to_owned(),
+                    "target changed while read".to_owned(),
                 )),
+                // Equal payloads: the same type and value.
+                (Held::Payload(a), Held::Payload(b)) if a == b => {
+                    ttl.map(|detail| diff(DifferenceKind::Ttl, detail))
+                }
                 (Held::Payload(a), Held::Payload(b)) => {
-                    if a == b {
-                        None
-                    } else {
-                        match self.compare_payloads(&pair, &m, &a, &b) {
-                            Whole::Equal => None,
-                            Whole::Differ(kind, detail) => Some(diff(kind, detail)),
-                            Whole::Large(len) => {
-                                large.push((pair, m, tname, len));
-                                continue;
-                            }
+                    match self.compare_payloads(&pair, &a, &b, ttl) {
+                        Whole::Equal => None,
+                        Whole::Differ(kind, detail) => Some(diff(kind, detail)),
+                        Whole::Large(value_type, len) => {
+                            large.push((pair, value_type, tname, len));
+                            continue;
                         }
                     }
                 }
                 (s, t) => {
                     let count = |h: Held, rdb: Option<&Key<'a>>| match h {
-                        Held::Len(n) => Ok(n),
-                        Held::Payload(p) => payload_len(&p, rdb).map(Some),
-                        _ => Ok(None),
+                        Held::Len(value_type, n) => Ok((value_type, n)),
+                        Held::Payload(p) => payload_len(&p, rdb),
+                        Held::Gone => Err(String::new()),
                     };
                     match (count(s, pair.rdb.as_ref()), count(t, None)) {
                         (Err(detail), _) | (_, Err(detail)) => {
                             Some(diff(DifferenceKind::Value, detail))
                         }
-                        (Ok(slen), Ok(tlen)) if slen != tlen && m.value_type != "module" => {
-                            Some(lengths(slen, tlen))
+                        (Ok((st, _)), Ok((tt, _))) if st != tt => {
+                            Some(diff(DifferenceKind::Type, type_detail(st, tt)))
                         }
-                        (Ok(slen), Ok(_)) => {
+                        (Ok(_), Ok(_)) if ttl.is_some() => {
+                            ttl.map(|detail| diff(DifferenceKind::Ttl, detail))
+                        }
+                        (Ok((st, slen)), Ok((_, tlen))) if slen != tlen && st != Type::Module => {
+                            let kind = if full {
+                                DifferenceKind::Value
+                            } else {
+                                DifferenceKind::Length
+                            };
+                            Some(diff(kind, length_detail(st, slen, tlen)))
+                        }
+                        (Ok((st, slen)), Ok(_)) => {
                             if full {
-                                large.push((pair, m, tname, slen.unwrap_or(0).max(0) as u64));
+                                large.push((pair, st, tname, slen.unwrap_or(0).max(0) as u64));
                             }
                             continue;
                         }
@@ -912,8 +958,11 @@ impl<'v, 'a> Run<'v, 'a> {
                 found.push(Suspect::Key(Box::new(pair), d));
             }
         }
-        for (pair, m, tname, len) in large {
-            if let Some(detail) = self.compare_large(db, tdb, &pair, &m, &tname, len).await? {
+        for (pair, value_type, tname, len) in large {
+            let compared = self
+                .compare_large(db, tdb, &pair, value_type, &tname, len)
+                .await?;
+            if let Some(detail) = compared {
                 let d = Difference::key(pair.db, pair.name.clone(), DifferenceKind::Value, detail);
                 found.push(Suspect::Key(Box::new(pair), d));
             }
@@ -943,16 +992,22 @@ impl<'v, 'a> Run<'v, 'a> {
         (!same).then(|| format!("{} on the source, {} on the target", ms(s), ms(t)))
     }
 
-    /// Two small values whose payloads differ, decoded and compared by content;
+    /// Two small values whose payloads differ, decoded: their types, then the
+    /// time-to-live difference `ttl` found before, then their contents;
     /// [`Whole::Large`] for more than [`PIECE`] elements on both sides, to be
     /// compared in pieces.
-    fn compare_payloads(&self, pair: &Pair<'a>, m: &Meta, a: &[u8], b: &[u8]) -> Whole {
+    fn compare_payloads(&self, pair: &Pair<'a>, a: &[u8], b: &[u8], ttl: Option<String>) -> Whole {
         let tolerance = self.options().ttl_tolerance_ms;
         let source_value = match &pair.rdb {
             Some(key) => Ok(key.value.clone()),
             None => parse_dump(a).map(|d| d.value),
         };
         let (kind, detail) = match (source_value, parse_dump(b)) {
+            (Ok(s), Ok(t)) if s.value_type() != t.value.value_type() => (
+                DifferenceKind::Type,
+                type_detail(s.value_type(), t.value.value_type()),
+            ),
+            (Ok(_), Ok(_)) if ttl.is_some() => (DifferenceKind::Ttl, ttl.unwrap_or_default()),
             (Ok(Value::Module(_)), Ok(t)) => {
                 let detail = module_detail(a, b, &t.value);
                 let kind = if detail.starts_with("module payloads are written") {
@@ -962,29 +1017,32 @@ impl<'v, 'a> Run<'v, 'a> {
                 };
                 (kind, detail)
             }
-            (Ok(s), Ok(t)) => match (value_len(&s), value_len(&t.value)) {
-                (Some(x), Some(y)) if x != y && m.value_type != "module" => (
-                    DifferenceKind::Value,
-                    length_detail(&m.value_type, Some(x), Some(y)),
-                ),
-                (Some(x), _) if x > PIECE as i64 && m.value_type != "string" => {
-                    return Whole::Large(x as u64);
-                }
-                _ => match (Canon::of(&s), Canon::of(&t.value)) {
-                    (Ok(Some(s)), Ok(Some(t))) => match s.diff(&t, tolerance) {
-                        Some(detail) => (DifferenceKind::Value, detail),
-                        None => return Whole::Equal,
-                    },
-                    (Ok(None), _) | (_, Ok(None)) => (
-                        DifferenceKind::NotComparable,
-                        format!("{} values are not compared", m.value_type),
-                    ),
-                    (Err(e), _) | (_, Err(e)) => (
+            (Ok(s), Ok(t)) => {
+                let value_type = s.value_type();
+                match (value_len(&s), value_len(&t.value)) {
+                    (Some(x), Some(y)) if x != y => (
                         DifferenceKind::Value,
-                        format!("cannot decode the value: {e}"),
+                        length_detail(value_type, Some(x), Some(y)),
                     ),
-                },
-            },
+                    (Some(x), _) if x > PIECE as i64 && value_type != Type::String => {
+                        return Whole::Large(value_type, x as u64);
+                    }
+                    _ => match (Canon::of(&s), Canon::of(&t.value)) {
+                        (Ok(Some(s)), Ok(Some(t))) => match s.diff(&t, tolerance) {
+                            Some(detail) => (DifferenceKind::Value, detail),
+                            None => return Whole::Equal,
+                        },
+                        (Ok(None), _) | (_, Ok(None)) => (
+                            DifferenceKind::NotComparable,
+                            format!("{} values are not compared", value_type.as_str()),
+                        ),
+                        (Err(e), _) | (_, Err(e)) => (
+                            DifferenceKind::Value,
+                            format!("cannot decode the value: {e}"),
+                        ),
+                    },
+                }
+            }
             (Err(e), _) | (_, Err(e)) => (
                 DifferenceKind::Value,
                 format!("cannot decode the DUMP payload: {e}"),
@@ -999,7 +1057,7 @@ impl<'v, 'a> Run<'v, 'a> {
         db: u64,
         tdb: u64,
         pair: &Pair<'a>,
-        m: &Meta,
+        value_type: Type,
         tname: &Bytes,
         len: u64,
     ) -> Result<Option<String>> {
@@ -1019,7 +1077,10 @@ impl<'v, 'a> Run<'v, 'a> {
                     error,
                 };
                 let Some(mut walk) = Walk::new(&key.value).map_err(corrupt)? else {
-                    return Ok(Some(format!("{} values are not compared", m.value_type)));
+                    return Ok(Some(format!(
+                        "{} values are not compared",
+                        value_type.as_str()
+                    )));
                 };
                 loop {
                     let piece = walk.next_piece().map_err(|error| Error::Rdb {
@@ -1047,8 +1108,11 @@ impl<'v, 'a> Run<'v, 'a> {
                 Ok(None)
             }
             (Source::Live(side), _) => {
-                let Some(mut walk) = LiveWalk::new(&m.value_type, len) else {
-                    return Ok(Some(format!("{} values are not compared", m.value_type)));
+                let Some(mut walk) = LiveWalk::new(value_type.as_str(), len) else {
+                    return Ok(Some(format!(
+                        "{} values are not compared",
+                        value_type.as_str()
+                    )));
                 };
                 loop {
                     let piece = match walk.next_piece(side, &sat).await? {
@@ -1063,7 +1127,7 @@ impl<'v, 'a> Run<'v, 'a> {
                         return Ok(Some(d));
                     }
                 }
-                if m.value_type == "stream" {
+                if value_type == Type::Stream {
                     let source = match live_stream_meta(side, &sat).await? {
                         Ok(s) => s,
                         Err(d) => return Ok(Some(d)),
@@ -1080,7 +1144,9 @@ impl<'v, 'a> Run<'v, 'a> {
     }
 
     /// Target keys with no source key in scope: every target key whose inverse
-    /// (through the database map and the filter) is in scope.
+    /// (through the database map and the filter) is in scope. Each `SCAN` step
+    /// is taken (on connections of its own) while the keys of the step before
+    /// are looked up.
     async fn reverse(&mut self) -> Result<()> {
         let batch = self.options().batch;
         let nodes = self.target.node_count();
@@ -1090,17 +1156,24 @@ impl<'v, 'a> Run<'v, 'a> {
                 work.push((i, db));
             }
         }
+        let mut scanner = self.target.scanner().await?;
         for (i, db) in work {
-            let mut cursor = b"0".to_vec();
+            let mut step = scanner.scan(i, db, b"0", batch).await?;
             loop {
-                let (next, keys) = self.target.scan(i, db, &cursor, batch).await?;
-                let found = self.extras(db, keys).await?;
-                self.suspects.extend(found);
+                let (next, keys) = step;
+                let ahead = async {
+                    match next.as_slice() {
+                        b"0" => Ok(None),
+                        cursor => scanner.scan(i, db, cursor, batch).await.map(Some),
+                    }
+                };
+                let (ahead, found) = tokio::join!(ahead, self.extras(db, keys));
+                self.suspects.extend(found?);
                 self.publish();
-                if next == b"0" {
-                    break;
+                match ahead? {
+                    Some(s) => step = s,
+                    None => break,
                 }
-                cursor = next;
             }
         }
         Ok(())
@@ -1115,13 +1188,16 @@ impl<'v, 'a> Run<'v, 'a> {
 
     /// The extra keys among target keys `names` of target database `tdb`.
     ///
-    /// Without a filter a target key's scope does not depend on its type: the
-    /// source is asked first, and the target's metadata read only for the keys
-    /// the source lacks. With one, the target's types come first.
+    /// A target key whose source key was compared is not extra; the source is
+    /// asked about the others (a live one: it may have them since). Without a
+    /// filter a target key's scope does not depend on its type: the target's
+    /// metadata is read only for the keys the source lacks. With one, the
+    /// target's types come first.
     async fn extras(&mut self, tdb: u64, names: Vec<Bytes>) -> Result<Vec<Suspect<'a>>> {
         let o = self.options();
         let names: Vec<Bytes> = names.into_iter().filter(|k| !self.is_sync_key(k)).collect();
         let wanted = Wanted {
+            value_type: true,
             pttl: true,
             size: false,
         };
@@ -1146,14 +1222,14 @@ impl<'v, 'a> Run<'v, 'a> {
         // Candidates: (index, source db) whose key would land here.
         let mut candidates: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
         for (i, (name, m)) in names.iter().zip(&tmeta).enumerate() {
-            if m.as_ref().is_some_and(|m| m.value_type == "none") {
+            if m.as_ref().is_some_and(|m| !m.exists) {
                 continue;
             }
             for &sdb in &source_dbs {
                 let allowed = |m: &Meta| {
-                    o.filter
-                        .as_ref()
-                        .is_none_or(|f| f.allows_key(sdb, name, type_of(&m.value_type)))
+                    o.filter.as_ref().is_none_or(|f| {
+                        f.allows_key(sdb, name, m.value_type.unwrap_or(Type::String))
+                    })
                 };
                 if m.as_ref().is_none_or(allowed) {
                     candidates.entry(sdb).or_default().push(i);
@@ -1162,11 +1238,14 @@ impl<'v, 'a> Run<'v, 'a> {
         }
         let mut in_scope = vec![false; names.len()];
         let mut present = vec![false; names.len()];
-        for (sdb, indexes) in candidates {
+        for (sdb, mut indexes) in candidates {
             for &i in &indexes {
                 in_scope[i] = true;
+                present[i] |= self.seen.contains(sdb, &names[i]);
             }
+            indexes.retain(|&i| !present[i]);
             match &mut self.source {
+                Source::Live(_) if indexes.is_empty() => {}
                 Source::Live(side) => {
                     let requests: Vec<Request> = indexes
                         .iter()
@@ -1177,11 +1256,8 @@ impl<'v, 'a> Run<'v, 'a> {
                         present[i] |= r.as_integer() == Some(1);
                     }
                 }
-                Source::File(_, keys) => {
-                    for &i in &indexes {
-                        present[i] |= keys.contains(&(sdb, names[i].clone()));
-                    }
-                }
+                // Every key of the file in scope was compared.
+                Source::File(..) => {}
             }
         }
         if !by_type {
@@ -1192,7 +1268,7 @@ impl<'v, 'a> Run<'v, 'a> {
             let read = meta(&mut self.target, tdb, probes, wanted).await?;
             for (&i, m) in absent.iter().zip(read) {
                 // Gone from the target too: nothing to compare.
-                in_scope[i] = m.value_type != "none";
+                in_scope[i] = m.exists;
                 tmeta[i] = Some(m);
             }
         }
@@ -1214,7 +1290,10 @@ impl<'v, 'a> Run<'v, 'a> {
                 tdb,
                 name.clone(),
                 DifferenceKind::Extra,
-                format!("a {} only on the target", m.value_type),
+                format!(
+                    "a {} only on the target",
+                    m.value_type.map_or("key", Type::as_str)
+                ),
             );
             found.push(Suspect::Extra(tdb, name, d));
         }
@@ -1232,12 +1311,7 @@ impl<'v, 'a> Run<'v, 'a> {
                 };
                 (0..count).collect()
             }
-            Source::File(_, keys) => {
-                let mut dbs: Vec<u64> = keys.iter().map(|k| k.0).collect();
-                dbs.sort_unstable();
-                dbs.dedup();
-                dbs
-            }
+            Source::File(_, dbs) => dbs.iter().copied().collect(),
         })
     }
 
@@ -1282,21 +1356,23 @@ impl<'v, 'a> Run<'v, 'a> {
     }
 }
 
-/// `TYPE` of `keys` in database `db` of `side`, with `PTTL` and `MEMORY USAGE`
-/// as `wanted` says, in one pipeline.
+/// `TYPE`, `PTTL` and `MEMORY USAGE` of `keys` in database `db` of `side`, as
+/// `wanted` says, in one pipeline.
 ///
 /// # Errors
-/// Connection errors; [`Error::Key`] when `TYPE` is refused.
+/// Connection errors; [`Error::Key`] when `TYPE` or `PTTL` is refused.
 async fn meta<'k>(
     side: &mut Side,
     db: u64,
     keys: impl Iterator<Item = &'k Bytes>,
     wanted: Wanted,
 ) -> Result<Vec<Meta>> {
-    let step = 1 + usize::from(wanted.pttl) + usize::from(wanted.size);
+    let step = usize::from(wanted.value_type) + usize::from(wanted.pttl) + usize::from(wanted.size);
     let mut requests = Vec::new();
     for k in keys {
-        requests.push(Request::new("TYPE", k, &[]));
+        if wanted.value_type {
+            requests.push(Request::new("TYPE", k, &[]));
+        }
         if wanted.pttl {
             requests.push(Request::new("PTTL", k, &[]));
         }
@@ -1311,33 +1387,35 @@ async fn meta<'k>(
             });
         }
     }
+    if step == 0 {
+        return Ok(Vec::new());
+    }
     let replies = side.query(db, &requests).await?;
     let mut out = Vec::with_capacity(replies.len() / step);
     for (r, req) in replies.chunks(step).zip(requests.chunks(step)) {
-        if r[0].is_error() {
-            let at = At {
-                db,
-                key: &req[0].key,
-            };
-            return Err(at.error(side, format!("TYPE: {}", text(&r[0]))));
+        if let Some((r, req)) = r.iter().zip(req).find(|(r, _)| r.is_error()) {
+            // `MEMORY USAGE` may be refused (a proxy): the value is read in pieces.
+            if req.args[0].as_ref() != b"MEMORY" {
+                let at = At { db, key: &req.key };
+                let command = String::from_utf8_lossy(&req.args[0]).into_owned();
+                return Err(at.error(side, format!("{command}: {}", text(r))));
+            }
         }
-        let mut rest = r[1..].iter();
+        let mut r = r.iter();
+        let value_type = wanted.value_type.then(|| r.next().and_then(type_of));
         let pttl = wanted
             .pttl
-            .then(|| rest.next().and_then(Frame::as_integer).unwrap_or(-1));
+            .then(|| r.next().and_then(Frame::as_integer).unwrap_or(-1));
         let size = wanted
             .size
-            .then(|| rest.next())
+            .then(|| r.next())
             .flatten()
             .and_then(Frame::as_integer);
-        // Gone between the replies.
-        let value_type = if pttl == Some(-2) {
-            "none".to_owned()
-        } else {
-            text(&r[0])
-        };
+        // Absent, or gone between the replies.
+        let exists = value_type.is_none_or(|t| t.is_some()) && pttl != Some(-2);
         out.push(Meta {
-            value_type,
+            exists,
+            value_type: value_type.flatten().filter(|_| exists),
             pttl,
             size,
         });
@@ -1348,7 +1426,7 @@ async fn meta<'k>(
 /// The source keys' metadata: live, one pipeline; from a file, the file's.
 ///
 /// # Errors
-/// Connection errors; [`Error::Key`] when `TYPE` is refused.
+/// Connection errors; [`Error::Key`] when `TYPE` or `PTTL` is refused.
 async fn source_meta(
     source: &mut Source,
     db: u64,
@@ -1364,7 +1442,8 @@ async fn source_meta(
                 .map(|p| {
                     let key = p.rdb.as_ref().expect("file keys carry their value");
                     Meta {
-                        value_type: key.value.value_type().as_str().to_owned(),
+                        exists: true,
+                        value_type: Some(key.value.value_type()),
                         pttl: Some(key.expire_ms.map_or(-1, |at| (at - now).max(0))),
                         size: Some(key.raw_value.len() as i64),
                     }
@@ -1374,17 +1453,17 @@ async fn source_meta(
     }
 }
 
-/// The command that gives the length of a value of type `value_type`
-/// (`EXISTS` for a module value).
-fn length_request(value_type: &str, key: &Bytes) -> Request {
+/// The command that gives the length of a value of type `value_type`;
+/// `DUMP` for a module value (compared whole).
+fn length_request(value_type: Type, key: &Bytes) -> Request {
     let name = match value_type {
-        "string" => "STRLEN",
-        "list" => "LLEN",
-        "set" => "SCARD",
-        "zset" => "ZCARD",
-        "hash" => "HLEN",
-        "stream" => "XLEN",
-        _ => "EXISTS",
+        Type::String => "STRLEN",
+        Type::List => "LLEN",
+        Type::Set => "SCARD",
+        Type::SortedSet => "ZCARD",
+        Type::Hash => "HLEN",
+        Type::Stream => "XLEN",
+        _ => "DUMP",
     };
     Request::new(name, key, &[])
 }
@@ -1393,14 +1472,30 @@ fn length_request(value_type: &str, key: &Bytes) -> Request {
 /// `small_bytes` (as `MEMORY USAGE` estimates it), and module values.
 fn is_whole(m: &Meta, o: &VerifyOptions) -> bool {
     o.mode == VerifyMode::Full
-        && (m.value_type == "module" || m.size.is_some_and(|s| s as u64 <= o.small_bytes))
+        && (m.value_type == Some(Type::Module) || m.size.is_some_and(|s| s as u64 <= o.small_bytes))
+}
+
+/// A `DUMP` reply: the payload, or the key gone since.
+///
+/// # Errors
+/// [`Error::Key`] when `DUMP` is refused for want of permission.
+fn dumped(side: &Side, db: u64, key: &Bytes, reply: Frame) -> Result<Held> {
+    match reply {
+        Frame::BulkString(payload) => Ok(Held::Payload(payload)),
+        r if r.is_error() && text(&r).starts_with("NOPERM") => {
+            let at = At { db, key };
+            Err(at.error(side, format!("DUMP: {}", text(&r))))
+        }
+        _ => Ok(Held::Gone),
+    }
 }
 
 /// The second round on a live side: the `DUMP` payloads of the values read
-/// whole ([`is_whole`]), the lengths of the others.
+/// whole ([`is_whole`]), the types and lengths of the others (their types
+/// first when not read yet: mode `full`; a module value is read whole then).
 ///
 /// # Errors
-/// Connection errors; [`Error::Key`] when `DUMP` is refused.
+/// Connection errors; [`Error::Key`] when `DUMP` or `TYPE` is refused.
 async fn held(
     side: &mut Side,
     db: u64,
@@ -1409,26 +1504,51 @@ async fn held(
 ) -> Result<Vec<Held>> {
     let requests: Vec<Request> = keys
         .iter()
-        .map(|(name, m)| match is_whole(m, o) {
-            true => Request::new("DUMP", name, &[]),
-            false => length_request(&m.value_type, name),
+        .map(|(name, m)| match (is_whole(m, o), m.value_type) {
+            (true, _) => Request::new("DUMP", name, &[]),
+            (false, Some(t)) => length_request(t, name),
+            (false, None) => Request::new("TYPE", name, &[]),
         })
         .collect();
     let replies = side.query(db, &requests).await?;
     let mut out = Vec::with_capacity(replies.len());
-    for ((name, m), r) in keys.iter().zip(replies) {
-        if !is_whole(m, o) {
-            out.push(Held::Len(r.as_integer()));
-            continue;
-        }
-        match r {
-            Frame::BulkString(payload) => out.push(Held::Payload(payload)),
-            r if r.is_error() && text(&r).starts_with("NOPERM") => {
+    // The keys whose types came in this pipeline.
+    let mut typed = Vec::new();
+    for (i, ((name, m), r)) in keys.iter().zip(replies).enumerate() {
+        let held = match (is_whole(m, o), m.value_type) {
+            (true, _) => dumped(side, db, name, r)?,
+            (false, Some(t)) => Held::Len(t, r.as_integer()),
+            (false, None) if r.is_error() => {
                 let at = At { db, key: name };
-                return Err(at.error(side, format!("DUMP: {}", text(&r))));
+                return Err(at.error(side, format!("TYPE: {}", text(&r))));
             }
-            _ => out.push(Held::Gone),
-        }
+            (false, None) => match type_of(&r) {
+                Some(t) => {
+                    typed.push(i);
+                    Held::Len(t, None)
+                }
+                None => Held::Gone,
+            },
+        };
+        out.push(held);
+    }
+    if typed.is_empty() {
+        return Ok(out);
+    }
+    let requests: Vec<Request> = typed
+        .iter()
+        .map(|&i| match out[i] {
+            Held::Len(t, _) => length_request(t, keys[i].0),
+            _ => unreachable!("typed keys hold a type"),
+        })
+        .collect();
+    let replies = side.query(db, &requests).await?;
+    for (&i, r) in typed.iter().zip(replies) {
+        out[i] = match out[i] {
+            Held::Len(Type::Module, _) => dumped(side, db, keys[i].0, r)?,
+            Held::Len(t, _) => Held::Len(t, r.as_integer()),
+            _ => unreachable!("typed keys hold a type"),
+        };
     }
     Ok(out)
 }
@@ -1439,20 +1559,26 @@ fn held_file(pair: &Pair<'_>, m: &Meta, o: &VerifyOptions) -> Held {
     if is_whole(m, o) {
         Held::Payload(Bytes::from(key.dump_payload()))
     } else {
-        Held::Len(value_len(&key.value))
+        Held::Len(key.value.value_type(), value_len(&key.value))
     }
 }
 
-/// The number of elements of a value held as a payload (`rdb`: as the file
-/// holds it); `Err(detail)` when it cannot be decoded.
-fn payload_len(payload: &[u8], rdb: Option<&Key<'_>>) -> std::result::Result<i64, String> {
+/// The type and number of elements of a value held as a payload (`rdb`: as the
+/// file holds it); `Err(detail)` when it cannot be decoded.
+fn payload_len(
+    payload: &[u8],
+    rdb: Option<&Key<'_>>,
+) -> std::result::Result<(Type, Option<i64>), String> {
     let value = match rdb {
         Some(key) => key.value.clone(),
         None => parse_dump(payload)
             .map(|d| d.value)
             .map_err(|e| format!("cannot decode the DUMP payload: {e}"))?,
     };
-    value_len(&value).ok_or_else(|| "cannot decode the value".to_owned())
+    match value_len(&value) {
+        Some(n) => Ok((value.value_type(), Some(n))),
+        None => Err("cannot decode the value".to_owned()),
+    }
 }
 
 /// The number of elements of a value (bytes of a string; 1 for a module
@@ -1467,9 +1593,9 @@ fn value_len(value: &Value<'_>) -> Option<i64> {
 }
 
 /// A length difference for a person: bytes of strings, elements of the others.
-fn length_detail(value_type: &str, source: Option<i64>, target: Option<i64>) -> String {
+fn length_detail(value_type: Type, source: Option<i64>, target: Option<i64>) -> String {
     let show = |n: Option<i64>| n.map_or("?".to_owned(), |n| n.to_string());
-    let what = if value_type == "string" {
+    let what = if value_type == Type::String {
         "bytes"
     } else {
         "elements"
