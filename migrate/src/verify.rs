@@ -266,7 +266,7 @@ struct Pair<'a> {
     db: u64,
     name: Bytes,
     /// The key as an RDB file holds it.
-    rdb: Option<Key<'a>>,
+    rdb: Option<Box<Key<'a>>>,
 }
 
 /// What is compared again next round.
@@ -592,7 +592,7 @@ impl<'v, 'a> Run<'v, 'a> {
                     pending.push(Pair {
                         db: key.db,
                         name,
-                        rdb: Some(key),
+                        rdb: Some(Box::new(key)),
                     });
                 }
                 Item::Function(Function::Library { code }) => {
@@ -927,7 +927,7 @@ impl<'v, 'a> Run<'v, 'a> {
                         Held::Payload(p) => payload_len(&p, rdb),
                         Held::Gone => Err(String::new()),
                     };
-                    match (count(s, pair.rdb.as_ref()), count(t, None)) {
+                    match (count(s, pair.rdb.as_deref()), count(t, None)) {
                         (Err(detail), _) | (_, Err(detail)) => {
                             Some(diff(DifferenceKind::Value, detail))
                         }
