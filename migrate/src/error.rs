@@ -102,6 +102,17 @@ pub enum Error {
         /// The database asked for.
         db: u64,
     },
+    /// A side of a verification could not be followed: its cluster layout
+    /// cannot be read again after a `MOVED`, or it is no longer a cluster.
+    #[error("{side} {server}: {reason}")]
+    Layout {
+        /// `source` or `target`.
+        side: &'static str,
+        /// The server asked last.
+        server: String,
+        /// What happened.
+        reason: String,
+    },
     /// The options ask for something that cannot be done.
     #[error("{0}")]
     Options(String),

@@ -216,9 +216,10 @@ impl Side {
             }
         }
         let Some(shards) = shards else {
-            return Err(last.unwrap_or_else(|| Error::Source {
-                shard: self.node_name(0),
-                reason: format!("the {} is no longer a cluster", self.role),
+            return Err(last.unwrap_or_else(|| Error::Layout {
+                side: self.role,
+                server: self.node_name(0),
+                reason: "no longer a cluster".to_owned(),
             }));
         };
         let mut index = Vec::with_capacity(shards.len());
@@ -456,6 +457,24 @@ mod tests {
         match cluster_cmd(server, &["MYID"]) {
             redis::Value::BulkString(b) => String::from_utf8(b).unwrap(),
             other => panic!("CLUSTER MYID: {other:?}"),
+        }
+    }
+
+    /// A side read as a cluster that answers as a standalone server: the error
+    /// names the side, not a source shard.
+    #[tokio::test]
+    async fn a_side_no_longer_a_cluster_is_a_layout_error() {
+        let server = Server::start(Version::Redis7_0);
+        let seed: Endpoint = server.url().parse().unwrap();
+        let mut side = Side::connect("target", &seed, &ConnectOptions::default(), None, false)
+            .await
+            .unwrap();
+        side.slots = Some(vec![0; endpoint::SLOTS as usize]);
+        match side.refresh().await {
+            Err(Error::Layout { side, reason, .. }) => {
+                assert_eq!((side, reason.as_str()), ("target", "no longer a cluster"))
+            }
+            other => panic!("{other:?}"),
         }
     }
 
