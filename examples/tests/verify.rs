@@ -749,3 +749,59 @@ fn nothing_reported_under_a_running_sync_with_a_load() {
     sync.stop();
     assert_eq!((code, lines.len()), (0, 0), "{lines:#?}\n{summary}\n{log}");
 }
+
+/// A target far from its source: the differences past `--max-differences` are
+/// counted by kind in the summary, not listed (nor kept for the next round).
+#[test]
+fn differences_past_the_cap_are_counted_not_listed() {
+    let src = Server::start(Version::Redis7_0);
+    let dst = Server::start(Version::Redis7_0);
+    write_mixed(&mut src.client(), 300);
+    let args = [
+        "--source",
+        &src.url(),
+        "--target",
+        &dst.url(),
+        "--rounds",
+        "2",
+        "--interval-ms",
+        "10",
+        "--max-differences",
+        "10",
+    ];
+    let (code, lines, summary, log) = verify(&args);
+    assert_eq!((code, lines.len()), (1, 10), "{lines:#?}\n{log}");
+    assert!(lines.iter().all(|l| l["kind"] == "missing"), "{lines:#?}");
+    let s = &summary["summary"];
+    assert_eq!(s["differences"]["missing"], 300, "{summary}");
+    assert_eq!(s["unlisted"], 290, "{summary}");
+    assert_eq!(s["rounds"], 2, "{summary}");
+}
+
+/// `--qps` holds each side to its rate, `SCAN` steps included: 1,000 keys in mode
+/// `keys` take a `TYPE` each on each side, so at 500 commands a second (a
+/// second's worth in the bucket at the start) the run lasts a second at least.
+#[test]
+fn the_read_rate_is_held() {
+    let src = Server::start(Version::Redis7_0);
+    let dst = Server::start(Version::Redis7_0);
+    write_mixed(&mut src.client(), 1000);
+    scan(&src.url(), &dst.url());
+    let start = Instant::now();
+    let (code, lines, _, log) = verify(&[
+        "--source",
+        &src.url(),
+        "--target",
+        &dst.url(),
+        "--mode",
+        "keys",
+        "--qps",
+        "500",
+    ]);
+    assert_eq!((code, lines.len()), (0, 0), "{lines:#?}\n{log}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        start.elapsed()
+    );
+}

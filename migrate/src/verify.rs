@@ -108,6 +108,11 @@ pub struct VerifyOptions {
     /// beyond these are looked up in the source (`EXISTS`). An RDB file source
     /// remembers all its keys in scope.
     pub remembered_keys: usize,
+    /// Differences kept for the next rounds and listed in the report at most
+    /// (default 100,000), so that a target far from its source does not cost
+    /// memory in proportion: beyond, differences are counted by kind
+    /// ([`VerifyReport::unlisted`]), neither compared again nor listed.
+    pub max_differences: usize,
 }
 
 impl Default for VerifyOptions {
@@ -129,6 +134,7 @@ impl Default for VerifyOptions {
             checkpoint_name: DEFAULT_CHECKPOINT_NAME.to_owned(),
             small_bytes: 64 << 10,
             remembered_keys: 3_500_000,
+            max_differences: 100_000,
         }
     }
 }
@@ -168,8 +174,12 @@ impl fmt::Display for VerifyStatus {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct VerifyReport {
-    /// The differences left after the last round, in the order found.
+    /// The differences left after the last round, in the order found (at most
+    /// [`VerifyOptions::max_differences`]).
     pub differences: Vec<Difference>,
+    /// Differences beyond [`VerifyOptions::max_differences`], by kind: counted
+    /// when found, not compared again nor listed.
+    pub unlisted: BTreeMap<DifferenceKind, u64>,
     /// Source keys in scope compared, per source database.
     pub keys: BTreeMap<u64, u64>,
     /// Rounds run.
@@ -183,21 +193,25 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// Whether no difference remained.
     pub fn is_equal(&self) -> bool {
-        self.differences.is_empty()
+        self.differences.is_empty() && self.unlisted.values().all(|n| *n == 0)
     }
 
-    /// Differences per kind.
+    /// Differences per kind, the unlisted ones included.
     pub fn counts(&self) -> BTreeMap<DifferenceKind, u64> {
         let mut counts: BTreeMap<_, _> = DifferenceKind::ALL.iter().map(|k| (*k, 0)).collect();
         for d in &self.differences {
             *counts.entry(d.kind).or_default() += 1;
         }
+        for (kind, n) in &self.unlisted {
+            *counts.entry(*kind).or_default() += n;
+        }
         counts
     }
 
-    /// Writes every difference as a JSON line ([`Difference::write_json`]), then
-    /// the summary line: `{"summary":{"keys":{"0":N,...},"differences":{"missing":N,
-    /// ...},"rounds":N,"extra_keys_checked":true,"seconds":S}}`.
+    /// Writes every difference listed as a JSON line ([`Difference::write_json`]),
+    /// then the summary line: `{"summary":{"keys":{"0":N,...},"differences":
+    /// {"missing":N,...},"unlisted":N,"rounds":N,"extra_keys_checked":true,
+    /// "seconds":S}}` (`differences` counts the unlisted ones too).
     ///
     /// # Errors
     /// I/O errors of `out`.
@@ -215,7 +229,8 @@ impl VerifyReport {
         }
         writeln!(
             out,
-            "}},\"rounds\":{},\"extra_keys_checked\":{},\"seconds\":{:.3}}}}}",
+            "}},\"unlisted\":{},\"rounds\":{},\"extra_keys_checked\":{},\"seconds\":{:.3}}}}}",
+            self.unlisted.values().sum::<u64>(),
             self.rounds,
             self.extra_keys_checked,
             self.elapsed.as_secs_f64()
@@ -239,7 +254,8 @@ impl VerifyReport {
 /// (200,000 fields of 500 bytes) with a peak resident memory under 40 MiB
 /// (13 MiB measured; 275 MiB when the same hash is read whole). A source RDB file
 /// is memory-mapped; its strings compressed with LZF are decompressed whole. The
-/// keys that differ in a round are kept until the next, and the compared source
+/// keys that differ in a round are kept until the next (at most
+/// [`VerifyOptions::max_differences`]), and the compared source
 /// keys are remembered as fingerprints for the extra-key search (up to
 /// [`VerifyOptions::remembered_keys`], 36 MiB with the default; all the keys of an
 /// RDB file source, at most 21 bytes each).
@@ -462,6 +478,8 @@ struct Run<'v, 'a> {
     /// Filter, database map, then the user's hooks.
     hooks: Hooks,
     suspects: Vec<Suspect<'a>>,
+    /// Differences beyond [`VerifyOptions::max_differences`], by kind.
+    unlisted: BTreeMap<DifferenceKind, u64>,
     /// The source keys in scope compared, for the extra-key search.
     seen: Seen,
     keys: BTreeMap<u64, u64>,
@@ -493,6 +511,7 @@ impl<'v, 'a> Run<'v, 'a> {
             target,
             hooks,
             suspects: Vec::new(),
+            unlisted: BTreeMap::new(),
             seen: Seen::new(remembered),
             keys: BTreeMap::new(),
             libraries: None,
@@ -507,6 +526,24 @@ impl<'v, 'a> Run<'v, 'a> {
 
     fn publish(&self) {
         self.verify.status.send_replace(self.status.clone());
+    }
+
+    /// Keeps what differs for the next round, up to
+    /// [`VerifyOptions::max_differences`]; counts the rest.
+    fn keep(&mut self, found: Vec<Suspect<'a>>) {
+        let max = self.options().max_differences;
+        for s in found {
+            if self.suspects.len() < max {
+                self.suspects.push(s);
+            } else {
+                *self.unlisted.entry(s.difference().kind).or_default() += 1;
+            }
+        }
+    }
+
+    /// Differences so far: kept and counted.
+    fn differing(&self) -> u64 {
+        self.suspects.len() as u64 + self.unlisted.values().sum::<u64>()
     }
 
     /// Every key of a live source, node by node, database by database; each
@@ -544,7 +581,7 @@ impl<'v, 'a> Run<'v, 'a> {
                     }
                 };
                 let (ahead, found) = tokio::join!(ahead, self.compare(db, pairs, true));
-                self.suspects.extend(found?);
+                self.keep(found?);
                 self.publish();
                 match ahead? {
                     Some(s) => step = s,
@@ -582,7 +619,7 @@ impl<'v, 'a> Run<'v, 'a> {
                     if pending.first().is_some_and(|p| p.db != key.db) || pending.len() >= batch {
                         let db = pending[0].db;
                         let found = self.compare(db, std::mem::take(&mut pending), true).await?;
-                        self.suspects.extend(found);
+                        self.keep(found);
                         self.publish();
                     }
                     let name = Bytes::from(key.key.to_vec().map_err(|error| Error::Rdb {
@@ -606,7 +643,7 @@ impl<'v, 'a> Run<'v, 'a> {
         if let Some(first) = pending.first() {
             let db = first.db;
             let found = self.compare(db, pending, true).await?;
-            self.suspects.extend(found);
+            self.keep(found);
         }
         self.libraries = Some(libraries);
         Ok(())
@@ -619,8 +656,8 @@ impl<'v, 'a> Run<'v, 'a> {
             self.reverse().await?;
         }
         let libraries = self.compare_libraries().await?;
-        self.suspects.extend(libraries);
-        self.status.differing = self.suspects.len() as u64;
+        self.keep(libraries);
+        self.status.differing = self.differing();
         self.publish();
         let mut round = 1;
         while round < self.options().rounds.max(1) && !self.suspects.is_empty() {
@@ -646,7 +683,7 @@ impl<'v, 'a> Run<'v, 'a> {
             for (db, pairs) in by_db {
                 for chunk in pairs.chunks(self.options().batch.max(1)) {
                     let found = self.compare(db, chunk.to_vec(), false).await?;
-                    self.suspects.extend(found);
+                    self.keep(found);
                 }
             }
             let mut by_db: BTreeMap<u64, Vec<Bytes>> = BTreeMap::new();
@@ -656,14 +693,14 @@ impl<'v, 'a> Run<'v, 'a> {
             for (db, names) in by_db {
                 for chunk in names.chunks(self.options().batch.max(1)) {
                     let found = self.extras(db, chunk.to_vec()).await?;
-                    self.suspects.extend(found);
+                    self.keep(found);
                 }
             }
             if library {
                 let found = self.compare_libraries().await?;
-                self.suspects.extend(found);
+                self.keep(found);
             }
-            self.status.differing = self.suspects.len() as u64;
+            self.status.differing = self.differing();
             self.publish();
         }
         self.status.done = true;
@@ -673,6 +710,7 @@ impl<'v, 'a> Run<'v, 'a> {
                 .into_iter()
                 .map(Suspect::difference)
                 .collect(),
+            unlisted: std::mem::take(&mut self.unlisted),
             keys: std::mem::take(&mut self.keys),
             rounds: round,
             extra_keys_checked,
@@ -789,7 +827,7 @@ impl<'v, 'a> Run<'v, 'a> {
         for (tdb, keys) in routed {
             found.extend(self.compare_routed(db, tdb, keys).await?);
         }
-        self.status.differing = (self.suspects.len() + found.len()) as u64;
+        self.status.differing = self.differing() + found.len() as u64;
         Ok(found)
     }
 
@@ -1168,7 +1206,7 @@ impl<'v, 'a> Run<'v, 'a> {
                     }
                 };
                 let (ahead, found) = tokio::join!(ahead, self.extras(db, keys));
-                self.suspects.extend(found?);
+                self.keep(found?);
                 self.publish();
                 match ahead? {
                     Some(s) => step = s,

@@ -50,6 +50,10 @@ struct Args {
     /// Keys per SCAN step and pipeline.
     #[arg(long, default_value_t = 500)]
     batch: usize,
+    /// Differences kept for the next rounds and listed at most; beyond, they are
+    /// counted by kind in the summary ("unlisted"), not compared again.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    max_differences: usize,
     /// The name the sync's checkpoint keys start with (left out on the target).
     #[arg(long, default_value = DEFAULT_CHECKPOINT_NAME, value_name = "NAME")]
     checkpoint_name: String,
@@ -113,6 +117,7 @@ async fn run() -> anyhow::Result<bool> {
         (args.expiry_grace_ms > 0).then(|| Duration::from_millis(args.expiry_grace_ms));
     options.qps = args.qps;
     options.batch = args.batch;
+    options.max_differences = args.max_differences;
     options.checkpoint_name = args.checkpoint_name;
     options.filter = args.write.filter()?;
     options.db_map = args.write.db_map()?;
