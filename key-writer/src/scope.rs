@@ -139,16 +139,7 @@ fn not_invertible() -> Error {
 /// The type a `TYPE` reply names (`None` for `none`); a module's own name is a
 /// module value.
 fn type_named(name: &[u8]) -> Option<Type> {
-    Some(match name {
-        b"none" => return None,
-        b"string" => Type::String,
-        b"list" => Type::List,
-        b"set" => Type::Set,
-        b"zset" => Type::SortedSet,
-        b"hash" => Type::Hash,
-        b"stream" => Type::Stream,
-        _ => Type::Module,
-    })
+    (name != b"none").then(|| Type::from_name(name).unwrap_or(Type::Module))
 }
 
 #[cfg(test)]

@@ -348,19 +348,10 @@ fn now_ms() -> i64 {
 }
 
 /// The type a `TYPE` reply names; `None` for `none` (no such key). Module
-/// types answer with the module's own name.
+/// values answer with the module's own name.
 fn type_of(reply: &Frame) -> Option<Type> {
-    Some(match reply.as_bytes()?.as_ref() {
-        b"none" => return None,
-        b"string" => Type::String,
-        b"list" => Type::List,
-        b"set" => Type::Set,
-        b"zset" => Type::SortedSet,
-        b"hash" => Type::Hash,
-        b"stream" => Type::Stream,
-        b"array" => Type::Array,
-        _ => Type::Module,
-    })
+    let name = reply.as_bytes()?;
+    (name.as_ref() != b"none").then(|| Type::from_name(name).unwrap_or(Type::Module))
 }
 
 /// A type difference for a person.

@@ -84,6 +84,22 @@ impl Type {
             Type::Array => "array",
         }
     }
+
+    /// The type [`Type::as_str`] names; `None` for any other name (`TYPE`
+    /// answers `none` for a missing key, and a module's own name for its values).
+    pub fn from_name(name: &[u8]) -> Option<Type> {
+        Some(match name {
+            b"string" => Type::String,
+            b"list" => Type::List,
+            b"set" => Type::Set,
+            b"zset" => Type::SortedSet,
+            b"hash" => Type::Hash,
+            b"stream" => Type::Stream,
+            b"module" => Type::Module,
+            b"array" => Type::Array,
+            _ => return None,
+        })
+    }
 }
 
 /// How a value is encoded in the RDB (not necessarily how the server holds it in memory).
@@ -458,4 +474,28 @@ pub(crate) fn read_value<'a>(
         ARRAY => Value::Array(Array::read(cur, version)?),
         other => return Err(cur.error_at(ErrorKind::UnknownType(other), start.saturating_sub(1))),
     })
+}
+
+#[cfg(test)]
+mod names {
+    use super::Type;
+
+    #[test]
+    fn type_names_go_both_ways() {
+        let all = [
+            Type::String,
+            Type::List,
+            Type::Set,
+            Type::SortedSet,
+            Type::Hash,
+            Type::Stream,
+            Type::Module,
+            Type::Array,
+        ];
+        for t in all {
+            assert_eq!(Type::from_name(t.as_str().as_bytes()), Some(t));
+        }
+        assert_eq!(Type::from_name(b"none"), None);
+        assert_eq!(Type::from_name(b"ReJSON-RL"), None);
+    }
 }
