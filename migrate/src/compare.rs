@@ -18,7 +18,7 @@ use rdb_parser::{
 };
 use resp_codec::Frame;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, show};
 use crate::side::{Request, Side};
 
 /// Elements per piece of a collection or stream.
@@ -475,16 +475,6 @@ fn groups_diff(a: &Groups, b: &Groups) -> Option<String> {
     b.keys()
         .find(|n| !a.contains_key(*n))
         .map(|n| format!("group {} only on the target", show(n)))
-}
-
-/// Bytes for a detail: UTF-8 shown as it is (cut at 64 bytes), else escaped.
-pub(crate) fn show(b: &[u8]) -> String {
-    let cut = &b[..b.len().min(64)];
-    let more = if b.len() > 64 { "..." } else { "" };
-    match std::str::from_utf8(cut) {
-        Ok(s) => format!("{s:?}{more}"),
-        Err(_) => format!("{:?}{more}", cut.escape_ascii().to_string()),
-    }
 }
 
 /// A key being compared, for errors and queries.

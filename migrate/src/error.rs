@@ -166,3 +166,13 @@ impl Error {
         }
     }
 }
+
+/// Bytes for a detail: UTF-8 shown as it is (cut at 64 bytes), else escaped.
+pub(crate) fn show(b: &[u8]) -> String {
+    let cut = &b[..b.len().min(64)];
+    let more = if b.len() > 64 { "..." } else { "" };
+    match std::str::from_utf8(cut) {
+        Ok(s) => format!("{s:?}{more}"),
+        Err(_) => format!("{:?}{more}", cut.escape_ascii().to_string()),
+    }
+}

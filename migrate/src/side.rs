@@ -10,8 +10,7 @@ use bytes::Bytes;
 use endpoint::{ConnectOptions, Connection, Endpoint, ServerInfo, Shard, Topology, discover, slot};
 use resp_codec::Frame;
 
-use crate::compare::show;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, show};
 use crate::rate::Rate;
 
 /// Times a batch is sent again when a cluster answers `MOVED` (its layout read

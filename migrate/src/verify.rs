@@ -21,11 +21,11 @@ use resp_codec::Frame;
 use tokio::sync::watch;
 
 use crate::compare::{
-    At, Canon, LiveWalk, PIECE, Piece, Walk, check_piece, groups_of, live_stream_meta, show,
+    At, Canon, LiveWalk, PIECE, Piece, Walk, check_piece, groups_of, live_stream_meta,
     stream_meta_diff,
 };
 use crate::difference::{Difference, DifferenceKind, Subject};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, show};
 use crate::rdb_file::map;
 use crate::seen::Seen;
 use crate::side::{Request, Side};
