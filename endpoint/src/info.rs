@@ -83,6 +83,21 @@ impl ServerInfo {
         }
     }
 
+    /// Whether this server holds function libraries (`FUNCTION LOAD`): Redis 7.0
+    /// and later, and every Valkey.
+    pub fn has_functions(&self) -> bool {
+        self.flavor == Flavor::Valkey || self.version >= (7, 0, 0)
+    }
+
+    /// Whether this server keeps per-field hash TTLs (`HPEXPIREAT`): Redis 7.4
+    /// and later, Valkey 9 and later.
+    pub fn has_field_ttls(&self) -> bool {
+        match self.flavor {
+            Flavor::Valkey => self.version >= (9, 0, 0),
+            _ => self.version >= (7, 4, 0),
+        }
+    }
+
     /// Whether this server reads RDB data of `version` in the dialect `written_by`
     /// writes, in `RESTORE` payloads and in RDB files alike: Redis cannot read Valkey
     /// 9's format (`VALKEY080`), and Valkey refuses the versions it leaves to Redis
@@ -102,6 +117,30 @@ impl ServerInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn functions_and_field_ttls_by_version() {
+        let info = |text: &str| ServerInfo::from_info(text);
+        let r62 = info("redis_version:6.2.14");
+        let r70 = info("redis_version:7.0.15");
+        let r74 = info("redis_version:7.4.2");
+        let v81 = info("redis_version:7.2.4\r\nvalkey_version:8.1.1");
+        let v91 = info("redis_version:7.2.4\r\nvalkey_version:9.1.2");
+        let got: Vec<(bool, bool)> = [&r62, &r70, &r74, &v81, &v91]
+            .iter()
+            .map(|i| (i.has_functions(), i.has_field_ttls()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (false, false),
+                (true, false),
+                (true, true),
+                (true, false),
+                (true, true)
+            ]
+        );
+    }
 
     #[test]
     fn reads_redis_and_valkey_info() {

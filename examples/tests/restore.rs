@@ -279,3 +279,76 @@ fn empty_collections_and_bytes_after_the_checksum_as_a_server_loads_them() {
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
     assert_eq!(keys, ["k"]);
 }
+
+/// A Redis 7.0 RDB with a function library into Redis 6.2, and a Valkey 9.1 RDB
+/// with hash field TTLs into Redis 7.0: refused with a clear error, then restored
+/// with `--drop-functions` / `--drop-field-ttls`, what was left out counted in
+/// the summary.
+#[test]
+fn lossy_options_into_older_targets() {
+    let src = Server::start(Version::Redis7_0);
+    let mut con = src.client();
+    write_sample(&mut con, Version::Redis7_0);
+    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, 200);
+    let rdb = src.save();
+    let target = Server::start(Version::Redis6_2);
+    let (ok, log) = restore(&["--target", &target.url(), rdb.to_str().unwrap()]);
+    assert!(!ok && log.contains("functions need Redis 7.0"), "{log}");
+    let (ok, log) = restore(&[
+        "--target",
+        &target.url(),
+        "--drop-functions",
+        rdb.to_str().unwrap(),
+    ]);
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("restore: 1 function libraries and 0 hash field TTLs left out"),
+        "{log}"
+    );
+    same(
+        &Snapshot::of_server(&src, &DBS),
+        &Snapshot::of_server(&target, &DBS),
+        "functions left out",
+    );
+
+    let src = Server::start(Version::Valkey9_1);
+    let mut con = src.client();
+    write_mixed(&mut con, 200);
+    redis::cmd("HSET")
+        .arg("h")
+        .arg(&["a", "1", "b", "2"])
+        .query::<()>(&mut con)
+        .unwrap();
+    redis::cmd("HPEXPIRE")
+        .arg("h")
+        .arg(100_000_000)
+        .arg("FIELDS")
+        .arg(2)
+        .arg(&["a", "b"])
+        .query::<()>(&mut con)
+        .unwrap();
+    let rdb = src.save();
+    let target = Server::start(Version::Redis7_0);
+    let (ok, log) = restore(&["--target", &target.url(), rdb.to_str().unwrap()]);
+    assert!(!ok && log.contains("hash field TTLs"), "{log}");
+    redis::cmd("FLUSHALL")
+        .query::<()>(&mut target.client())
+        .unwrap();
+    let (ok, log) = restore(&[
+        "--target",
+        &target.url(),
+        "--drop-field-ttls",
+        rdb.to_str().unwrap(),
+    ]);
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("restore: 0 function libraries and 2 hash field TTLs left out"),
+        "{log}"
+    );
+    let h: Vec<String> = redis::cmd("HGETALL")
+        .arg("h")
+        .query(&mut target.client())
+        .unwrap();
+    assert_eq!(h, ["a", "1", "b", "2"]);
+}

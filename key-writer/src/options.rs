@@ -102,6 +102,18 @@ pub struct WriterOptions {
     /// lagging target does not keep keys longer than the source. `None` (the
     /// default, for files): expired keys are skipped.
     pub expiry_grace: Option<Duration>,
+    /// Leave out function libraries a target without functions (Redis before
+    /// 7.0) cannot hold: an RDB's libraries and a stream's `FUNCTION` commands,
+    /// counted in [`Stats::functions_dropped`]. Off by default: such a target
+    /// stops the writer with [`Error::Unsupported`](crate::Error::Unsupported).
+    pub drop_functions: bool,
+    /// Leave out hash field TTLs a target without them (Redis before 7.4, Valkey
+    /// before 9.0) cannot keep, the fields kept without one: in values written as
+    /// commands, and a stream's `HEXPIRE`, `HPEXPIRE`, `HEXPIREAT`, `HPEXPIREAT`
+    /// and `HPERSIST` (`HSETEX` is written as `HSET`); counted in
+    /// [`Stats::field_ttls_dropped`]. Off by default: such a value stops the
+    /// writer with [`Error::Unsupported`](crate::Error::Unsupported).
+    pub drop_field_ttls: bool,
 }
 
 impl Default for WriterOptions {
@@ -120,6 +132,8 @@ impl Default for WriterOptions {
             retry_for: Duration::from_secs(30),
             checkpoint: None,
             expiry_grace: None,
+            drop_functions: false,
+            drop_field_ttls: false,
         }
     }
 }
@@ -147,6 +161,12 @@ pub struct Stats {
     pub commands_skipped: u64,
     /// Function libraries loaded.
     pub functions: u64,
+    /// Function libraries and `FUNCTION` commands left out
+    /// ([`WriterOptions::drop_functions`]).
+    pub functions_dropped: u64,
+    /// Hash field TTLs and field-expiry commands left out
+    /// ([`WriterOptions::drop_field_ttls`]).
+    pub field_ttls_dropped: u64,
     /// Bytes of commands sent.
     pub bytes: u64,
     /// `MOVED` and `ASK` redirections followed.
@@ -170,6 +190,8 @@ impl std::ops::AddAssign<&Stats> for Stats {
         self.commands += other.commands;
         self.commands_skipped += other.commands_skipped;
         self.functions += other.functions;
+        self.functions_dropped += other.functions_dropped;
+        self.field_ttls_dropped += other.field_ttls_dropped;
         self.bytes += other.bytes;
         self.redirections += other.redirections;
         self.retries += other.retries;

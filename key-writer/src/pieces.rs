@@ -32,11 +32,13 @@ impl InPieces {
         }
     }
 
-    /// The commands that write `piece`.
+    /// The commands that write `piece`; field TTLs the target cannot keep are
+    /// counted in `dropped_ttls` when given.
     pub(crate) fn commands(
         &mut self,
         piece: Piece<'_>,
         target: &ServerInfo,
+        dropped_ttls: Option<&mut u64>,
     ) -> Result<Vec<Vec<Bytes>>> {
         let Some(build) = &self.build else {
             return Ok(Vec::new());
@@ -49,7 +51,9 @@ impl InPieces {
                 key.clone(),
                 Bytes::copy_from_slice(bytes),
             ]),
-            Piece::Entries(value) => commands = render(key, &build.name, &value, target)?,
+            Piece::Entries(value) => {
+                commands = render(key, &build.name, &value, target, dropped_ttls)?
+            }
             Piece::StreamEntries(mut entries) => {
                 if render_stream_entries(key, &mut entries, &mut commands)? {
                     self.stream_entries = true;

@@ -22,20 +22,53 @@ fn el(e: Element<'_>) -> Bytes {
     Bytes::from(e.to_vec())
 }
 
-/// Whether the server keeps per-field hash TTLs (Redis 7.4+, Valkey 9+).
-pub(crate) fn has_field_ttls(info: &ServerInfo) -> bool {
-    match info.flavor {
-        Flavor::Valkey => info.version >= (9, 0, 0),
-        _ => info.version >= (7, 4, 0),
+/// The commands that give fields of the hash `key` their expiry times
+/// (`HPEXPIREAT`, unix milliseconds). On a target that keeps no field TTLs:
+/// none, counted in `dropped` when given (the caller may lose them), else
+/// [`Error::Unsupported`].
+pub(crate) fn field_expiries(
+    key: &Bytes,
+    shown_key: &[u8],
+    ttls: Vec<(Bytes, i64)>,
+    target: &ServerInfo,
+    dropped: Option<&mut u64>,
+) -> Result<Vec<Vec<Bytes>>> {
+    if ttls.is_empty() || target.has_field_ttls() {
+        return Ok(ttls
+            .into_iter()
+            .map(|(field, at)| {
+                vec![
+                    b("HPEXPIREAT"),
+                    key.clone(),
+                    b(&at.to_string()),
+                    b("FIELDS"),
+                    b("1"),
+                    field,
+                ]
+            })
+            .collect());
+    }
+    match dropped {
+        Some(n) => {
+            *n += ttls.len() as u64;
+            Ok(Vec::new())
+        }
+        None => Err(Error::Unsupported {
+            key: shown(shown_key),
+            reason: "hash field TTLs, which the target does not keep".into(),
+        }),
     }
 }
 
-/// Commands that rebuild `value` under the name `key` (which should not exist).
+/// Commands that rebuild `value` under the name `key` (which should not exist);
+/// field TTLs the target cannot keep are counted in `dropped_ttls` when given
+/// (see [`field_expiries`]).
 pub(crate) fn render(
     key: &Bytes,
     shown_key: &[u8],
     value: &Value<'_>,
     target: &ServerInfo,
+    dropped_ttls: Option<&mut u64>,
 ) -> Result<Vec<Vec<Bytes>>> {
     let mut out: Vec<Vec<Bytes>> = Vec::new();
     // Appends `item`'s arguments to the last command if it has room, else starts one.
@@ -97,22 +130,7 @@ pub(crate) fn render(
                 );
                 Ok::<_, rdb_parser::Error>(())
             })?;
-            if !ttls.is_empty() && !has_field_ttls(target) {
-                return Err(Error::Unsupported {
-                    key: shown(shown_key),
-                    reason: "hash field TTLs, which the target does not keep".into(),
-                });
-            }
-            for (field, at) in ttls {
-                out.push(vec![
-                    b("HPEXPIREAT"),
-                    key.clone(),
-                    b(&at.to_string()),
-                    b("FIELDS"),
-                    b("1"),
-                    field,
-                ]);
-            }
+            out.extend(field_expiries(key, shown_key, ttls, target, dropped_ttls)?);
         }
         Value::Stream(stream) => render_stream(key, stream, target, &mut out)?,
         other => {

@@ -18,9 +18,16 @@ use crate::op::{Expect, Op, Pos};
 use crate::options::{DatabaseCommands, ExistingKeys, Stats, TargetMode, WriterOptions};
 use crate::pieces::InPieces;
 use crate::pipeline::Pipeline;
-use crate::render::{ELEMENTS_PER_COMMAND, render};
+use crate::render::{ELEMENTS_PER_COMMAND, field_expiries, render};
 use crate::scope::Scope;
 use crate::transaction::Transaction;
+
+/// What a lossy option makes of a command ([`Writer::lossy`]).
+enum Lossy {
+    Keep,
+    Drop,
+    Rewrite(Vec<Bytes>),
+}
 
 /// Writes keys and commands into one target deployment.
 ///
@@ -602,7 +609,9 @@ impl Writer {
         } else if large {
             self.write_large_collection(&build, value).await?;
         } else {
-            for cmd in render(build.key(), &build.name, value, &self.info)? {
+            let dropped =
+                (self.options.drop_field_ttls).then_some(&mut self.stats.field_ttls_dropped);
+            for cmd in render(build.key(), &build.name, value, &self.info, dropped)? {
                 self.write_built(&build, cmd).await?;
             }
         }
@@ -642,15 +651,45 @@ impl Writer {
                 pending.push(b(&e.1.to_string()));
                 pending.push(Bytes::from(e.0.to_vec()));
             }),
-            Value::Hash(v) if v.fields()?.next()?.is_none_or(|f| f.expire_ms.is_none()) => {
-                walk!(v.fields()?, "HSET", |f| {
-                    pending.push(Bytes::from(f.field.to_vec()));
-                    pending.push(Bytes::from(f.value.to_vec()));
-                })
+            Value::Hash(v) => {
+                // Each batch's field TTLs follow its fields.
+                let mut fields = v.fields()?;
+                let mut ttls = Vec::new();
+                loop {
+                    let next = fields.next()?;
+                    if let Some(f) = &next {
+                        let field = Bytes::from(f.field.to_vec());
+                        if let Some(at) = f.expire_ms {
+                            ttls.push((field.clone(), at));
+                        }
+                        pending.push(field);
+                        pending.push(Bytes::from(f.value.to_vec()));
+                    }
+                    let full = pending.len() >= ELEMENTS_PER_COMMAND * 2;
+                    if full || (next.is_none() && !pending.is_empty()) {
+                        let mut args = head("HSET");
+                        args.append(&mut pending);
+                        self.write_built(build, args).await?;
+                        let ttls = std::mem::take(&mut ttls);
+                        let dropped = self
+                            .options
+                            .drop_field_ttls
+                            .then_some(&mut self.stats.field_ttls_dropped);
+                        let key = build.key();
+                        for cmd in field_expiries(key, &build.name, ttls, &self.info, dropped)? {
+                            self.write_built(build, cmd).await?;
+                        }
+                    }
+                    if next.is_none() {
+                        break;
+                    }
+                }
             }
-            // Field TTLs (the general path checks the target keeps them), streams.
+            // Streams.
             other => {
-                for cmd in render(build.key(), &build.name, other, &self.info)? {
+                let dropped =
+                    (self.options.drop_field_ttls).then_some(&mut self.stats.field_ttls_dropped);
+                for cmd in render(build.key(), &build.name, other, &self.info, dropped)? {
                     self.write_built(build, cmd).await?;
                 }
             }
@@ -698,7 +737,11 @@ impl Writer {
                 reason: "no value is being written in pieces".into(),
             });
         };
-        let commands = state.commands(piece, &self.info)?;
+        let dropped = self
+            .options
+            .drop_field_ttls
+            .then_some(&mut self.stats.field_ttls_dropped);
+        let commands = state.commands(piece, &self.info, dropped)?;
         let Some(build) = &state.build else {
             return Ok(());
         };
@@ -735,8 +778,11 @@ impl Writer {
     /// [`Error::Unsupported`] on a target older than Redis 7.0; the target's refusal
     /// (e.g. a library that exists, under `fail`).
     pub async fn write_function(&mut self, code: &[u8]) -> Result<()> {
-        let (major, _, _) = self.info.version;
-        if self.info.flavor == Flavor::Redis && major < 7 {
+        if !self.info.has_functions() {
+            if self.options.drop_functions {
+                self.stats.functions_dropped += 1;
+                return Ok(());
+            }
             return Err(Error::Unsupported {
                 key: "(function library)".into(),
                 reason: "functions need Redis 7.0 or later on the target".into(),
@@ -828,12 +874,59 @@ impl Writer {
             edited = edit;
             (edited.db, &edited.args[..], name)
         };
+        let kept;
+        let (args, name) = match self.lossy(&name, args) {
+            Lossy::Keep => (args, name),
+            Lossy::Drop => return Ok(()),
+            Lossy::Rewrite(rewritten) => {
+                kept = rewritten;
+                (&kept[..], kept[0].to_ascii_uppercase())
+            }
+        };
         let graced = self.expiry.command(&name, args);
         let args: &[Bytes] = graced.as_deref().unwrap_or(args);
         if self.transaction.is_some() {
             return self.hold(db, &name, args);
         }
         self.forward(db, &name, args, Some(pos)).await
+    }
+
+    /// What the lossy options make of a command the target cannot run: a
+    /// `FUNCTION` command left out ([`WriterOptions::drop_functions`]), a
+    /// field-expiry command left out and `HSETEX` written as `HSET`
+    /// ([`WriterOptions::drop_field_ttls`]), each counted.
+    fn lossy(&mut self, name: &[u8], args: &[Bytes]) -> Lossy {
+        if name == b"FUNCTION" && self.options.drop_functions && !self.info.has_functions() {
+            self.stats.functions_dropped += 1;
+            return Lossy::Drop;
+        }
+        if !self.options.drop_field_ttls || self.info.has_field_ttls() {
+            return Lossy::Keep;
+        }
+        match name {
+            b"HEXPIRE" | b"HPEXPIRE" | b"HEXPIREAT" | b"HPEXPIREAT" | b"HPERSIST" => {
+                self.stats.field_ttls_dropped += 1;
+                Lossy::Drop
+            }
+            b"HSETEX" => {
+                // HSETEX key [conditions] [expiry] FIELDS n field value ...
+                let fields = args
+                    .iter()
+                    .skip(2)
+                    .position(|a| a.eq_ignore_ascii_case(b"FIELDS"))
+                    .map(|i| i + 2);
+                match fields {
+                    Some(i) if args.len() > i + 2 => {
+                        self.stats.field_ttls_dropped += 1;
+                        let mut hset = vec![b("HSET"), args[1].clone()];
+                        hset.extend_from_slice(&args[i + 2..]);
+                        Lossy::Rewrite(hset)
+                    }
+                    _ => Lossy::Keep,
+                }
+            }
+            _ => Lossy::Keep,
+        }
     }
 
     /// Holds a command of an open transaction until `EXEC`; database commands are

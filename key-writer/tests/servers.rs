@@ -824,3 +824,161 @@ async fn cluster_checkpoints_cover_each_slot() {
         .unwrap();
     assert_eq!(removed, 1, "the floor");
 }
+
+fn cmd(server: &Server, args: &[&str]) -> redis::Value {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query(&mut server.client()).unwrap()
+}
+
+/// Each item of an RDB written with `options` into `target`: the writer's stats,
+/// or the first error.
+async fn restore_with(
+    target: &Server,
+    options: WriterOptions,
+    rdb: &Path,
+) -> Result<key_writer::Stats, Error> {
+    let mut writer = Writer::connect(&endpoint(target), options).await?;
+    let file = std::fs::read(rdb).unwrap();
+    for item in Rdb::new(&file).unwrap().items() {
+        writer.write_item(&item.unwrap()).await?;
+    }
+    writer.flush().await?;
+    Ok(writer.stats())
+}
+
+/// Hash field TTLs and function libraries a target cannot hold stop the writer
+/// unless the lossy options say to leave them out; then they are counted, and the
+/// rest is written. A large hash's field TTLs are kept field by field wherever
+/// they are in the hash (not only when its first field has one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lossy_options_leave_out_what_the_target_cannot_hold() {
+    // Field TTLs: Valkey 9.1 into Redis 7.0.
+    let src = Server::start(Version::Valkey9_1);
+    cmd(&src, &["HSET", "small", "a", "1", "b", "2", "c", "3"]);
+    cmd(
+        &src,
+        &["HPEXPIRE", "small", "100000000", "FIELDS", "1", "b"],
+    );
+    let mut pipe = redis::pipe();
+    for i in 0..3000 {
+        pipe.cmd("HSET")
+            .arg("big")
+            .arg(format!("f{i}"))
+            .arg(i)
+            .ignore();
+    }
+    pipe.query::<()>(&mut src.client()).unwrap();
+    cmd(
+        &src,
+        &["HPEXPIRE", "big", "100000000", "FIELDS", "1", "f2000"],
+    );
+    let rdb = src.save();
+    let small_values = WriterOptions {
+        large_value: 1024,
+        ..WriterOptions::default()
+    };
+    let old = Server::start(Version::Redis7_0);
+    match restore_with(&old, small_values.clone(), &rdb).await {
+        Err(Error::Unsupported { reason, .. }) => {
+            assert!(reason.contains("field TTLs"), "{reason}")
+        }
+        other => panic!("field TTLs into 7.0 without the option: {other:?}"),
+    }
+    cmd(&old, &["FLUSHALL"]);
+    let lossy = WriterOptions {
+        drop_field_ttls: true,
+        ..small_values.clone()
+    };
+    let stats = restore_with(&old, lossy, &rdb).await.unwrap();
+    assert_eq!(stats.field_ttls_dropped, 2, "{stats:?}");
+    assert_eq!(cmd(&old, &["HLEN", "small"]), redis::Value::Int(3));
+    assert_eq!(cmd(&old, &["HLEN", "big"]), redis::Value::Int(3000));
+    // A target that keeps them: the large hash's one field TTL is there.
+    let same = Server::start(Version::Valkey9_1);
+    let stats = restore_with(&same, small_values, &rdb).await.unwrap();
+    assert_eq!(stats.field_ttls_dropped, 0, "{stats:?}");
+    let ttls = |field: &str| cmd(&same, &["HPTTL", "big", "FIELDS", "1", field]);
+    assert!(
+        matches!(&ttls("f2000"), redis::Value::Array(v) if matches!(v[0], redis::Value::Int(ms) if ms > 0)),
+        "{:?}",
+        ttls("f2000")
+    );
+    assert_eq!(
+        ttls("f1999"),
+        redis::Value::Array(vec![redis::Value::Int(-1)])
+    );
+
+    // Functions: Redis 7.0 into Redis 6.2.
+    let src = Server::start(Version::Redis7_0);
+    write_sample(&mut src.client(), Version::Redis7_0);
+    let rdb = src.save();
+    let older = Server::start(Version::Redis6_2);
+    match restore_with(&older, WriterOptions::default(), &rdb).await {
+        Err(Error::Unsupported { reason, .. }) => assert!(reason.contains("functions"), "{reason}"),
+        other => panic!("a library into 6.2 without the option: {other:?}"),
+    }
+    let lossy = WriterOptions {
+        drop_functions: true,
+        ..WriterOptions::default()
+    };
+    let stats = restore_with(&older, lossy.clone(), &rdb).await.unwrap();
+    assert_eq!(
+        (stats.functions_dropped, stats.functions),
+        (1, 0),
+        "{stats:?}"
+    );
+    assert!(
+        stats.keys_restored + stats.keys_as_commands > 5,
+        "{stats:?}"
+    );
+
+    // The same in a stream: FUNCTION into 6.2; field expiries into 7.0, HSETEX
+    // written as HSET.
+    let mut writer = Writer::connect(&endpoint(&older), lossy).await.unwrap();
+    writer
+        .write_command(&logged(0, 10, "FUNCTION DELETE sample"))
+        .await
+        .unwrap();
+    writer
+        .write_command(&logged(0, 20, "SET after 1"))
+        .await
+        .unwrap();
+    writer.flush().await.unwrap();
+    assert_eq!(writer.stats().functions_dropped, 1);
+    assert_eq!(get(&mut older.client(), 0, "after").as_deref(), Some("1"));
+    let lossy = WriterOptions {
+        drop_field_ttls: true,
+        ..WriterOptions::default()
+    };
+    let mut writer = Writer::connect(&endpoint(&old), lossy).await.unwrap();
+    for (offset, text) in [
+        (10, "HSET h a 1"),
+        (20, "HPEXPIRE h 100000 FIELDS 1 a"),
+        (30, "HSETEX h PX 100000 FIELDS 2 x 1 y 2"),
+        (40, "HPERSIST h FIELDS 1 a"),
+    ] {
+        writer
+            .write_command(&logged(0, offset, text))
+            .await
+            .unwrap();
+    }
+    writer.flush().await.unwrap();
+    assert_eq!(writer.stats().field_ttls_dropped, 3);
+    assert_eq!(cmd(&old, &["HLEN", "h"]), redis::Value::Int(3));
+    let mut strict = Writer::connect(&endpoint(&old), WriterOptions::default())
+        .await
+        .unwrap();
+    let refused = async {
+        strict
+            .write_command(&logged(0, 10, "HPEXPIRE h 100000 FIELDS 1 a"))
+            .await?;
+        strict.flush().await
+    };
+    assert!(
+        refused.await.is_err(),
+        "HPEXPIRE into 7.0 without the option"
+    );
+}

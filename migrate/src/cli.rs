@@ -296,6 +296,15 @@ pub struct WriteArgs {
     /// retried before giving up (default: 30 for copies, 4 hours for `sync`).
     #[arg(long, value_name = "SECONDS")]
     pub target_retry_for: Option<u64>,
+    /// Leave out function libraries a target without functions (Redis before 7.0)
+    /// cannot hold, counted in the summary (default: stop with an error).
+    #[arg(long)]
+    pub drop_functions: bool,
+    /// Leave out hash field TTLs a target without them (Redis before 7.4, Valkey
+    /// before 9.0) cannot keep, the fields kept without one; counted in the
+    /// summary (default: stop with an error).
+    #[arg(long)]
+    pub drop_field_ttls: bool,
 }
 
 /// The existing-key policy, as an option value.
@@ -360,6 +369,8 @@ impl WriteArgs {
                 DbCommands::Apply => DatabaseCommands::Apply,
             },
             split_transactions: self.split_transactions,
+            drop_functions: self.drop_functions,
+            drop_field_ttls: self.drop_field_ttls,
             ..base
         };
         if let Some(secs) = self.target_retry_for {

@@ -111,6 +111,13 @@ impl fmt::Display for RestoreReport {
             s.functions,
             s.bytes
         )?;
+        if s.functions_dropped + s.field_ttls_dropped > 0 {
+            writeln!(
+                f,
+                "restore: {} function libraries and {} hash field TTLs left out, as the lossy options allow",
+                s.functions_dropped, s.field_ttls_dropped
+            )?;
+        }
         if s.keys_empty > 0 {
             writeln!(
                 f,

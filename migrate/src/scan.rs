@@ -53,7 +53,15 @@ impl fmt::Display for ScanReport {
             f,
             "scan: {} keys read; {} restored, {} written as commands, {} existing kept, {} filtered",
             self.keys, s.keys_restored, s.keys_as_commands, s.keys_existing, s.filtered
-        )
+        )?;
+        if s.field_ttls_dropped > 0 {
+            writeln!(
+                f,
+                "scan: {} hash field TTLs left out, as the lossy options allow",
+                s.field_ttls_dropped
+            )?;
+        }
+        Ok(())
     }
 }
 

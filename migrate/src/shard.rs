@@ -48,6 +48,9 @@ pub struct ShardStatus {
     pub commands: u64,
     /// Keys and commands a hook left out.
     pub filtered: u64,
+    /// Function libraries and hash field TTLs left out by the lossy options
+    /// (`WriterOptions::drop_functions`, `drop_field_ttls`).
+    pub left_out: u64,
     /// Bytes written to the target.
     pub bytes: u64,
     /// Full resyncs (1 at the start; more if the source could not continue).
@@ -118,6 +121,9 @@ impl fmt::Display for ShardStatus {
                 "sync: {}: rdb {} bytes{percent}, {} keys",
                 self.source, self.rdb_bytes, self.rdb_keys
             )?;
+        }
+        if self.left_out > 0 {
+            write!(f, ", {} left out (lossy options)", self.left_out)?;
         }
         if let Some(down) = &self.reconnecting {
             write!(f, ", {down}")?;
@@ -389,6 +395,7 @@ impl ShardSync {
         let stats = self.writer.stats();
         self.status.reached = self.replica.applied_offset();
         self.status.filtered = stats.filtered;
+        self.status.left_out = stats.functions_dropped + stats.field_ttls_dropped;
         self.status.bytes = stats.bytes;
         self.status.reconnecting = self.replica.link_state().reconnecting().cloned();
         self.status.target_retrying = self.writer.retrying();

@@ -418,11 +418,7 @@ impl Side {
 
     /// Whether the side has hash field TTLs (`HPEXPIRETIME`: Redis 7.4+, Valkey 9+).
     pub(crate) fn has_field_ttls(&self) -> bool {
-        let (major, minor, _) = self.info.version;
-        match self.info.flavor {
-            endpoint::Flavor::Valkey => major >= 9,
-            _ => (major, minor) >= (7, 4),
-        }
+        self.info.has_field_ttls()
     }
 }
 
