@@ -1,6 +1,7 @@
 //! One value of any type: the first byte picks the type byte, the rest is the value.
 //! Reaches every compact decoder (ziplist, listpack, intset, zipmap, LZF) directly,
-//! since a blob-typed value is one RDB string holding the blob.
+//! since a blob-typed value is one RDB string holding the blob; and re-encodes
+//! it for older servers.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,5 +19,6 @@ fuzz_target!(|data: &[u8]| {
     payload.extend_from_slice(&crc.to_le_bytes());
     if let Ok(dump) = rdb_parser::parse_dump(&payload) {
         fuzz::check_value(&dump.value);
+        fuzz::check_transcode(&dump);
     }
 });

@@ -5,4 +5,4 @@ mod aof;
 mod value;
 
 pub use aof::{aof_items, check_aof};
-pub use value::check_value;
+pub use value::{check_transcode, check_value};

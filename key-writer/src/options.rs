@@ -144,6 +144,9 @@ impl Default for WriterOptions {
 pub struct Stats {
     /// Keys written with `RESTORE`.
     pub keys_restored: u64,
+    /// Of those, keys whose payload was re-encoded for a target that reads only
+    /// older RDB versions (see `rdb_parser::payload_for`).
+    pub keys_transcoded: u64,
     /// Keys written with commands.
     pub keys_as_commands: u64,
     /// Keys skipped because they had already expired (or whose expiry passed while
@@ -182,6 +185,7 @@ impl std::ops::AddAssign<&Stats> for Stats {
     /// Adds another writer's counts (several writers restoring in parallel).
     fn add_assign(&mut self, other: &Stats) {
         self.keys_restored += other.keys_restored;
+        self.keys_transcoded += other.keys_transcoded;
         self.keys_as_commands += other.keys_as_commands;
         self.keys_expired += other.keys_expired;
         self.keys_empty += other.keys_empty;

@@ -476,6 +476,18 @@ impl Writer {
                 args.extend([b("FREQ"), b(&freq.to_string())]);
             }
             self.restore(db, name, args).await
+        } else if let Some(payload) =
+            self.transcoded(key.type_byte, key.raw_value, &key.value, header)?
+        {
+            self.stats.keys_transcoded += 1;
+            let mut args = self.restore_args(name.clone(), expire_ms, payload.into());
+            if let Some(idle) = key.idle {
+                args.extend([b("IDLETIME"), b(&idle.to_string())]);
+            }
+            if let Some(freq) = key.freq {
+                args.extend([b("FREQ"), b(&freq.to_string())]);
+            }
+            self.restore(db, name, args).await
         } else {
             self.write_as_commands(db, name, &key.value, expire_ms, key.raw_value.len())
                 .await
@@ -515,12 +527,52 @@ impl Writer {
             let args = self.restore_args(name.clone(), expire_ms, payload.clone());
             return self.restore(db, name, args).await;
         }
+        let older = self.transcoded(dump.type_byte, dump.raw_value, &dump.value, header)?;
+        if let Some(older) = older {
+            self.stats.keys_transcoded += 1;
+            let args = self.restore_args(name.clone(), expire_ms, older.into());
+            return self.restore(db, name, args).await;
+        }
         let value = dump.value.clone();
         self.write_as_commands(db, name, &value, expire_ms, payload.len())
             .await
     }
 
     /// Whether the target reads a payload of this RDB version, dialect and length.
+    /// The value as a payload of the newest Redis RDB version the target reads,
+    /// re-encoded where its own form is newer ([`rdb_parser::payload_for`]);
+    /// `None` when it has none, or when it is to be written as commands anyway
+    /// (forced, large, or over the target's `proto-max-bulk-len`).
+    ///
+    /// # Errors
+    /// A corrupt value.
+    fn transcoded(
+        &self,
+        type_byte: u8,
+        raw_value: &[u8],
+        value: &Value<'_>,
+        header: rdb_parser::Header,
+    ) -> Result<Option<Vec<u8>>> {
+        if self.options.force_commands || raw_value.len() + 11 > self.options.large_value {
+            return Ok(None);
+        }
+        // Valkey reads Redis's formats up to RDB 11.
+        let to = match self.info.flavor {
+            Flavor::Valkey => u32::from(self.info.rdb_version()).min(11),
+            _ => u32::from(self.info.rdb_version()),
+        };
+        let Some(payload) = rdb_parser::payload_for(type_byte, raw_value, value, header, to)?
+        else {
+            return Ok(None);
+        };
+        let fits = payload.len() <= self.options.large_value
+            && self
+                .info
+                .proto_max_bulk_len
+                .is_none_or(|max| payload.len() as u64 <= max);
+        Ok((fits && self.info.reads_rdb(to, Flavor::Redis)).then_some(payload))
+    }
+
     fn can_restore(&self, version: u32, dialect: Dialect, len: usize) -> bool {
         if self.options.force_commands {
             return false;

@@ -111,6 +111,13 @@ impl fmt::Display for RestoreReport {
             s.functions,
             s.bytes
         )?;
+        if s.keys_transcoded > 0 {
+            writeln!(
+                f,
+                "restore: {} of the keys restored re-encoded for the target's older RDB version",
+                s.keys_transcoded
+            )?;
+        }
         if s.functions_dropped + s.field_ttls_dropped > 0 {
             writeln!(
                 f,

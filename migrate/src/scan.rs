@@ -54,6 +54,13 @@ impl fmt::Display for ScanReport {
             "scan: {} keys read; {} restored, {} written as commands, {} existing kept, {} filtered",
             self.keys, s.keys_restored, s.keys_as_commands, s.keys_existing, s.filtered
         )?;
+        if s.keys_transcoded > 0 {
+            writeln!(
+                f,
+                "scan: {} of the keys restored re-encoded for the target's older RDB version",
+                s.keys_transcoded
+            )?;
+        }
         if s.field_ttls_dropped > 0 {
             writeln!(
                 f,

@@ -100,4 +100,20 @@ impl Key<'_> {
     pub fn dump_payload(&self) -> Vec<u8> {
         build_payload(self.type_byte, self.raw_value, self.header.version as u16)
     }
+
+    /// The value as a `RESTORE` payload for a server that reads Redis RDB
+    /// versions up to `version`, re-encoded where its form is newer; `None` when
+    /// it has no such form (see [`payload_for`](crate::payload_for)).
+    ///
+    /// # Errors
+    /// A corrupt value.
+    pub fn payload_for(&self, version: u32) -> crate::Result<Option<Vec<u8>>> {
+        crate::payload_for(
+            self.type_byte,
+            self.raw_value,
+            &self.value,
+            self.header,
+            version,
+        )
+    }
 }

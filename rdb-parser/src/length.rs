@@ -92,8 +92,8 @@ pub(crate) fn read_count(
     Ok(n)
 }
 
-/// Appends a length prefix in the smallest form (the encoder side, for tests and DUMP).
-#[cfg(test)]
+/// Appends a length prefix in the smallest form (the encoder side: payloads
+/// re-encoded for older servers, and tests).
 pub(crate) fn write_len(out: &mut Vec<u8>, n: u64) {
     if n < 1 << 6 {
         out.push(n as u8);

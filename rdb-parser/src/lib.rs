@@ -85,6 +85,7 @@ mod record;
 mod spare;
 mod stream;
 mod string;
+mod transcode;
 mod value;
 mod ziplist;
 mod zipmap;
@@ -108,6 +109,7 @@ pub use stream::{
     StreamEntry, StreamId,
 };
 pub use string::RdbString;
+pub use transcode::payload_for;
 pub use value::{Encoding, Type, Value};
 
 #[cfg(test)]

@@ -240,7 +240,6 @@ fn read_string_any<'a>(
 }
 
 /// Appends a plain RDB string (the encoder side).
-#[cfg(test)]
 pub(crate) fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
     crate::length::write_len(out, bytes.len() as u64);
     out.extend_from_slice(bytes);

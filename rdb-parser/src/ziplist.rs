@@ -257,23 +257,61 @@ impl ZiplistWalk {
 /// # Panics
 /// If a string or an entry is 4 GiB or longer, or the ziplist would be; Redis's
 /// limits are far below that.
-#[allow(dead_code)] // Used by tests now and by the RDB encoder later.
+#[cfg(test)]
 pub(crate) fn encode(elements: &[Element]) -> Vec<u8> {
-    let mut out = vec![0; HEADER];
-    let mut prev_size = 0usize;
-    let mut tail = HEADER;
+    let mut z = ZiplistWriter::new();
     for e in elements {
+        z.push(*e);
+    }
+    z.finish()
+}
+
+/// Builds a ziplist entry by entry (the elements may be lent one at a time).
+pub(crate) struct ZiplistWriter {
+    out: Vec<u8>,
+    prev_size: usize,
+    tail: usize,
+    count: usize,
+}
+
+impl ZiplistWriter {
+    pub(crate) fn new() -> Self {
+        ZiplistWriter {
+            out: vec![0; HEADER],
+            prev_size: 0,
+            tail: HEADER,
+            count: 0,
+        }
+    }
+
+    /// Entries so far.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Bytes so far.
+    pub(crate) fn bytes(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Appends one entry.
+    ///
+    /// # Panics
+    /// If the entry is 4 GiB or longer.
+    pub(crate) fn push(&mut self, e: Element<'_>) {
+        let out = &mut self.out;
         let start = out.len();
-        tail = start;
-        if prev_size < usize::from(BIG_PREVLEN) {
-            out.push(prev_size as u8);
+        self.tail = start;
+        if self.prev_size < usize::from(BIG_PREVLEN) {
+            out.push(self.prev_size as u8);
         } else {
             out.push(BIG_PREVLEN);
-            let size = u32::try_from(prev_size).expect("ziplist entries are shorter than 4 GiB");
+            let size =
+                u32::try_from(self.prev_size).expect("ziplist entries are shorter than 4 GiB");
             out.extend_from_slice(&size.to_le_bytes());
         }
-        match *e {
-            Element::Int(v) => encode_int(&mut out, v),
+        match e {
+            Element::Int(v) => encode_int(out, v),
             Element::Bytes(b) => {
                 let len = b.len();
                 if len <= 0x3F {
@@ -288,15 +326,24 @@ pub(crate) fn encode(elements: &[Element]) -> Vec<u8> {
                 out.extend_from_slice(b);
             }
         }
-        prev_size = out.len() - start;
+        self.prev_size = out.len() - start;
+        self.count += 1;
     }
-    out.push(END);
-    let total = u32::try_from(out.len()).expect("ziplists are shorter than 4 GiB");
-    out[..4].copy_from_slice(&total.to_le_bytes());
-    out[4..8].copy_from_slice(&(tail as u32).to_le_bytes());
-    let count = u16::try_from(elements.len()).unwrap_or(UNKNOWN_COUNT);
-    out[8..10].copy_from_slice(&count.to_le_bytes());
-    out
+
+    /// The ziplist's bytes.
+    ///
+    /// # Panics
+    /// If the ziplist is 4 GiB or longer.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        let out = &mut self.out;
+        out.push(END);
+        let total = u32::try_from(out.len()).expect("ziplists are shorter than 4 GiB");
+        out[..4].copy_from_slice(&total.to_le_bytes());
+        out[4..8].copy_from_slice(&(self.tail as u32).to_le_bytes());
+        let count = u16::try_from(self.count).unwrap_or(UNKNOWN_COUNT);
+        out[8..10].copy_from_slice(&count.to_le_bytes());
+        self.out
+    }
 }
 
 fn encode_int(out: &mut Vec<u8>, v: i64) {

@@ -32,6 +32,7 @@ fn dump_of(body: &[u8]) {
     payload.extend_from_slice(&crc.to_le_bytes());
     if let Ok(dump) = parse_dump(&payload) {
         fuzz_checks::check_value(&dump.value);
+        fuzz_checks::check_transcode(&dump);
     }
 }
 
