@@ -233,6 +233,12 @@ impl<'a> Stream<'a> {
         self.node_count
     }
 
+    /// The nodes as stored (node ID and listpack strings, one after the other),
+    /// the same in every format.
+    pub(crate) fn raw_nodes(&self) -> &'a [u8] {
+        self.nodes
+    }
+
     /// A cursor over the live (not deleted) entries, in ID order.
     pub fn entries(&self) -> StreamEntries<'a> {
         StreamEntries::over(

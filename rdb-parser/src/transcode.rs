@@ -18,6 +18,7 @@ use crate::element::Element;
 use crate::error::Result;
 use crate::header::{Dialect, Header};
 use crate::length::write_len;
+use crate::stream::{Stream, StreamId};
 use crate::string::write_string;
 use crate::value::{Value, code};
 use crate::ziplist::ZiplistWriter;
@@ -137,9 +138,77 @@ pub fn payload_for(
             out.extend_from_slice(&members);
             code::SET
         }
+        Value::Stream(stream) => match stream_for(stream, version, &mut out)? {
+            Some(type_byte) => type_byte,
+            None => return Ok(None),
+        },
         _ => return Ok(None),
     };
     Ok(Some(build_payload(type_byte, &out, footer)))
+}
+
+/// A stream in the newest format a server reading up to `version` loads, into
+/// `out`: its type byte, or `None` when it holds what that format cannot
+/// (idempotent producers, negatively acknowledged entries of Redis 8). The nodes
+/// keep their bytes; what the older format lacks is left out, as that server
+/// would not have it: the first and greatest deleted IDs and the entries added
+/// (format 2), each group's entries read (2), each consumer's active time (3).
+fn stream_for(stream: &Stream<'_>, version: u32, out: &mut Vec<u8>) -> Result<Option<u8>> {
+    let (format, type_byte) = match version {
+        0..=8 => return Ok(None),
+        9 => (1, code::STREAM_LISTPACKS),
+        10 => (2, code::STREAM_LISTPACKS_2),
+        _ => (3, code::STREAM_LISTPACKS_3),
+    };
+    let unsupported =
+        stream.idempotency.is_some() || stream.groups.iter().any(|g| !g.nacked.is_empty());
+    if unsupported || stream.format() <= format {
+        return Ok(None);
+    }
+    let id = |out: &mut Vec<u8>, id: StreamId| {
+        write_len(out, id.ms);
+        write_len(out, id.seq);
+    };
+    let raw_id = |out: &mut Vec<u8>, id: StreamId| {
+        out.extend_from_slice(&id.ms.to_be_bytes());
+        out.extend_from_slice(&id.seq.to_be_bytes());
+    };
+    write_len(out, stream.node_count());
+    out.extend_from_slice(stream.raw_nodes());
+    write_len(out, stream.length);
+    id(out, stream.last_id);
+    if format >= 2 {
+        id(out, stream.first_id.unwrap_or_default());
+        id(out, stream.max_deleted_id.unwrap_or_default());
+        write_len(out, stream.entries_added.unwrap_or(stream.length));
+    }
+    write_len(out, stream.groups.len() as u64);
+    for g in &stream.groups {
+        write_string(out, &g.name.to_vec()?);
+        id(out, g.last_id);
+        if format >= 2 {
+            write_len(out, g.entries_read.unwrap_or(u64::MAX));
+        }
+        write_len(out, g.pending.len() as u64);
+        for p in &g.pending {
+            raw_id(out, p.id);
+            out.extend_from_slice(&p.delivery_time_ms.to_le_bytes());
+            write_len(out, p.delivery_count);
+        }
+        write_len(out, g.consumers.len() as u64);
+        for c in &g.consumers {
+            write_string(out, &c.name.to_vec()?);
+            out.extend_from_slice(&c.seen_time_ms.to_le_bytes());
+            if format >= 3 {
+                out.extend_from_slice(&c.active_time_ms.unwrap_or(c.seen_time_ms).to_le_bytes());
+            }
+            write_len(out, c.pending.len() as u64);
+            for p in &c.pending {
+                raw_id(out, *p);
+            }
+        }
+    }
+    Ok(Some(type_byte))
 }
 
 /// A score as a ziplist stores it: an integer when it is one (as Redis's
