@@ -554,6 +554,50 @@ fn command_stats(server: &Server) -> String {
         .unwrap()
 }
 
+/// Calls of `command` the server counted since its statistics were reset.
+fn calls(server: &Server, command: &str) -> u64 {
+    let prefix = format!("cmdstat_{command}:calls=");
+    command_stats(server)
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The target's key counts stand in for the scan for extra keys only where they
+/// prove there is none: a target holding exactly the source keys is not scanned
+/// (unless `--always-scan-target`), and one where a key is gone and another has
+/// come (the same count) is scanned, both found.
+#[test]
+fn key_counts_stand_in_for_the_target_scan_only_when_they_prove_it() {
+    let src = sample_source(Version::Redis7_0, 2000);
+    let dst = Server::start(Version::Redis7_0);
+    copy(&src, &dst);
+    let (src_url, dst_url) = (src.url(), dst.url());
+    let base = ["--source", &src_url, "--target", &dst_url, "--rounds", "1"];
+    let reset = || run(&mut dst.client(), &["CONFIG", "RESETSTAT"]);
+    reset();
+    assert_equal("identical", &base);
+    assert_eq!(calls(&dst, "scan"), 0, "{}", command_stats(&dst));
+    let always = [&base[..], &["--always-scan-target"]].concat();
+    assert_equal("identical, scanned", &always);
+    assert!(calls(&dst, "scan") > 0, "{}", command_stats(&dst));
+    let mut t = dst.client();
+    run(&mut t, &["DEL", "greeting"]);
+    run(&mut t, &["SET", "newcomer", "x"]);
+    let (code, mut lines, _, log) = verify(&base);
+    lines.sort_by_key(|l| l["key"].to_string());
+    let found: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["key"].as_str().unwrap(), l["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        (code, found),
+        (1, vec![("greeting", "missing"), ("newcomer", "extra")]),
+        "{log}"
+    );
+}
+
 /// A proxy is one address that routes by itself: it is asked no `CLUSTER`
 /// command and no `SELECT`, and holds database 0 only. (No proxy is installable on
 /// the test machines; a one-node cluster serving every slot stands for one: it

@@ -51,13 +51,14 @@ impl Seen {
         self.seed.hash_one((db, key))
     }
 
-    /// Remembers a compared key, unless the set is full.
-    pub(crate) fn insert(&mut self, db: u64, key: &[u8]) {
+    /// Remembers a compared key, unless the set is full; whether it was not
+    /// remembered before (`false` also past the cap).
+    pub(crate) fn insert(&mut self, db: u64, key: &[u8]) -> bool {
         if self.cap.is_some_and(|cap| self.keys.len() >= cap) {
-            return;
+            return false;
         }
         let f = self.fingerprint(db, key);
-        self.keys.insert(f);
+        self.keys.insert(f)
     }
 
     /// Whether a key was compared; `false` may also mean not remembered, past
@@ -80,11 +81,12 @@ mod tests {
     #[test]
     fn remembers_up_to_its_cap() {
         let mut seen = Seen::new(Some(2));
-        seen.insert(0, b"a");
-        seen.insert(1, b"a");
+        assert!(seen.insert(0, b"a"));
+        assert!(seen.insert(1, b"a"));
+        assert!(!seen.insert(0, b"a"), "known already");
         assert!(seen.contains(0, b"a") && seen.contains(1, b"a"));
         assert!(!seen.contains(2, b"a") && !seen.contains(0, b"b"));
-        seen.insert(0, b"c");
+        assert!(!seen.insert(0, b"c"), "past the cap");
         assert!(!seen.contains(0, b"c"));
         assert_eq!(seen.len(), 2);
     }

@@ -113,6 +113,13 @@ pub struct VerifyOptions {
     /// memory in proportion: beyond, differences are counted by kind
     /// ([`VerifyReport::unlisted`]), neither compared again nor listed.
     pub max_differences: usize,
+    /// Scans every target database for extra keys (default `false`: a target
+    /// database is not scanned when its key count, read before and after the
+    /// first pass, equals the number of source keys compared that were found
+    /// in it; then every key it holds is one of those). Counts equal by chance
+    /// would need keys deleted and as many others created on the target during
+    /// the pass; set this where that may happen and must not go unseen.
+    pub always_scan_target: bool,
 }
 
 impl Default for VerifyOptions {
@@ -135,6 +142,7 @@ impl Default for VerifyOptions {
             small_bytes: 64 << 10,
             remembered_keys: 3_500_000,
             max_differences: 100_000,
+            always_scan_target: false,
         }
     }
 }
@@ -283,6 +291,9 @@ struct Pair<'a> {
     name: Bytes,
     /// The key as an RDB file holds it.
     rdb: Option<Box<Key<'a>>>,
+    /// Compared for the first time: counted among the target's keys once
+    /// found there.
+    fresh: bool,
 }
 
 /// What is compared again next round.
@@ -431,6 +442,7 @@ impl Verify {
                 let source =
                     Side::connect("source", endpoint, &o.source_connect, o.qps, false).await?;
                 let mut run = Run::new(self, Source::Live(Box::new(source)), target);
+                run.count_before().await?;
                 run.forward_live().await?;
                 run.finish().await
             }
@@ -447,6 +459,7 @@ impl Verify {
                     Source::File(path.display().to_string(), BTreeSet::new()),
                     target,
                 );
+                run.count_before().await?;
                 run.forward_file(&rdb).await?;
                 run.finish().await
             }
@@ -474,6 +487,12 @@ struct Run<'v, 'a> {
     /// The source keys in scope compared, for the extra-key search.
     seen: Seen,
     keys: BTreeMap<u64, u64>,
+    /// Source keys compared for the first time and found on the target, by
+    /// target database.
+    on_target: BTreeMap<u64, u64>,
+    /// The target's key counts by database before the first pass (`None`: not
+    /// read, or a proxy).
+    counts_before: Option<BTreeMap<u64, u64>>,
     /// Libraries of the source (name, code).
     libraries: Option<BTreeMap<String, Vec<u8>>>,
     /// How many databases a live source has, once read.
@@ -505,6 +524,8 @@ impl<'v, 'a> Run<'v, 'a> {
             unlisted: BTreeMap::new(),
             seen: Seen::new(remembered),
             keys: BTreeMap::new(),
+            on_target: BTreeMap::new(),
+            counts_before: None,
             libraries: None,
             source_dbs: None,
             status: verify.status.borrow().clone(),
@@ -563,6 +584,7 @@ impl<'v, 'a> Run<'v, 'a> {
                         db,
                         name,
                         rdb: None,
+                        fresh: false,
                     })
                     .collect();
                 let ahead = async {
@@ -621,6 +643,7 @@ impl<'v, 'a> Run<'v, 'a> {
                         db: key.db,
                         name,
                         rdb: Some(Box::new(key)),
+                        fresh: false,
                     });
                 }
                 Item::Function(Function::Library { code }) => {
@@ -790,7 +813,7 @@ impl<'v, 'a> Run<'v, 'a> {
         };
         // In scope, grouped by target database.
         let mut routed: BTreeMap<u64, Vec<Keyed<'a>>> = BTreeMap::new();
-        for ((pair, meta), tmeta) in pairs.into_iter().zip(metas).zip(tmetas.iter_mut()) {
+        for ((mut pair, meta), tmeta) in pairs.into_iter().zip(metas).zip(tmetas.iter_mut()) {
             if !meta.exists {
                 continue;
             }
@@ -799,7 +822,7 @@ impl<'v, 'a> Run<'v, 'a> {
             };
             if first {
                 *self.keys.entry(pair.db).or_default() += 1;
-                self.seen.insert(pair.db, &pair.name);
+                pair.fresh = self.seen.insert(pair.db, &pair.name);
                 if let Source::File(_, dbs) = &mut self.source {
                     dbs.insert(pair.db);
                 }
@@ -853,6 +876,11 @@ impl<'v, 'a> Run<'v, 'a> {
             .into_iter()
             .filter_map(|(p, m, n, t)| Some((p, m, n, t.or_else(|| read.next())?)))
             .collect();
+        for (pair, _, _, tm) in &mut keys {
+            if std::mem::take(&mut pair.fresh) && tm.exists {
+                *self.on_target.entry(tdb).or_default() += 1;
+            }
+        }
         // Mode `keys`: the time to live of a source key missing on the target,
         // which may have expired there already.
         let unread: Vec<usize> = (0..keys.len())
@@ -1173,16 +1201,20 @@ impl<'v, 'a> Run<'v, 'a> {
     }
 
     /// Target keys with no source key in scope: every target key whose inverse
-    /// (through the database map and the filter) is in scope. Each `SCAN` step
-    /// is taken (on connections of its own) while the keys of the step before
-    /// are looked up.
+    /// (through the database map and the filter) is in scope, in the target
+    /// databases whose key counts do not rule them out (see
+    /// [`VerifyOptions::always_scan_target`]). Each `SCAN` step is taken (on
+    /// connections of its own) while the keys of the step before are looked up.
     async fn reverse(&mut self) -> Result<()> {
         let batch = self.options().batch;
+        let counted = self.counted_databases().await?;
         let nodes = self.target.node_count();
         let mut work = Vec::new();
         for i in 0..nodes {
             for db in self.target.databases(i).await? {
-                work.push((i, db));
+                if !counted.contains(&db) {
+                    work.push((i, db));
+                }
             }
         }
         let mut scanner = self.target.scanner().await?;
@@ -1206,6 +1238,64 @@ impl<'v, 'a> Run<'v, 'a> {
             }
         }
         Ok(())
+    }
+
+    /// The target's key counts by database, summed over its nodes (`None`: a
+    /// proxy).
+    async fn target_counts(&mut self) -> Result<Option<BTreeMap<u64, u64>>> {
+        let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
+        for i in 0..self.target.node_count() {
+            let Some(node) = self.target.key_counts(i).await? else {
+                return Ok(None);
+            };
+            for (db, n) in node {
+                *counts.entry(db).or_default() += n;
+            }
+        }
+        Ok(Some(counts))
+    }
+
+    /// Reads the target's key counts before the first pass, when the extra-key
+    /// search may use them.
+    async fn count_before(&mut self) -> Result<()> {
+        let o = self.options();
+        if o.hooks.is_empty() && !o.always_scan_target {
+            self.counts_before = self.target_counts().await?;
+        }
+        Ok(())
+    }
+
+    /// The target databases that cannot hold an extra key: each holds as many
+    /// keys as source keys compared were found in it, and held as many before
+    /// the first pass. Every key of such a database is one of those compared.
+    async fn counted_databases(&mut self) -> Result<BTreeSet<u64>> {
+        let Some(before) = self.counts_before.take() else {
+            return Ok(BTreeSet::new());
+        };
+        // Two source databases into one target database count its keys twice.
+        if let Some(map) = self.options().db_map.clone() {
+            let mut targets = BTreeSet::new();
+            for sdb in self.source_databases().await? {
+                if map.target(sdb).is_some_and(|tdb| !targets.insert(tdb)) {
+                    return Ok(BTreeSet::new());
+                }
+            }
+        }
+        let Some(after) = self.target_counts().await? else {
+            return Ok(BTreeSet::new());
+        };
+        let counted: BTreeSet<u64> = after
+            .into_iter()
+            .filter(|(db, n)| before.get(db) == Some(n) && self.on_target.get(db) == Some(n))
+            .map(|(db, _)| db)
+            .collect();
+        if !counted.is_empty() {
+            tracing::debug!(
+                databases = ?counted,
+                "target databases holding only compared keys: not scanned for extra keys"
+            );
+        }
+        Ok(counted)
     }
 
     /// Whether a target key is the sync's own (a checkpoint or a temporary key).

@@ -54,6 +54,10 @@ struct Args {
     /// counted by kind in the summary ("unlisted"), not compared again.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     max_differences: usize,
+    /// Scan every target database for extra keys, also those whose key count
+    /// shows every key there was compared already.
+    #[arg(long)]
+    always_scan_target: bool,
     /// The name the sync's checkpoint keys start with (left out on the target).
     #[arg(long, default_value = DEFAULT_CHECKPOINT_NAME, value_name = "NAME")]
     checkpoint_name: String,
@@ -118,6 +122,7 @@ async fn run() -> anyhow::Result<bool> {
     options.qps = args.qps;
     options.batch = args.batch;
     options.max_differences = args.max_differences;
+    options.always_scan_target = args.always_scan_target;
     options.checkpoint_name = args.checkpoint_name;
     options.filter = args.write.filter()?;
     options.db_map = args.write.db_map()?;
