@@ -1,7 +1,9 @@
 //! The checks of the RDB value targets; rdb-parser's corpus replay test includes
 //! this file too, so both check the same way.
 
-use rdb_parser::{Dump, Result, Value, parse_dump, payload_for};
+use rdb_parser::{
+    Dialect, Dump, Header, Item, Rdb, RdbWriter, Result, Value, parse_dump, payload_for, value_for,
+};
 
 /// Decodes `value` fully twice, with the cursors' `next` and with the views'
 /// `try_fold` (which `validate` uses): both walks must see the same number of
@@ -43,7 +45,7 @@ fn count_by_cursor(value: &Value<'_>) -> Option<Result<u64>> {
 
 /// Re-encodes a decoded `DUMP` payload for servers reading RDB 9, 10 and 11:
 /// never a panic; a payload given back decodes, with as many entries as the
-/// original.
+/// original, and so does the value written into an RDB file of that version.
 pub fn check_transcode(dump: &Dump<'_>) {
     let Ok(entries) = dump.value.validate() else {
         return;
@@ -60,6 +62,34 @@ pub fn check_transcode(dump: &Dump<'_>) {
             let back = parse_dump(&payload).expect("a re-encoded payload decodes");
             assert!(back.header.version <= version.max(dump.header.version));
             assert_eq!(back.value.validate().ok(), Some(entries), "entries kept");
+        }
+        let value = value_for(
+            dump.type_byte,
+            dump.raw_value,
+            &dump.value,
+            dump.header,
+            version,
+        );
+        if let Ok(Some((type_byte, bytes))) = value {
+            let header = Header {
+                version,
+                dialect: Dialect::Redis,
+            };
+            let file = (|| {
+                let mut w = RdbWriter::new(Vec::new(), header)?;
+                w.select_db(0)?;
+                w.key(b"k", None, type_byte, &bytes)?;
+                w.finish()
+            })()
+            .expect("writing into memory");
+            let rdb = Rdb::new(&file).expect("a written header reads");
+            let key = rdb.items().find_map(|item| match item {
+                Ok(Item::Key(key)) => Some(key),
+                Ok(_) => None,
+                Err(e) => panic!("a written file decodes: {e}"),
+            });
+            let key = key.expect("the key written");
+            assert_eq!(key.value.validate().ok(), Some(entries), "entries kept");
         }
     }
 }

@@ -19,7 +19,9 @@
 //!   [`Module`] value is kept raw with its module's name, so it can be passed on
 //!   without the module.
 //! - [`Key::dump_payload`] turns a key's stored bytes into a `RESTORE` payload without
-//!   re-encoding; [`parse_dump`] reads a `DUMP` payload.
+//!   re-encoding; [`parse_dump`] reads a `DUMP` payload. [`payload_for`] and
+//!   [`value_for`] re-encode a value for a server that reads only older RDB versions.
+//! - [`RdbWriter`] writes an RDB file of any version or dialect.
 //! - [`Reader`] reads an RDB that arrives in pieces (a socket, a replication stream),
 //!   sans-IO and in bounded memory: records up to [`Reader::max_record`] bytes come
 //!   whole as the same [`Item`]s; longer keys come as [`Event::ValueStart`], then
@@ -87,6 +89,7 @@ mod stream;
 mod string;
 mod transcode;
 mod value;
+mod writer;
 mod ziplist;
 mod zipmap;
 
@@ -109,8 +112,9 @@ pub use stream::{
     StreamEntry, StreamId,
 };
 pub use string::RdbString;
-pub use transcode::payload_for;
+pub use transcode::{hash_without_field_ttls, payload_for, value_for};
 pub use value::{Encoding, Type, Value};
+pub use writer::RdbWriter;
 
 #[cfg(test)]
 mod tests;

@@ -716,6 +716,34 @@ fn hash_field_ttl_types() {
             &Owned::Hash(vec![(b("q"), b("v"), None)])
         )
     );
+
+    // Without their field TTLs, as plain hashes any version reads: the fields
+    // expired by `now` left out, the others kept without an expiry.
+    let now = t + 5;
+    let mut plain = Builder::new("REDIS0009");
+    for (type_byte, name, value) in [
+        (code::HASH_METADATA, "m", &meta),
+        (code::HASH_LISTPACK_EX, "x", &lpex),
+    ] {
+        let file = Builder::new("REDIS0012")
+            .key(type_byte, name, value)
+            .finish(Some(true));
+        let rdb = crate::Rdb::new(&file).unwrap();
+        let Some(Ok(crate::Item::Key(parsed))) = rdb.items().next() else {
+            panic!("no key")
+        };
+        let crate::Value::Hash(hash) = &parsed.value else {
+            panic!("not a hash")
+        };
+        let (type_byte, bytes) = crate::hash_without_field_ttls(hash, now).unwrap();
+        plain = plain.key(type_byte, name, &bytes);
+    }
+    let k = keys(&plain.finish(Some(true))).unwrap();
+    assert_eq!(
+        k[0].4,
+        Owned::Hash(vec![(b("keep"), b("1"), None), (b("f"), b("2"), None)])
+    );
+    assert_eq!(k[1].4, Owned::Hash(vec![(b("b"), b("2"), None)]));
 }
 
 #[test]

@@ -13,6 +13,9 @@
 //! Source: redis `src/rdb.h` (type numbers and the version each appeared in),
 //! `rdbLoadObject` in `src/rdb.c` (what each version loads).
 
+use std::borrow::Cow;
+
+use crate::collection::Hash;
 use crate::dump::build_payload;
 use crate::element::Element;
 use crate::error::Result;
@@ -63,23 +66,41 @@ pub fn payload_for(
     header: Header,
     version: u32,
 ) -> Result<Option<Vec<u8>>> {
+    let footer = match header.dialect {
+        Dialect::Redis if header.version <= version => header.version,
+        _ => version,
+    };
+    Ok(value_for(type_byte, raw_value, value, header, version)?
+        .map(|(type_byte, bytes)| build_payload(type_byte, &bytes, footer as u16)))
+}
+
+/// The value (`type_byte` and `raw_value` as stored, with its `header`, decoded
+/// as `value`) as a type byte and value bytes that a server reading Redis RDB
+/// versions up to `version` loads, in an RDB file or a payload: the stored bytes
+/// where they are of such a version (borrowed), else re-encoded; `None` when the
+/// value has no such form here (see the module documentation).
+///
+/// # Errors
+/// A corrupt value.
+pub fn value_for<'r>(
+    type_byte: u8,
+    raw_value: &'r [u8],
+    value: &Value<'_>,
+    header: Header,
+    version: u32,
+) -> Result<Option<(u8, Cow<'r, [u8]>)>> {
     // Valkey 9's own types (22 and on) mean other things than Redis's.
     if header.dialect == Dialect::Valkey && type_byte > code::STREAM_LISTPACKS_3 {
         return Ok(None);
     }
     if header.dialect == Dialect::Redis && header.version <= version {
-        return Ok(Some(build_payload(
-            type_byte,
-            raw_value,
-            header.version as u16,
-        )));
+        return Ok(Some((type_byte, Cow::Borrowed(raw_value))));
     }
     let Some(first) = first_version(type_byte) else {
         return Ok(None);
     };
-    let footer = version as u16;
     if first <= version {
-        return Ok(Some(build_payload(type_byte, raw_value, footer)));
+        return Ok(Some((type_byte, Cow::Borrowed(raw_value))));
     }
     let mut out = Vec::with_capacity(raw_value.len() + 16);
     let type_byte = match value {
@@ -144,7 +165,36 @@ pub fn payload_for(
         },
         _ => return Ok(None),
     };
-    Ok(Some(build_payload(type_byte, &out, footer)))
+    Ok(Some((type_byte, Cow::Owned(out))))
+}
+
+/// A hash as a plain hash (`RDB_TYPE_HASH`, read by every version; the server
+/// picks its encoding as it loads it) without its fields' expiries: its type byte
+/// and value bytes. Fields already expired at `now_ms` are left out, as the
+/// server would have removed them; the others are kept without an expiry.
+///
+/// # Errors
+/// A corrupt value.
+pub fn hash_without_field_ttls(hash: &Hash<'_>, now_ms: i64) -> Result<(u8, Vec<u8>)> {
+    let mut body = Vec::new();
+    let mut n = 0u64;
+    let mut bytes = Vec::new();
+    hash.try_fold((), |(), f| {
+        if f.expire_ms.is_some_and(|at| at <= now_ms) {
+            return Ok::<_, crate::Error>(());
+        }
+        for e in [f.field, f.value] {
+            bytes.clear();
+            e.write_to(&mut bytes);
+            write_string(&mut body, &bytes);
+        }
+        n += 1;
+        Ok(())
+    })?;
+    let mut out = Vec::with_capacity(body.len() + 9);
+    write_len(&mut out, n);
+    out.extend_from_slice(&body);
+    Ok((code::HASH, out))
 }
 
 /// A stream in the newest format a server reading up to `version` loads, into
