@@ -27,6 +27,8 @@ pub struct Filter {
     pub pattern: Option<Regex>,
     /// Only values of these types (empty: all); applies to keys, not commands.
     pub types: Vec<Type>,
+    /// Not values of these types; applies to keys, not commands.
+    pub skip_types: Vec<Type>,
     /// Not these commands (upper case), e.g. `PUBLISH`.
     pub skip_commands: Vec<String>,
     /// Any other rule.
@@ -41,6 +43,7 @@ impl fmt::Debug for Filter {
             .field("prefixes", &self.prefixes.len())
             .field("pattern", &self.pattern.as_ref().map(Regex::as_str))
             .field("types", &self.types)
+            .field("skip_types", &self.skip_types)
             .field("skip_commands", &self.skip_commands)
             .field("custom", &self.custom.is_some())
             .finish()
@@ -62,6 +65,7 @@ impl Filter {
     pub fn allows_key(&self, db: u64, key: &[u8], value_type: Type) -> bool {
         self.allows_db(db)
             && (self.types.is_empty() || self.types.contains(&value_type))
+            && !self.skip_types.contains(&value_type)
             && self.allows_name(db, key)
     }
 
@@ -123,5 +127,12 @@ mod tests {
         assert!(!f.allows_command(0, b"DEL", &[b"user:1", b"other"]));
         assert!(!f.allows_command(0, b"PUBLISH", &[]));
         assert!(Filter::default().allows_key(9, b"anything", Type::Stream));
+        let no_modules = Filter {
+            skip_types: vec![Type::Module],
+            ..Filter::default()
+        };
+        assert!(!no_modules.allows_key(0, b"m", Type::Module));
+        assert!(no_modules.allows_key(0, b"s", Type::Stream));
+        assert!(no_modules.allows_command(0, b"SET", &[b"m"]));
     }
 }

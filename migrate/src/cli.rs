@@ -268,6 +268,28 @@ pub struct WriteArgs {
     /// The target is a proxy (one address, no cluster commands, db 0).
     #[arg(long)]
     pub proxy: bool,
+    /// Which keys, into which databases.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// FLUSHDB, FLUSHALL and SWAPDB in AOF files and streams.
+    #[arg(long, value_enum, default_value_t = DbCommands::Refuse)]
+    pub database_commands: DbCommands,
+    /// Apply MULTI/EXEC blocks whose keys span cluster slots command by command.
+    #[arg(long)]
+    pub split_transactions: bool,
+    /// Seconds a target in trouble (nodes unreachable, LOADING, TRYAGAIN...) is
+    /// retried before giving up (default: 30 for copies, 4 hours for `sync`).
+    #[arg(long, value_name = "SECONDS")]
+    pub target_retry_for: Option<u64>,
+    /// What a target that cannot hold everything may leave out.
+    #[command(flatten)]
+    pub lossy: LossyArgs,
+}
+
+/// Which source keys are in scope and which database each goes to (every
+/// program that copies or compares keys).
+#[derive(Args, Clone, Debug, Default)]
+pub struct ScopeArgs {
     /// Database mapping: `all:N` (every db into N) or `A:B,C:D`.
     #[arg(long)]
     pub db_map: Option<String>,
@@ -286,16 +308,16 @@ pub struct WriteArgs {
     /// Only values of these types (string, list, set, zset, hash, stream, module).
     #[arg(long = "type")]
     pub types: Vec<String>,
-    /// FLUSHDB, FLUSHALL and SWAPDB in AOF files and streams.
-    #[arg(long, value_enum, default_value_t = DbCommands::Refuse)]
-    pub database_commands: DbCommands,
-    /// Apply MULTI/EXEC blocks whose keys span cluster slots command by command.
-    #[arg(long)]
-    pub split_transactions: bool,
-    /// Seconds a target in trouble (nodes unreachable, LOADING, TRYAGAIN...) is
-    /// retried before giving up (default: 30 for copies, 4 hours for `sync`).
-    #[arg(long, value_name = "SECONDS")]
-    pub target_retry_for: Option<u64>,
+    /// Not values of these types (e.g. `module` for a target without the
+    /// source's modules).
+    #[arg(long = "skip-type")]
+    pub skip_types: Vec<String>,
+}
+
+/// What may be left out where the target cannot hold it; each is counted in the
+/// summary, and without it the copy stops with an error naming what.
+#[derive(Args, Clone, Copy, Debug, Default)]
+pub struct LossyArgs {
     /// Leave out function libraries a target without functions (Redis before 7.0)
     /// cannot hold, counted in the summary (default: stop with an error).
     #[arg(long)]
@@ -349,8 +371,8 @@ impl WriteArgs {
         base: WriterOptions,
         connect: ConnectOptions,
     ) -> Result<WriterOptions> {
-        let filter = self.filter()?;
-        let db_map = self.db_map()?;
+        let filter = self.scope.filter()?;
+        let db_map = self.scope.db_map()?;
         let mut options = WriterOptions {
             connect,
             existing: match self.existing {
@@ -369,8 +391,8 @@ impl WriteArgs {
                 DbCommands::Apply => DatabaseCommands::Apply,
             },
             split_transactions: self.split_transactions,
-            drop_functions: self.drop_functions,
-            drop_field_ttls: self.drop_field_ttls,
+            drop_functions: self.lossy.drop_functions,
+            drop_field_ttls: self.lossy.drop_field_ttls,
             ..base
         };
         if let Some(secs) = self.target_retry_for {
@@ -385,8 +407,27 @@ impl WriteArgs {
         Ok(options)
     }
 
+    /// The key filter of `--db`, `--skip-db`, `--prefix`, `--match`, `--type`
+    /// and `--skip-type`, if any.
+    ///
+    /// # Errors
+    /// As [`ScopeArgs::filter`].
+    pub fn filter(&self) -> Result<Option<Filter>> {
+        self.scope.filter()
+    }
+
+    /// The database mapping of `--db-map`, if given.
+    ///
+    /// # Errors
+    /// As [`ScopeArgs::db_map`].
+    pub fn db_map(&self) -> Result<Option<DbMap>> {
+        self.scope.db_map()
+    }
+}
+
+impl ScopeArgs {
     /// The key filter these arguments describe (`--db`, `--skip-db`, `--prefix`,
-    /// `--match`, `--type`), if any.
+    /// `--match`, `--type`, `--skip-type`), if any.
     ///
     /// # Errors
     /// [`Error::Options`] for a malformed `--match` or `--type`.
@@ -411,7 +452,12 @@ impl WriteArgs {
             types: self
                 .types
                 .iter()
-                .map(|t| value_type(t))
+                .map(|t| value_type(t, "--type"))
+                .collect::<Result<_>>()?,
+            skip_types: self
+                .skip_types
+                .iter()
+                .map(|t| value_type(t, "--skip-type"))
                 .collect::<Result<_>>()?,
             ..Filter::default()
         }))
@@ -437,10 +483,11 @@ impl WriteArgs {
             || !self.prefixes.is_empty()
             || self.pattern.is_some()
             || !self.types.is_empty()
+            || !self.skip_types.is_empty()
     }
 }
 
-fn value_type(name: &str) -> Result<Type> {
+fn value_type(name: &str, option: &str) -> Result<Type> {
     Ok(match name {
         "string" => Type::String,
         "list" => Type::List,
@@ -449,7 +496,7 @@ fn value_type(name: &str) -> Result<Type> {
         "hash" => Type::Hash,
         "stream" => Type::Stream,
         "module" => Type::Module,
-        other => return Err(Error::Options(format!("--type {other}: not a type"))),
+        other => return Err(Error::Options(format!("{option} {other}: not a type"))),
     })
 }
 

@@ -67,6 +67,20 @@ pub enum Error {
         #[source]
         error: std::io::Error,
     },
+    /// An item of an RDB file being converted that the output's version or
+    /// dialect cannot hold (a value with no form there, a function library
+    /// before RDB 10, module data), and no option says to leave it out.
+    #[error("{}: offset {offset}: {what}: {reason}", path.display())]
+    Convert {
+        /// The file read.
+        path: PathBuf,
+        /// Where the item starts in it.
+        offset: u64,
+        /// The item: `db 0, key "k"`, `function library "lib"`...
+        what: String,
+        /// Why it cannot be written, and the option that would leave it out.
+        reason: String,
+    },
     /// A source did something the pipeline cannot follow (a stream that ends, an
     /// RDB cut short).
     #[error("{shard}: {reason}")]

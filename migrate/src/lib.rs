@@ -21,6 +21,9 @@
 //!   time to live, and by [`VerifyMode`] each value, large ones in pieces), in
 //!   rounds, so that writes still in flight through a running sync are not
 //!   reported; each [`Difference`] is a JSON line.
+//! - [`Convert`]: an RDB file rewritten for another server (an older Redis RDB
+//!   version, values re-encoded where theirs is newer; or Valkey 9's format),
+//!   which loads it at start-up; with the same filter, database map and hooks.
 //! - [`decode`]: an RDB file as JSON lines, or counts per type and encoding.
 //! - A [`Hook`] sees every key and command before it is written and may keep,
 //!   drop, rename, move it to another database, rewrite it, or stop the copy.
@@ -171,12 +174,14 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 mod compare;
+mod convert;
 mod cutover;
 pub mod decode;
 mod difference;
 mod dump;
 mod error;
 mod json;
+mod library;
 mod progress;
 mod rate;
 mod rdb_file;
@@ -190,6 +195,7 @@ mod sync;
 mod verify;
 
 pub use compare::{PIECE, PIECE_BYTES};
+pub use convert::{Convert, ConvertOptions, ConvertReport};
 pub use cutover::{Cutover, CutoverReport, ShardCutover};
 pub use difference::{Difference, DifferenceKind, Subject};
 pub use dump::{Dump, DumpStatus, Dumped};

@@ -26,6 +26,7 @@ use crate::compare::{
 };
 use crate::difference::{Difference, DifferenceKind, Subject};
 use crate::error::{Error, Result, show};
+use crate::library::library_name;
 use crate::rdb_file::map;
 use crate::seen::Seen;
 use crate::side::{Request, Side};
@@ -1724,16 +1725,6 @@ fn length_detail(value_type: Type, source: Option<i64>, target: Option<i64>) -> 
         show(source),
         show(target)
     )
-}
-
-/// A library's name, from the first line of its code (`#!lua name=mylib`).
-fn library_name(code: &[u8]) -> String {
-    let first = code.split(|b| *b == b'\n').next().unwrap_or_default();
-    String::from_utf8_lossy(first)
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("name="))
-        .unwrap_or("")
-        .to_owned()
 }
 
 /// The libraries of node `i` (`FUNCTION LIST WITHCODE`): name to code; none on a
