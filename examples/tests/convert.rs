@@ -209,3 +209,92 @@ fn corrupt_input_and_unknown_versions_are_named() {
     assert!(!ok && log.contains("cut.rdb"), "{log}");
     assert!(!out.exists());
 }
+
+/// Redis 7.4's hashes with field TTLs (RDB 12 `HASH_METADATA`, as the format
+/// describes it: no server here writes it): into Valkey 9.1 with every field's
+/// expiry, as a converted file and restored as payloads; into Redis 7.0 and 6.2
+/// without them when told to.
+#[test]
+fn redis_7_4_field_ttls_for_valkey_and_older_redis() {
+    const T: i64 = 4_102_444_800_000;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("redis-7.4.rdb");
+    // min expiry, count, then (expiry - min + 1 or 0, field, value).
+    let mut hash = T.to_le_bytes().to_vec();
+    hash.extend_from_slice(&[3, 0, 4]);
+    hash.extend_from_slice(b"keep");
+    hash.extend_from_slice(&[1, b'1', 11, 1, b'f', 1, b'2', 1, 1, b'g', 1, b'3']);
+    let mut rdb = rdb_parser::RdbWriter::new(
+        std::fs::File::create(&input).unwrap(),
+        rdb_parser::Header {
+            version: 12,
+            dialect: rdb_parser::Dialect::Redis,
+        },
+    )
+    .unwrap();
+    rdb.select_db(0).unwrap();
+    rdb.key(b"fields", None, 24, &hash).unwrap();
+    rdb.key(b"plain", Some(T), 0, b"\x05hello").unwrap();
+    rdb.finish().unwrap();
+    let input = input.to_str().unwrap();
+    let expiries = |server: &Server| -> Vec<i64> {
+        redis::cmd("HPEXPIRETIME")
+            .arg("fields")
+            .arg("FIELDS")
+            .arg(3)
+            .arg(&["keep", "f", "g"])
+            .query(&mut server.client())
+            .unwrap()
+    };
+    let hash_of = |server: &Server| -> Vec<String> {
+        redis::cmd("HGETALL")
+            .arg("fields")
+            .query(&mut server.client())
+            .unwrap()
+    };
+    let all = ["keep", "1", "f", "2", "g", "3"];
+
+    let out = dir.path().join("for-valkey.rdb");
+    let (ok, log) = convert(&[input, out.to_str().unwrap(), "--valkey"]);
+    assert!(ok, "{log}");
+    assert_eq!(count(&log, "re-encoded"), 1, "{log}");
+    let valkey = loaded(Version::Valkey9_1, &out);
+    assert_eq!(hash_of(&valkey), all);
+    assert_eq!(expiries(&valkey), [-1, T + 10, T]);
+    let pexpiretime: i64 = redis::cmd("PEXPIRETIME")
+        .arg("plain")
+        .query(&mut valkey.client())
+        .unwrap();
+    assert_eq!(pexpiretime, T);
+
+    let valkey = Server::start(Version::Valkey9_1);
+    let out = Command::new(env!("CARGO_BIN_EXE_restore"))
+        .args(["--target", &valkey.url(), input])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("restore: 2 keys restored, 0 written as commands"),
+        "{log}"
+    );
+    assert_eq!(hash_of(&valkey), all);
+    assert_eq!(expiries(&valkey), [-1, T + 10, T]);
+
+    for (version, rdb_version) in [(Version::Redis7_0, "10"), (Version::Redis6_2, "9")] {
+        let out = dir.path().join(format!("for-{rdb_version}.rdb"));
+        let output = out.to_str().unwrap();
+        let (ok, log) = convert(&[input, output, "--rdb-version", rdb_version]);
+        assert!(!ok && log.contains("--drop-field-ttls"), "{log}");
+        let (ok, log) = convert(&[
+            input,
+            output,
+            "--rdb-version",
+            rdb_version,
+            "--drop-field-ttls",
+        ]);
+        assert!(ok, "{log}");
+        let server = loaded(version, &out);
+        assert_eq!(hash_of(&server), all, "{version:?}");
+    }
+}

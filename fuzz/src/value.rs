@@ -2,7 +2,8 @@
 //! this file too, so both check the same way.
 
 use rdb_parser::{
-    Dialect, Dump, Header, Item, Rdb, RdbWriter, Result, Value, parse_dump, payload_for, value_for,
+    Dialect, Dump, Header, Item, Rdb, RdbWriter, Result, Value, parse_dump, payload_for,
+    valkey_payload_for, value_for,
 };
 
 /// Decodes `value` fully twice, with the cursors' `next` and with the views'
@@ -45,7 +46,8 @@ fn count_by_cursor(value: &Value<'_>) -> Option<Result<u64>> {
 
 /// Re-encodes a decoded `DUMP` payload for servers reading RDB 9, 10 and 11:
 /// never a panic; a payload given back decodes, with as many entries as the
-/// original, and so does the value written into an RDB file of that version.
+/// original, and so does the value written into an RDB file of that version;
+/// likewise for Valkey 9.
 pub fn check_transcode(dump: &Dump<'_>) {
     let Ok(entries) = dump.value.validate() else {
         return;
@@ -91,5 +93,10 @@ pub fn check_transcode(dump: &Dump<'_>) {
             let key = key.expect("the key written");
             assert_eq!(key.value.validate().ok(), Some(entries), "entries kept");
         }
+    }
+    let valkey = valkey_payload_for(dump.type_byte, dump.raw_value, &dump.value, dump.header);
+    if let Ok(Some(payload)) = valkey {
+        let back = parse_dump(&payload).expect("a payload for Valkey decodes");
+        assert_eq!(back.value.validate().ok(), Some(entries), "entries kept");
     }
 }

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use endpoint::{Connection, Endpoint, Flavor, ServerInfo};
-use rdb_parser::{Dialect, Event, Function, Item, Key, Value, ValueStart};
+use rdb_parser::{Dialect, Event, Function, Item, Key, VALKEY_VERSION, Value, ValueStart};
 use resp_codec::DbCommand;
 
 use crate::build::Build;
@@ -561,16 +561,25 @@ impl Writer {
             Flavor::Valkey => u32::from(self.info.rdb_version()).min(11),
             _ => u32::from(self.info.rdb_version()),
         };
-        let Some(payload) = rdb_parser::payload_for(type_byte, raw_value, value, header, to)?
-        else {
-            return Ok(None);
-        };
+        let (payload, reads) =
+            match rdb_parser::payload_for(type_byte, raw_value, value, header, to)? {
+                Some(payload) => (payload, self.info.reads_rdb(to, Flavor::Redis)),
+                // Valkey 9 has its own form of what has none in Redis 11 (hashes
+                // with field TTLs).
+                None if self.info.reads_rdb(VALKEY_VERSION, Flavor::Valkey) => {
+                    match rdb_parser::valkey_payload_for(type_byte, raw_value, value, header)? {
+                        Some(payload) => (payload, true),
+                        None => return Ok(None),
+                    }
+                }
+                None => return Ok(None),
+            };
         let fits = payload.len() <= self.options.large_value
             && self
                 .info
                 .proto_max_bulk_len
                 .is_none_or(|max| payload.len() as u64 <= max);
-        Ok((fits && self.info.reads_rdb(to, Flavor::Redis)).then_some(payload))
+        Ok((fits && reads).then_some(payload))
     }
 
     fn can_restore(&self, version: u32, dialect: Dialect, len: usize) -> bool {

@@ -6,7 +6,9 @@
 //!
 //! What is written of each item:
 //! - Keys: the value's own bytes where the output's version reads them, else
-//!   those [`rdb_parser::value_for`] re-encodes; with their expiry (their LRU
+//!   those [`rdb_parser::value_for`] re-encodes (for Valkey 9:
+//!   [`rdb_parser::valkey_value_for`], which keeps the field TTLs of Redis
+//!   7.4's hashes in Valkey's own form); with their expiry (their LRU
 //!   and LFU data are left out: the loading server starts them afresh).
 //! - Function libraries (RDB 10 and on, Valkey); aux fields but those of
 //!   replication (`repl-*`) and `aof-base`, which describe the file's origin, not
@@ -26,7 +28,7 @@ use bytes::Bytes;
 use key_writer::{DbMap, Filter, Hook, Hooks, KeyEdit, Verdict};
 use rdb_parser::{
     Dialect, Function, Header, Item, Key, ParseOptions, Rdb, RdbWriter, VALKEY_VERSION, Value,
-    hash_without_field_ttls, value_for,
+    hash_without_field_ttls, valkey_value_for, value_for,
 };
 
 use crate::error::{Error, Result, show};
@@ -451,15 +453,16 @@ impl<'c> Writing<'c> {
         let same = input.dialect == self.out.header().dialect
             && (input.dialect == Dialect::Valkey || input.version <= self.reads);
         let converted = if same {
-            Some((key.type_byte, Cow::Borrowed(key.raw_value)))
+            Ok(Some((key.type_byte, Cow::Borrowed(key.raw_value))))
+        } else if self.out.header().dialect == Dialect::Valkey {
+            valkey_value_for(key.type_byte, key.raw_value, &key.value, input)
         } else {
-            value_for(key.type_byte, key.raw_value, &key.value, input, self.reads).map_err(
-                |error| Error::Rdb {
-                    context: self.convert.input.display().to_string(),
-                    error,
-                },
-            )?
+            value_for(key.type_byte, key.raw_value, &key.value, input, self.reads)
         };
+        let converted = converted.map_err(|error| Error::Rdb {
+            context: self.convert.input.display().to_string(),
+            error,
+        })?;
         let (type_byte, bytes) = match (converted, &key.value) {
             (Some(c), _) => c,
             (None, Value::Hash(hash)) if self.convert.options.drop_field_ttls => {

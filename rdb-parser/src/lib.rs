@@ -112,7 +112,9 @@ pub use stream::{
     StreamEntry, StreamId,
 };
 pub use string::RdbString;
-pub use transcode::{hash_without_field_ttls, payload_for, value_for};
+pub use transcode::{
+    hash_without_field_ttls, payload_for, valkey_payload_for, valkey_value_for, value_for,
+};
 pub use value::{Encoding, Type, Value};
 pub use writer::RdbWriter;
 

@@ -168,6 +168,73 @@ pub fn value_for<'r>(
     Ok(Some((type_byte, Cow::Owned(out))))
 }
 
+/// The value (as for [`value_for`]) as a type byte and value bytes for Valkey 9,
+/// which reads Redis RDB up to version 11 and its own format (`VALKEY080`): those
+/// of [`value_for`] for version 11 where it has a form; a Valkey value as it is;
+/// a Redis 7.4+ hash with field TTLs (types 22 to 25 of Redis) as Valkey's
+/// `HASH_2`, each field with its expiry. `None` for what has no such form
+/// (module values, Redis 8's newer streams and arrays). The bytes belong in a
+/// `VALKEY080` file or under a footer of version 80 ([`valkey_payload_for`]).
+///
+/// # Errors
+/// A corrupt value.
+pub fn valkey_value_for<'r>(
+    type_byte: u8,
+    raw_value: &'r [u8],
+    value: &Value<'_>,
+    header: Header,
+) -> Result<Option<(u8, Cow<'r, [u8]>)>> {
+    if header.dialect == Dialect::Valkey {
+        return Ok(Some((type_byte, Cow::Borrowed(raw_value))));
+    }
+    // Types 22 and on mean other things to Valkey, even at versions up to 11.
+    if let Some(found) = value_for(type_byte, raw_value, value, header, 11)?
+        && found.0 <= code::STREAM_LISTPACKS_3
+    {
+        return Ok(Some(found));
+    }
+    let field_ttls = (code::HASH_22..=code::HASH_LISTPACK_EX).contains(&type_byte);
+    let Value::Hash(hash) = value else {
+        return Ok(None);
+    };
+    if !field_ttls {
+        return Ok(None);
+    }
+    // A count, then (field, value, expiry in ms as 8 bytes LE, -1 for none).
+    let mut body = Vec::with_capacity(raw_value.len() + 64);
+    let mut n = 0u64;
+    let mut bytes = Vec::new();
+    hash.try_fold((), |(), f| {
+        for e in [f.field, f.value] {
+            bytes.clear();
+            e.write_to(&mut bytes);
+            write_string(&mut body, &bytes);
+        }
+        body.extend_from_slice(&f.expire_ms.unwrap_or(-1).to_le_bytes());
+        n += 1;
+        Ok::<_, crate::Error>(())
+    })?;
+    let mut out = Vec::with_capacity(body.len() + 9);
+    write_len(&mut out, n);
+    out.extend_from_slice(&body);
+    Ok(Some((code::HASH_22, Cow::Owned(out))))
+}
+
+/// A `RESTORE` payload of the value for Valkey 9 ([`valkey_value_for`]'s bytes
+/// under a footer of version 80).
+///
+/// # Errors
+/// A corrupt value.
+pub fn valkey_payload_for(
+    type_byte: u8,
+    raw_value: &[u8],
+    value: &Value<'_>,
+    header: Header,
+) -> Result<Option<Vec<u8>>> {
+    Ok(valkey_value_for(type_byte, raw_value, value, header)?
+        .map(|(t, bytes)| build_payload(t, &bytes, crate::VALKEY_VERSION as u16)))
+}
+
 /// A hash as a plain hash (`RDB_TYPE_HASH`, read by every version; the server
 /// picks its encoding as it loads it) without its fields' expiries: its type byte
 /// and value bytes. Fields already expired at `now_ms` are left out, as the
@@ -410,5 +477,91 @@ mod tests {
         let d = parse_dump(&payload).unwrap();
         let none = payload_for(code::HASH_LISTPACK_EX, d.raw_value, &d.value, d.header, 11);
         assert!(none.unwrap().is_none());
+    }
+
+    /// The fields of a decoded hash: (field, value, expiry).
+    fn fields(value: &Value<'_>) -> Vec<(Vec<u8>, Vec<u8>, Option<i64>)> {
+        let Value::Hash(h) = value else {
+            panic!("not a hash")
+        };
+        let mut out = Vec::new();
+        h.try_fold((), |(), f| {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            f.field.write_to(&mut a);
+            f.value.write_to(&mut b);
+            out.push((a, b, f.expire_ms));
+            Ok::<_, crate::Error>(())
+        })
+        .unwrap();
+        out
+    }
+
+    /// Redis 7.4's hashes with field TTLs, for Valkey 9 as its `HASH_2` under
+    /// footer 80: every field with its expiry.
+    #[test]
+    fn field_ttl_hashes_for_valkey() {
+        let t = 1_900_000_000_000i64;
+        // HASH_METADATA: min expiry, then (expiry - min + 1 or 0, field, value).
+        let mut meta = t.to_le_bytes().to_vec();
+        write_len(&mut meta, 2);
+        write_len(&mut meta, 0);
+        write_string(&mut meta, b"keep");
+        write_string(&mut meta, b"1");
+        write_len(&mut meta, 11);
+        write_string(&mut meta, b"f");
+        write_string(&mut meta, b"2");
+        // HASH_LISTPACK_EX: min expiry, then a listpack of triplets (0: none).
+        let triplets = listpack::encode(&[
+            Element::Bytes(b"a"),
+            Element::Int(7),
+            Element::Int(t),
+            Element::Bytes(b"b"),
+            Element::Bytes(b"2"),
+            Element::Int(0),
+        ]);
+        let mut lpex = t.to_le_bytes().to_vec();
+        write_string(&mut lpex, &triplets);
+        for (type_byte, body) in [(code::HASH_METADATA, meta), (code::HASH_LISTPACK_EX, lpex)] {
+            let payload = build_payload(type_byte, &body, 12);
+            let d = parse_dump(&payload).unwrap();
+            let expected = fields(&d.value);
+            assert!(expected.iter().any(|f| f.2.is_some()));
+            let none = payload_for(type_byte, d.raw_value, &d.value, d.header, 11).unwrap();
+            assert!(none.is_none());
+            let payload = valkey_payload_for(type_byte, d.raw_value, &d.value, d.header)
+                .unwrap()
+                .expect("a Valkey form");
+            let back = parse_dump(&payload).unwrap();
+            assert_eq!(
+                (back.header.dialect, back.type_byte),
+                (Dialect::Valkey, code::HASH_22)
+            );
+            assert_eq!(fields(&back.value), expected);
+        }
+        // Redis's pre-GA type 22 under a footer of 11 is no Valkey HASH_2.
+        let mut pre = Vec::new();
+        write_len(&mut pre, 1);
+        write_len(&mut pre, t as u64);
+        write_string(&mut pre, b"p");
+        write_string(&mut pre, b"v");
+        let payload = build_payload(code::HASH_22, &pre, 11);
+        let d = parse_dump(&payload).unwrap();
+        let out = valkey_payload_for(d.type_byte, d.raw_value, &d.value, d.header)
+            .unwrap()
+            .unwrap();
+        assert_ne!(&out[1..out.len() - 10], &pre[..]);
+        let back = parse_dump(&out).unwrap();
+        assert_eq!(
+            fields(&back.value),
+            [(b"p".to_vec(), b"v".to_vec(), Some(t))]
+        );
+        // What Valkey reads already stays as it is.
+        let hash = lp(&[Element::Bytes(b"f"), Element::Bytes(b"v")]);
+        let payload = build_payload(code::HASH_LISTPACK, &hash, 12);
+        let d = parse_dump(&payload).unwrap();
+        let (t, bytes) = valkey_value_for(d.type_byte, d.raw_value, &d.value, d.header)
+            .unwrap()
+            .unwrap();
+        assert_eq!((t, &bytes[..]), (code::HASH_LISTPACK, &hash[..]));
     }
 }
