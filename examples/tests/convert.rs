@@ -298,3 +298,30 @@ fn redis_7_4_field_ttls_for_valkey_and_older_redis() {
         assert_eq!(hash_of(&server), all, "{version:?}");
     }
 }
+
+/// Valkey 9.1's file for Redis 6.2, and Redis 6.2's for Valkey 9.1.
+#[test]
+fn valkey_9_1_and_redis_6_2_files_for_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, rdb) = saved_source(Version::Valkey9_1);
+    let out = dir.path().join("for-6.2.rdb");
+    let (ok, log) = convert(&[
+        rdb.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--rdb-version",
+        "9",
+        "--drop-functions",
+    ]);
+    assert!(ok, "{log}");
+    assert!(count(&log, "re-encoded") > 1000, "{log}");
+    let target = loaded(Version::Redis6_2, &out);
+    assert_same(&src, &target, "Valkey 9.1 into 6.2");
+
+    let (src, rdb) = saved_source(Version::Redis6_2);
+    let out = dir.path().join("for-valkey.rdb");
+    let (ok, log) = convert(&[rdb.to_str().unwrap(), out.to_str().unwrap(), "--valkey"]);
+    assert!(ok, "{log}");
+    assert_eq!(count(&log, "re-encoded"), 0, "{log}");
+    let target = loaded(Version::Valkey9_1, &out);
+    assert_same(&src, &target, "6.2 into Valkey 9.1");
+}

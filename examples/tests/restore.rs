@@ -113,6 +113,39 @@ fn seed_through_replication() {
     assert!(!log.contains("s3cret-seed"), "{log}");
 }
 
+/// A file the target cannot read is converted for it first (a Redis 7.0 RDB for
+/// Redis 6.2, which reads RDB 9), then loaded by the target itself.
+#[test]
+fn seed_converts_for_an_older_target() {
+    let src = Server::start(Version::Redis7_0);
+    let mut con = src.client();
+    write_sample(&mut con, Version::Redis7_0);
+    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, 2000);
+    let rdb = src.save();
+    let target = Server::start(Version::Redis6_2);
+    let (ok, log) = restore(&["--target", &target.url(), "--seed", rdb.to_str().unwrap()]);
+    assert!(!ok && log.contains("function library \"sample\""), "{log}");
+    let (ok, log) = restore(&[
+        "--target",
+        &target.url(),
+        "--seed",
+        "--drop-functions",
+        rdb.to_str().unwrap(),
+    ]);
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("convert: 1 function libraries left out") && log.contains("re-encoded"),
+        "{log}"
+    );
+    assert!(log.contains("through replication"), "{log}");
+    same(
+        &Snapshot::of_server(&src, &DBS),
+        &Snapshot::of_server(&target, &DBS),
+        "seeded into 6.2",
+    );
+}
+
 #[test]
 fn filters_and_db_mapping() {
     let src = Server::start(Version::Redis7_0);

@@ -132,7 +132,8 @@ impl ConnectArgs {
 pub struct SeedArgs {
     /// Load one RDB file into an empty standalone target by posing as its master
     /// (REPLICAOF, a full resynchronization, REPLICAOF NO ONE): the target loads at
-    /// its own start-up speed. The file arrives whole: no filters or db mapping.
+    /// its own start-up speed. The file arrives whole: no filters or db mapping;
+    /// converted first (under TMPDIR) when the target cannot read its RDB version.
     #[arg(long)]
     pub seed: bool,
     /// With --seed: listen here for the target's replication link (it must reach it).

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aof::{AofItem, AofReader, Truncation};
-use endpoint::Endpoint;
+use endpoint::{Connection, Endpoint, Flavor};
 use key_writer::{Hook, Stats, Writer, WriterOptions};
-use rdb_parser::{Item, ParseOptions, Rdb};
+use rdb_parser::{Dialect, Item, ParseOptions, Rdb, VALKEY_VERSION};
 use replica_client::{SeedOptions, Seeded};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use crate::convert::{Convert, ConvertOptions, ConvertReport};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::rdb_file::{is_rdb, map};
@@ -46,7 +47,10 @@ pub struct RestoreOptions {
     pub check_empty: bool,
     /// Load the one RDB file into an empty standalone target through replication
     /// (`replica_client::seed`): the target loads at its own start-up speed. The
-    /// file arrives whole: no hooks, no forced commands.
+    /// file arrives whole: no hooks, no forced commands. A file of an RDB
+    /// version the target cannot read is converted for it first ([`Convert`],
+    /// into a temporary file under `TMPDIR`; the writer's `drop_functions` and
+    /// `drop_field_ttls` apply).
     pub seed: Option<SeedOptions>,
 }
 
@@ -70,6 +74,9 @@ pub struct RestoreReport {
     pub truncated: Vec<Truncation>,
     /// What a seed loaded (then nothing else was written).
     pub seeded: Option<Seeded>,
+    /// The conversion of a seed's file for a target that cannot read its RDB
+    /// version.
+    pub converted: Option<ConvertReport>,
 }
 
 impl fmt::Display for RestoreReport {
@@ -83,6 +90,9 @@ impl fmt::Display for RestoreReport {
                 t.len,
                 t.offset
             )?;
+        }
+        if let Some(converted) = &self.converted {
+            write!(f, "{converted}")?;
         }
         if let Some(seeded) = &self.seeded {
             return writeln!(
@@ -293,7 +303,9 @@ impl Restore {
                     .into(),
             ));
         }
-        let seeded = replica_client::seed(&self.target, file, options)
+        let converted = self.convert_for_target(file, options).await?;
+        let seeding = converted.as_ref().map_or(file.as_path(), |c| c.0.path());
+        let seeded = replica_client::seed(&self.target, seeding, options)
             .await
             .map_err(|error| Error::Replica {
                 shard: format!("seed {} with {}", self.target, file.display()),
@@ -301,8 +313,84 @@ impl Restore {
             })?;
         Ok(RestoreReport {
             seeded: Some(seeded),
+            converted: converted.map(|c| c.1),
             ..RestoreReport::default()
         })
+    }
+
+    /// The seed's file converted for a target that cannot read its RDB version
+    /// (a Redis 7.0 file for Redis 6.2, a Redis 7.4 file for Valkey 9), into a
+    /// temporary file (under `TMPDIR`) removed once dropped; `None` when the
+    /// target reads the file as it is. The writer's `drop_functions` and
+    /// `drop_field_ttls` apply.
+    async fn convert_for_target(
+        &self,
+        file: &Path,
+        options: &SeedOptions,
+    ) -> Result<Option<(Temporary, ConvertReport)>> {
+        let header = {
+            let map = map(file)?;
+            Rdb::new(&map)
+                .map_err(|error| Error::Rdb {
+                    context: file.display().to_string(),
+                    error,
+                })?
+                .header()
+        };
+        let info = Connection::connect(&self.target, &options.connect)
+            .await
+            .map_err(|e| Error::endpoint(&self.target, e))?
+            .server_info()
+            .await
+            .map_err(|e| Error::endpoint(&self.target, e))?;
+        let written_by = match header.dialect {
+            Dialect::Valkey => Flavor::Valkey,
+            _ => Flavor::Redis,
+        };
+        if info.reads_rdb(header.version, written_by) {
+            return Ok(None);
+        }
+        let convert = ConvertOptions {
+            valkey: info.reads_rdb(VALKEY_VERSION, Flavor::Valkey),
+            rdb_version: match info.flavor {
+                Flavor::Valkey => u32::from(info.rdb_version()).min(11),
+                _ => u32::from(info.rdb_version()),
+            },
+            drop_functions: self.options.writer.drop_functions,
+            drop_field_ttls: self.options.writer.drop_field_ttls,
+            ..ConvertOptions::default()
+        };
+        let (a, b, c) = info.version;
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        let temporary = Temporary(
+            std::env::temp_dir().join(format!("{name}.for-{a}.{b}.{c}-{}.rdb", std::process::id())),
+        );
+        tracing::info!(
+            file = %file.display(),
+            converted = %temporary.0.display(),
+            "seeding: the target cannot read the file's RDB version; converting it first"
+        );
+        let (input, output) = (file.to_owned(), temporary.0.clone());
+        let report =
+            tokio::task::spawn_blocking(move || Convert::new(input, output).options(convert).run())
+                .await
+                .map_err(|e| Error::joined("convert", e))??;
+        Ok(Some((temporary, report)))
+    }
+}
+
+/// A file removed when dropped.
+struct Temporary(PathBuf);
+
+impl Temporary {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
