@@ -103,6 +103,25 @@ impl ServerInfo {
     /// 9's format (`VALKEY080`), and Valkey refuses the versions it leaves to Redis
     /// (12 to 79); otherwise anything up to [`ServerInfo::rdb_version`].
     ///
+    /// The rules, in one table (with [`has_functions`](Self::has_functions) and
+    /// [`has_field_ttls`](Self::has_field_ttls)):
+    ///
+    /// | Server | Redis RDB versions read | Valkey's format (80) | Functions | Hash field TTLs |
+    /// |---|---|---|---|---|
+    /// | Redis 3.x | up to 7 | no | no | no |
+    /// | Redis 4.x | up to 8 | no | no | no |
+    /// | Redis 5.x, 6.x | up to 9 | no | no | no |
+    /// | Redis 7.0 | up to 10 | no | yes | no |
+    /// | Redis 7.2 | up to 11 | no | yes | no |
+    /// | Redis 7.4 to 8.4 | up to 12 | no | yes | yes |
+    /// | Redis 8.5, 8.6 | up to 13 | no | yes | yes |
+    /// | Redis 8.8 and on | up to 14 | no | yes | yes |
+    /// | Valkey 7.2 to 8.1 | up to 11 | no | yes | no |
+    /// | Valkey 9 | up to 11 | yes | yes | yes |
+    ///
+    /// Each type's first RDB version, and the older form of each newer one, are
+    /// in `rdb_parser`'s README.
+    ///
     /// Source: `rdbLoadRioWithLoadingCtx` and `verifyDumpPayload` in each server's
     /// `src/rdb.c` / `src/cluster.c`.
     pub fn reads_rdb(&self, version: u32, written_by: Flavor) -> bool {
