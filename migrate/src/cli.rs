@@ -1,6 +1,11 @@
 //! What the programs share (feature `cli`): their command-line options as clap
-//! `Args` (so every program, and yours, spells them the same way), logging, the
-//! shutdown signal, and the status lines they print once a second.
+//! `Args` (so every program, and yours, spells them the same way), config files
+//! ([`parse`]), logging, the shutdown signal, and the status lines they print
+//! once a second.
+
+mod config;
+
+pub use config::{parse, try_parse_from};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -29,7 +29,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args: Args = migrate::cli::parse();
     let mut options = ConvertOptions::default();
     (options.rdb_version, options.valkey) = (args.rdb_version, args.valkey);
     options.filter = args.scope.filter()?;

@@ -25,7 +25,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args: Args = migrate::cli::parse();
     let options = ParseOptions::default()
         .lenient_version(args.lenient)
         .verify_checksum(!args.no_checksum);

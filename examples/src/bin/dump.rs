@@ -24,7 +24,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args: Args = migrate::cli::parse();
     init_logging();
     let dump = Dump::new(args.connect.endpoint(Role::Source, &args.source)?, args.out)
         .connect(args.connect.options());

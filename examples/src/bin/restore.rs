@@ -41,7 +41,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args: Args = migrate::cli::parse();
     init_logging();
     let mut options = RestoreOptions::default();
     options.writer = args.write.writer_options(args.connect.options())?;

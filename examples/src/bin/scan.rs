@@ -26,7 +26,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args: Args = migrate::cli::parse();
     init_logging();
     let mut options = ScanOptions::default();
     options.source_connect = args.connect.options();

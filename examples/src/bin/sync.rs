@@ -38,7 +38,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args: Args = migrate::cli::parse();
     init_logging();
     let target = args.connect.endpoint(Role::Target, &args.target)?;
     if args.checkpoints.remove_checkpoints {

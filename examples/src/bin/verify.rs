@@ -93,7 +93,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<bool> {
-    let args = Args::parse();
+    let args: Args = migrate::cli::parse();
     init_logging();
     let source = if !args.source.contains("://") {
         VerifySource::File(PathBuf::from(&args.source))
