@@ -1,11 +1,13 @@
 //! What the programs share (feature `cli`): their command-line options as clap
 //! `Args` (so every program, and yours, spells them the same way), config files
-//! ([`parse`]), logging, the shutdown signal, and the status lines they print
+//! ([`parse`]), Prometheus metrics ([`MetricsArgs`]), logging, the shutdown signal, and the status lines they print
 //! once a second.
 
 mod config;
+mod metrics;
 
 pub use config::{parse, try_parse_from};
+pub use metrics::{Exported, MetricsArgs};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use migrate::Dump;
-use migrate::cli::{ConnectArgs, Printer, Role, init_logging};
+use migrate::cli::{ConnectArgs, MetricsArgs, Printer, Role, init_logging};
 
 /// Write a Redis or Valkey server's RDB to a file, as a replica receives it.
 #[derive(Parser)]
@@ -20,6 +20,8 @@ struct Args {
     out: PathBuf,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 #[tokio::main]
@@ -28,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
     init_logging();
     let dump = Dump::new(args.connect.endpoint(Role::Source, &args.source)?, args.out)
         .connect(args.connect.options());
+    args.metrics.serve(dump.status())?;
     let printer = Printer::dump(dump.status());
     let dumped = dump.run(std::future::pending()).await;
     printer.finish().await;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use migrate::cli::{ConnectArgs, Printer, Role, SeedArgs, WriteArgs, init_logging};
+use migrate::cli::{ConnectArgs, MetricsArgs, Printer, Role, SeedArgs, WriteArgs, init_logging};
 use migrate::{Restore, RestoreOptions};
 use rdb_parser::ParseOptions;
 
@@ -37,6 +37,8 @@ struct Args {
     seed: SeedArgs,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 #[tokio::main]
@@ -54,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         args.files,
     )
     .options(options);
+    args.metrics.serve(restore.status())?;
     let printer = Printer::restore(restore.status());
     let report = restore.run(std::future::pending()).await;
     printer.finish().await;

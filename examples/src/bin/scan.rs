@@ -2,7 +2,7 @@
 //! into a target, for sources that forbid PSYNC (managed services).
 
 use clap::Parser;
-use migrate::cli::{ConnectArgs, Printer, Role, WriteArgs, init_logging};
+use migrate::cli::{ConnectArgs, MetricsArgs, Printer, Role, WriteArgs, init_logging};
 use migrate::{Scan, ScanOptions};
 
 /// Copy a Redis or Valkey deployment key by key (SCAN + DUMP + RESTORE).
@@ -22,6 +22,8 @@ struct Args {
     write: WriteArgs,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 #[tokio::main]
@@ -37,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
         args.connect.endpoint(Role::Target, &args.target)?,
     );
     let scan = Scan::new(source, target).options(options);
+    args.metrics.serve(scan.status())?;
     let printer = Printer::progress(scan.status());
     let report = scan.run(std::future::pending()).await;
     printer.finish().await;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use migrate::cli::{
-    CheckpointArgs, ConnectArgs, Printer, Role, SourceLinkArgs, WriteArgs, ctrl_c, init_logging,
+    CheckpointArgs, ConnectArgs, MetricsArgs, Printer, Role, SourceLinkArgs, WriteArgs, ctrl_c,
+    init_logging,
 };
 use migrate::{Sync, SyncOptions, SyncReport};
 
@@ -34,6 +35,8 @@ struct Args {
     expiry_grace_ms: u64,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 #[tokio::main]
@@ -62,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
     options.writer.expiry_grace = Some(Duration::from_millis(args.expiry_grace_ms));
     let sync = Sync::new(sources, target).options(options);
     let status = sync.status();
+    args.metrics.serve(status.clone())?;
     let printer = Printer::sync(status.clone());
     let result = sync
         .run(ctrl_c("sync: stopping: finishing the writes in flight"))

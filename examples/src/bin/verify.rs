@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use migrate::cli::{ConnectArgs, Printer, Role, WriteArgs, ctrl_c, init_logging};
+use migrate::cli::{ConnectArgs, MetricsArgs, Printer, Role, WriteArgs, ctrl_c, init_logging};
 use migrate::{
     DEFAULT_CHECKPOINT_NAME, TargetMode, Verify, VerifyMode, VerifyOptions, VerifySource,
 };
@@ -68,6 +68,8 @@ struct Args {
     write: WriteArgs,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -127,6 +129,7 @@ async fn run() -> anyhow::Result<bool> {
     options.filter = args.write.filter()?;
     options.db_map = args.write.db_map()?;
     let verify = Verify::new(source, target).options(options);
+    args.metrics.serve(verify.status())?;
     let printer = Printer::verify(verify.status());
     let report = verify.run(ctrl_c("verify: stopping")).await;
     printer.finish().await;

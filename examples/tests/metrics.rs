@@ -1,0 +1,119 @@
+//! `--metrics-addr`: the Prometheus endpoint scraped during a running sync holds
+//! the figures the program prints (its `sync rdb done` line and its summary).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use testkit::{Server, Snapshot, Version};
+
+mod support;
+
+use support::{Sync, converge, loaded_source};
+
+/// A free loopback port (the kernel's pick; the program binds it right after).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET /metrics`, or `None` while nothing listens yet.
+fn scrape(port: u16) -> Option<String> {
+    let mut con = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    con.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut body = String::new();
+    con.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+/// The value of the sample `name{labels}` in `text`.
+fn sample(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| l.split(['{', ' ']).next() == Some(name))?
+        .rsplit(' ')
+        .next()?
+        .parse::<f64>()
+        .ok()
+        .map(|v| v as u64)
+}
+
+/// The number before `what` in the line of `log` starting with `line`.
+fn figure(log: &str, line: &str, what: &str) -> u64 {
+    let l = log
+        .lines()
+        .find(|l| l.starts_with(line))
+        .unwrap_or_else(|| panic!("{line:?} in {log}"));
+    let at = l.find(what).unwrap_or_else(|| panic!("{what:?} in {l}"));
+    l[..at]
+        .trim_end()
+        .rsplit([' ', '('])
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a figure before {what:?} in {l}"))
+}
+
+#[test]
+fn a_running_sync_serves_the_figures_it_prints() {
+    let src = loaded_source(Version::Redis7_0, 2000);
+    let target = Server::start(Version::Redis7_0);
+    let port = free_port();
+    let sync = Sync::start(&[
+        "--source",
+        &src.url(),
+        "--target",
+        &target.url(),
+        "--metrics-addr",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    sync.wait_for("the RDB", |log| log.contains("sync rdb done"));
+    // Writes after the RDB, none of them expiring: the counts then stand still.
+    let mut pipe = testkit::redis::pipe();
+    for i in 0..500 {
+        pipe.cmd("SET").arg(format!("after:{i}")).arg(i).ignore();
+    }
+    pipe.query::<()>(&mut src.client()).unwrap();
+    let dbs: Vec<u64> = (0..16).collect();
+    converge(
+        || Snapshot::of_server(&src, &dbs),
+        || Snapshot::of_server(&target, &dbs),
+        "after the writes",
+    );
+    // The endpoint shows the status line's figures within its refresh.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let printed = support::commands(&sync.log());
+        let text = scrape(port).unwrap_or_default();
+        if printed == 500 && sample(&text, "migrate_sync_commands_total") == Some(printed) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "printed {printed}: {text}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let log = sync.stop();
+    assert_eq!(
+        sample(&text, "migrate_sync_commands_total"),
+        Some(figure(
+            &log,
+            &format!("sync: {}: replid", src.url()),
+            "commands"
+        )),
+        "{text}\n{log}"
+    );
+    assert_eq!(
+        sample(&text, "migrate_sync_rdb_keys_total"),
+        Some(figure(&log, "sync rdb done", "keys")),
+        "{text}\n{log}"
+    );
+    assert_eq!(
+        sample(&text, "migrate_sync_full_syncs_total"),
+        Some(1),
+        "{text}"
+    );
+    assert_eq!(sample(&text, "migrate_sync_streaming"), Some(1), "{text}");
+    assert!(text.contains(&format!("shard=\"{}\"", src.url())), "{text}");
+}
