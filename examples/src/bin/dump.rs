@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use migrate::Dump;
-use migrate::cli::{ConnectArgs, MetricsArgs, Printer, Role, init_logging};
+use migrate::cli::{ConnectArgs, LogArgs, MetricsArgs, Printer, Role};
 
 /// Write a Redis or Valkey server's RDB to a file, as a replica receives it.
 #[derive(Parser)]
@@ -22,12 +22,14 @@ struct Args {
     connect: ConnectArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    init_logging();
+    args.log.init();
     let dump = Dump::new(args.connect.endpoint(Role::Source, &args.source)?, args.out)
         .connect(args.connect.options());
     args.metrics.serve(dump.status())?;

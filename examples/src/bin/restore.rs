@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use migrate::cli::{ConnectArgs, MetricsArgs, Printer, Role, SeedArgs, WriteArgs, init_logging};
+use migrate::cli::{ConnectArgs, LogArgs, MetricsArgs, Printer, Role, SeedArgs, WriteArgs};
 use migrate::{Restore, RestoreOptions};
 use rdb_parser::ParseOptions;
 
@@ -39,12 +39,14 @@ struct Args {
     connect: ConnectArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    init_logging();
+    args.log.init();
     let mut options = RestoreOptions::default();
     options.writer = args.write.writer_options(args.connect.options())?;
     options.writer.force_commands = args.commands;

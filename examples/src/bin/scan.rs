@@ -2,7 +2,7 @@
 //! into a target, for sources that forbid PSYNC (managed services).
 
 use clap::Parser;
-use migrate::cli::{ConnectArgs, MetricsArgs, Printer, Role, WriteArgs, init_logging};
+use migrate::cli::{ConnectArgs, LogArgs, MetricsArgs, Printer, Role, WriteArgs};
 use migrate::{Scan, ScanOptions};
 
 /// Copy a Redis or Valkey deployment key by key (SCAN + DUMP + RESTORE).
@@ -24,12 +24,14 @@ struct Args {
     connect: ConnectArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    init_logging();
+    args.log.init();
     let mut options = ScanOptions::default();
     options.source_connect = args.connect.options();
     options.writer = args.write.writer_options(args.connect.options())?;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use migrate::cli::{
-    CheckpointArgs, ConnectArgs, MetricsArgs, Printer, Role, SourceLinkArgs, WriteArgs, ctrl_c,
-    init_logging,
+    CheckpointArgs, ConnectArgs, LogArgs, MetricsArgs, Printer, Role, SourceLinkArgs, WriteArgs,
+    ctrl_c,
 };
 use migrate::{Sync, SyncOptions, SyncReport};
 
@@ -37,12 +37,14 @@ struct Args {
     connect: ConnectArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    init_logging();
+    args.log.init();
     let target = args.connect.endpoint(Role::Target, &args.target)?;
     if args.checkpoints.remove_checkpoints {
         let name = &args.checkpoints.checkpoint_name;

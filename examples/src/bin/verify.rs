@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use migrate::cli::{ConnectArgs, MetricsArgs, Printer, Role, WriteArgs, ctrl_c, init_logging};
+use migrate::cli::{ConnectArgs, LogArgs, MetricsArgs, Printer, Role, WriteArgs, ctrl_c};
 use migrate::{
     DEFAULT_CHECKPOINT_NAME, TargetMode, Verify, VerifyMode, VerifyOptions, VerifySource,
 };
@@ -70,6 +70,8 @@ struct Args {
     connect: ConnectArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -96,7 +98,7 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<bool> {
     let args: Args = migrate::cli::parse();
-    init_logging();
+    args.log.init();
     let source = if !args.source.contains("://") {
         VerifySource::File(PathBuf::from(&args.source))
     } else {

@@ -1,5 +1,6 @@
-//! `--metrics-addr`: the Prometheus endpoint scraped during a running sync holds
-//! the figures the program prints (its `sync rdb done` line and its summary).
+//! What operators watch: `--metrics-addr`, the Prometheus endpoint scraped during
+//! a running sync, holds the figures the program prints (its `sync rdb done` line
+//! and its summary); `--log-format json` writes its log lines as JSON objects.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -116,4 +117,40 @@ fn a_running_sync_serves_the_figures_it_prints() {
     );
     assert_eq!(sample(&text, "migrate_sync_streaming"), Some(1), "{text}");
     assert!(text.contains(&format!("shard=\"{}\"", src.url())), "{text}");
+}
+
+#[test]
+fn log_lines_as_json() {
+    let src = loaded_source(Version::Redis7_0, 100);
+    let target = Server::start(Version::Redis7_0);
+    let sync = Sync::start(&[
+        "--source",
+        &src.url(),
+        "--target",
+        &target.url(),
+        "--log-format",
+        "json",
+    ]);
+    sync.wait_for("the RDB", |log| log.contains("sync rdb done"));
+    // A cut link is logged (a warning) and resumed.
+    let killed: u64 = testkit::redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("replica")
+        .query(&mut src.client())
+        .unwrap();
+    assert_eq!(killed, 1);
+    sync.wait_for("a warning", |log| log.contains("\"level\":\"WARN\""));
+    let log = sync.stop();
+    let mut objects = 0;
+    for line in log.lines().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
+        assert!(v["fields"]["message"].is_string(), "{line}");
+        objects += 1;
+    }
+    assert!(objects > 0, "{log}");
+    // The status and summary lines stay as they are.
+    assert!(log.lines().any(|l| l.starts_with("sync: ")), "{log}");
 }
