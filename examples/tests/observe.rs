@@ -146,7 +146,10 @@ fn log_lines_as_json() {
     for line in log.lines().filter(|l| l.starts_with('{')) {
         let v: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
+        assert!(
+            v["timestamp"].is_string() && v["level"].is_string(),
+            "{line}"
+        );
         assert!(v["fields"]["message"].is_string(), "{line}");
         objects += 1;
     }

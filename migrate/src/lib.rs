@@ -25,6 +25,7 @@
 //!   version, values re-encoded where theirs is newer; or Valkey 9's format),
 //!   which loads it at start-up; with the same filter, database map and hooks.
 //! - [`decode`]: an RDB file as JSON lines, or counts per type and encoding.
+//! - [`Precheck`]: before a job, whether it can succeed, as [`Finding`]s.
 //! - A [`Hook`] sees every key and command before it is written and may keep,
 //!   drop, rename, move it to another database, rewrite it, or stop the copy.
 //!   Filters ([`Filter`]) and database mapping ([`DbMap`]) are hooks too.
@@ -182,6 +183,7 @@ mod dump;
 mod error;
 mod json;
 mod library;
+mod precheck;
 mod progress;
 mod rate;
 mod rdb_file;
@@ -201,6 +203,7 @@ pub use difference::{Difference, DifferenceKind, Subject};
 pub use dump::{Dump, DumpStatus, Dumped};
 pub use error::{Error, Result};
 pub use json::JsonWriter;
+pub use precheck::{Finding, Precheck, PrecheckOptions, Severity};
 pub use progress::Progress;
 pub use rdb_file::is_rdb;
 pub use restore::{AOF_EXPIRY_GRACE, Restore, RestoreOptions, RestoreReport, RestoreStatus};

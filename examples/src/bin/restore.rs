@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use migrate::cli::{ConnectArgs, LogArgs, MetricsArgs, Printer, Role, SeedArgs, WriteArgs};
+use migrate::cli::{
+    CheckArgs, ConnectArgs, Job, LogArgs, MetricsArgs, Printer, Role, SeedArgs, WriteArgs,
+};
 use migrate::{Restore, RestoreOptions};
 use rdb_parser::ParseOptions;
 
@@ -41,6 +43,8 @@ struct Args {
     metrics: MetricsArgs,
     #[command(flatten)]
     log: LogArgs,
+    #[command(flatten)]
+    check: CheckArgs,
 }
 
 #[tokio::main]
@@ -53,11 +57,12 @@ async fn main() -> anyhow::Result<()> {
     options.parse = ParseOptions::default().lenient_version(args.lenient);
     (options.jobs, options.check_empty) = (args.jobs, args.check_empty);
     options.seed = args.seed.options(args.connect.options());
-    let restore = Restore::new(
-        args.connect.endpoint(Role::Target, &args.target)?,
-        args.files,
-    )
-    .options(options);
+    let target = args.connect.endpoint(Role::Target, &args.target)?;
+    let lossy = args.write.lossy;
+    args.check
+        .run_if_asked(Job::Copy, &[], Some(&target), &args.connect, lossy)
+        .await;
+    let restore = Restore::new(target, args.files).options(options);
     args.metrics.serve(restore.status())?;
     let printer = Printer::restore(restore.status());
     let report = restore.run(std::future::pending()).await;

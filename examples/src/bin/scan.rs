@@ -2,7 +2,7 @@
 //! into a target, for sources that forbid PSYNC (managed services).
 
 use clap::Parser;
-use migrate::cli::{ConnectArgs, LogArgs, MetricsArgs, Printer, Role, WriteArgs};
+use migrate::cli::{CheckArgs, ConnectArgs, Job, LogArgs, MetricsArgs, Printer, Role, WriteArgs};
 use migrate::{Scan, ScanOptions};
 
 /// Copy a Redis or Valkey deployment key by key (SCAN + DUMP + RESTORE).
@@ -26,6 +26,8 @@ struct Args {
     metrics: MetricsArgs,
     #[command(flatten)]
     log: LogArgs,
+    #[command(flatten)]
+    check: CheckArgs,
 }
 
 #[tokio::main]
@@ -40,6 +42,11 @@ async fn main() -> anyhow::Result<()> {
         args.connect.endpoint(Role::Source, &args.source)?,
         args.connect.endpoint(Role::Target, &args.target)?,
     );
+    let lossy = args.write.lossy;
+    let sources = [source.clone()];
+    args.check
+        .run_if_asked(Job::Copy, &sources, Some(&target), &args.connect, lossy)
+        .await;
     let scan = Scan::new(source, target).options(options);
     args.metrics.serve(scan.status())?;
     let printer = Printer::progress(scan.status());

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use migrate::cli::{
-    CheckpointArgs, ConnectArgs, LogArgs, MetricsArgs, Printer, Role, SourceLinkArgs, WriteArgs,
-    ctrl_c,
+    CheckArgs, CheckpointArgs, ConnectArgs, Job, LogArgs, MetricsArgs, Printer, Role,
+    SourceLinkArgs, WriteArgs, ctrl_c,
 };
 use migrate::{Sync, SyncOptions, SyncReport};
 
@@ -39,6 +39,8 @@ struct Args {
     metrics: MetricsArgs,
     #[command(flatten)]
     log: LogArgs,
+    #[command(flatten)]
+    check: CheckArgs,
 }
 
 #[tokio::main]
@@ -57,6 +59,10 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|s| args.connect.endpoint(Role::Source, s))
         .collect::<Result<Vec<_>, _>>()?;
+    let lossy = args.write.lossy;
+    args.check
+        .run_if_asked(Job::Sync, &sources, Some(&target), &args.connect, lossy)
+        .await;
     let mut options = SyncOptions::default();
     args.checkpoints.apply(&mut options);
     args.link.apply(&args.connect, &sources, &mut options)?;

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use migrate::cli::{ConnectArgs, LogArgs, MetricsArgs, Printer, Role, WriteArgs, ctrl_c};
+use migrate::cli::{
+    CheckArgs, ConnectArgs, Job, LogArgs, MetricsArgs, Printer, Role, WriteArgs, ctrl_c,
+};
 use migrate::{
     DEFAULT_CHECKPOINT_NAME, TargetMode, Verify, VerifyMode, VerifyOptions, VerifySource,
 };
@@ -72,6 +74,8 @@ struct Args {
     metrics: MetricsArgs,
     #[command(flatten)]
     log: LogArgs,
+    #[command(flatten)]
+    check: CheckArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -105,6 +109,14 @@ async fn run() -> anyhow::Result<bool> {
         VerifySource::Live(args.connect.endpoint(Role::Source, &args.source)?)
     };
     let target = args.connect.endpoint(Role::Target, &args.target)?;
+    let sources: Vec<_> = match &source {
+        VerifySource::Live(endpoint) => vec![endpoint.clone()],
+        _ => Vec::new(),
+    };
+    let lossy = args.write.lossy;
+    args.check
+        .run_if_asked(Job::Verify, &sources, Some(&target), &args.connect, lossy)
+        .await;
     let mut options = VerifyOptions::default();
     options.source_connect = args.connect.options();
     options.target_connect = args.connect.options();
