@@ -133,9 +133,33 @@ impl ServerInfo {
     }
 }
 
+/// The databases holding keys and how many each holds, from the text of `INFO
+/// keyspace` (`db3:keys=120,expires=4,avg_ttl=0`; keys expired but not yet
+/// removed included).
+pub fn keyspace(info: &str) -> Vec<(u64, u64)> {
+    info.lines()
+        .filter_map(|line| {
+            let (db, fields) = line.strip_prefix("db")?.split_once(':')?;
+            let keys = fields
+                .split(',')
+                .find_map(|f| f.strip_prefix("keys="))?
+                .trim()
+                .parse()
+                .ok()?;
+            Some((db.parse().ok()?, keys))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyspace_lines_give_databases_and_counts() {
+        let text = "# Keyspace\r\ndb0:keys=1\r\ndb3:keys=120,expires=4,avg_ttl=0\r\ndbx:keys=1\r\n";
+        assert_eq!(keyspace(text), [(0, 1), (3, 120)]);
+    }
 
     #[test]
     fn functions_and_field_ttls_by_version() {

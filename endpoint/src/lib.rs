@@ -46,7 +46,7 @@ mod url;
 
 pub use connection::{ConnectOptions, Connection};
 pub use error::{Error, Result};
-pub use info::{Flavor, ServerInfo};
+pub use info::{Flavor, ServerInfo, keyspace};
 pub use slot::{SLOTS, hash_tag, slot, slot_tag};
 pub use stream::Stream;
 pub use tls::TlsOptions;

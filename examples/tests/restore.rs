@@ -3,7 +3,7 @@
 //! RDB preamble replayed, filters, `--seed` through replication, and the summary it
 //! prints.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use testkit::{
@@ -31,14 +31,21 @@ fn same(a: &Snapshot, b: &Snapshot, what: &str) {
 
 const DBS: [u64; 4] = [0, 1, 2, 3];
 
+/// A server of `version` holding the sample and `mixed` keys in db 0, and the RDB
+/// it saved.
+fn saved_sample(version: Version, mixed: usize) -> (Server, PathBuf) {
+    let src = Server::start(version);
+    let mut con = src.client();
+    write_sample(&mut con, version);
+    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, mixed);
+    let rdb = src.save();
+    (src, rdb)
+}
+
 #[test]
 fn rdb_into_standalone_and_cluster() {
-    let src = Server::start(Version::Valkey9_1);
-    let mut con = src.client();
-    write_sample(&mut con, Version::Valkey9_1);
-    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
-    write_mixed(&mut con, 2000);
-    let rdb = src.save();
+    let (src, rdb) = saved_sample(Version::Valkey9_1, 2000);
     let target = Server::start(Version::Valkey9_1);
     let (ok, log) = restore(&[
         "--target",
@@ -80,12 +87,7 @@ fn rdb_into_standalone_and_cluster() {
 
 #[test]
 fn seed_through_replication() {
-    let src = Server::start(Version::Redis7_0);
-    let mut con = src.client();
-    write_sample(&mut con, Version::Redis7_0);
-    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
-    write_mixed(&mut con, 2000);
-    let rdb = src.save();
+    let (src, rdb) = saved_sample(Version::Redis7_0, 2000);
     let target = Server::builder(Version::Redis7_0)
         .password("s3cret-seed")
         .start();
@@ -117,12 +119,7 @@ fn seed_through_replication() {
 /// Redis 6.2, which reads RDB 9), then loaded by the target itself.
 #[test]
 fn seed_converts_for_an_older_target() {
-    let src = Server::start(Version::Redis7_0);
-    let mut con = src.client();
-    write_sample(&mut con, Version::Redis7_0);
-    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
-    write_mixed(&mut con, 2000);
-    let rdb = src.save();
+    let (src, rdb) = saved_sample(Version::Redis7_0, 2000);
     let target = Server::start(Version::Redis6_2);
     let (ok, log) = restore(&["--target", &target.url(), "--seed", rdb.to_str().unwrap()]);
     assert!(!ok && log.contains("function library \"sample\""), "{log}");
@@ -319,12 +316,7 @@ fn empty_collections_and_bytes_after_the_checksum_as_a_server_loads_them() {
 /// the summary.
 #[test]
 fn lossy_options_into_older_targets() {
-    let src = Server::start(Version::Redis7_0);
-    let mut con = src.client();
-    write_sample(&mut con, Version::Redis7_0);
-    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
-    write_mixed(&mut con, 200);
-    let rdb = src.save();
+    let (src, rdb) = saved_sample(Version::Redis7_0, 200);
     let target = Server::start(Version::Redis6_2);
     let (ok, log) = restore(&["--target", &target.url(), rdb.to_str().unwrap()]);
     assert!(!ok && log.contains("functions need Redis 7.0"), "{log}");

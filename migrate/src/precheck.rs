@@ -484,17 +484,9 @@ impl Precheck {
                 policy = p;
             }
             let text = c.info("keyspace").await.unwrap_or_default();
-            keys += text
-                .lines()
-                .filter(|l| l.starts_with("db"))
-                .filter_map(|l| {
-                    l.split("keys=")
-                        .nth(1)?
-                        .split(',')
-                        .next()?
-                        .parse::<u64>()
-                        .ok()
-                })
+            keys += endpoint::keyspace(&text)
+                .into_iter()
+                .map(|(_, n)| n)
                 .sum::<u64>();
             bulk = c
                 .config_get("proto-max-bulk-len")

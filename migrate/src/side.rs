@@ -405,7 +405,7 @@ impl Side {
             .info("keyspace")
             .await
             .map_err(|e| Error::endpoint(&node.endpoint, e))?;
-        Ok(Some(text.lines().filter_map(keyspace_line).collect()))
+        Ok(Some(endpoint::keyspace(&text)))
     }
 
     /// How many databases the side has (`CONFIG GET databases`; 16 when refused,
@@ -431,19 +431,6 @@ impl Side {
     pub(crate) fn has_field_ttls(&self) -> bool {
         self.info.has_field_ttls()
     }
-}
-
-/// A database and its key count from a line of `INFO keyspace`
-/// (`db3:keys=120,expires=4,avg_ttl=0`).
-fn keyspace_line(line: &str) -> Option<(u64, u64)> {
-    let (db, fields) = line.strip_prefix("db")?.split_once(':')?;
-    let keys = fields
-        .split(',')
-        .find_map(|f| f.strip_prefix("keys="))?
-        .trim()
-        .parse()
-        .ok()?;
-    Some((db.parse().ok()?, keys))
 }
 
 /// The node index of each slot: `node(i)` for the slots of `shards[i]`.
@@ -477,17 +464,6 @@ mod tests {
             redis::Value::BulkString(b) => String::from_utf8(b).unwrap(),
             other => panic!("CLUSTER MYID: {other:?}"),
         }
-    }
-
-    #[test]
-    fn keyspace_lines_give_databases_and_counts() {
-        assert_eq!(
-            keyspace_line("db3:keys=120,expires=4,avg_ttl=0\r"),
-            Some((3, 120))
-        );
-        assert_eq!(keyspace_line("db0:keys=1"), Some((0, 1)));
-        assert_eq!(keyspace_line("# Keyspace"), None);
-        assert_eq!(keyspace_line("dbx:keys=1"), None);
     }
 
     /// A side read as a cluster that answers as a standalone server: the error

@@ -398,18 +398,7 @@ async fn config_get(con: &mut Connection, target: &Endpoint, name: &str) -> Resu
 /// Keys in every database, from `INFO keyspace`.
 async fn keyspace_keys(con: &mut Connection, target: &Endpoint) -> Result<u64> {
     let text = info_text(con, target, "keyspace").await?;
-    Ok(text
-        .lines()
-        .filter(|l| l.starts_with("db"))
-        .filter_map(|l| {
-            l.split("keys=")
-                .nth(1)?
-                .split(',')
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum())
+    Ok(endpoint::keyspace(&text).into_iter().map(|(_, n)| n).sum())
 }
 
 fn fail(reason: String) -> Error {
