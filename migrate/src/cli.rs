@@ -3,11 +3,17 @@
 //! ([`parse`]), Prometheus metrics ([`MetricsArgs`]), logging, the shutdown signal, and the status lines they print
 //! once a second.
 
+mod check;
 mod config;
+mod log;
 mod metrics;
+mod printer;
 
+pub use check::{CheckArgs, Job};
 pub use config::{parse, try_parse_from};
+pub use log::{LogArgs, LogFormat, init_logging};
 pub use metrics::{Exported, MetricsArgs};
+pub use printer::{Printer, ctrl_c};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,17 +26,10 @@ use key_writer::{
 };
 use rdb_parser::Type;
 use replica_client::{DEFAULT_GIVE_UP_AFTER, SeedOptions};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-use crate::dump::DumpStatus;
 use crate::error::{Error, Result};
-use crate::precheck::{Precheck, PrecheckOptions, Severity};
-use crate::progress::Progress;
-use crate::restore::RestoreStatus;
 use crate::shard::OnFullResync;
-use crate::sync::{SyncOptions, SyncStatus};
-use crate::verify::VerifyStatus;
+use crate::sync::SyncOptions;
 
 /// TLS and timeout options for `rediss://` and `redis://` URLs.
 #[derive(Args, Clone, Debug, Default)]
@@ -507,246 +506,4 @@ fn value_type(name: &str, option: &str) -> Result<Type> {
         "module" => Type::Module,
         other => return Err(Error::Options(format!("{option} {other}: not a type"))),
     })
-}
-
-/// `--check`: the pre-checks instead of the job.
-#[derive(Args, Clone, Copy, Debug, Default)]
-pub struct CheckArgs {
-    /// Check whether the job can succeed (permissions, backlog, output buffers,
-    /// versions, memory, cluster state...), print the findings, and exit: 0
-    /// without a blocker, 1 with one. Nothing is written.
-    #[arg(long)]
-    pub check: bool,
-}
-
-/// What a job does, for its pre-checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Job {
-    /// Replicates from the sources into the target (`sync`).
-    Sync,
-    /// Reads the sources (or files) and writes the target (`scan`, `restore`).
-    Copy,
-    /// Reads both sides (`verify`).
-    Verify,
-}
-
-impl CheckArgs {
-    /// With `--check`: runs the pre-checks of `job` from `sources` to `target`,
-    /// prints each finding on stdout (blockers first), and exits with 0 without
-    /// a blocker, 1 with one. Without it, returns at once.
-    pub async fn run_if_asked(
-        &self,
-        job: Job,
-        sources: &[Endpoint],
-        target: Option<&Endpoint>,
-        connect: &ConnectArgs,
-        lossy: LossyArgs,
-    ) {
-        if !self.check {
-            return;
-        }
-        let mut options = PrecheckOptions::default();
-        options.source_connect = connect.options();
-        options.target_connect = connect.options();
-        options.replication = job == Job::Sync;
-        options.writes = job != Job::Verify;
-        options.drop_functions = lossy.drop_functions;
-        options.drop_field_ttls = lossy.drop_field_ttls;
-        let findings = Precheck::new(sources.to_vec(), target.cloned())
-            .options(options)
-            .run()
-            .await
-            .unwrap_or_default();
-        for f in &findings {
-            println!("{f}");
-        }
-        let blockers = findings
-            .iter()
-            .filter(|f| f.severity == Severity::Blocker)
-            .count();
-        println!("check: {blockers} blockers, {} findings", findings.len());
-        std::process::exit(i32::from(blockers > 0));
-    }
-}
-
-/// Logs warnings (reconnections, full resyncs) to stderr as text; `RUST_LOG` asks
-/// for more. [`LogArgs::init`] lets the command line choose JSON.
-pub fn init_logging() {
-    LogArgs::default().init();
-}
-
-/// `--log-format`: how the programs' log lines are written to stderr.
-#[derive(Args, Clone, Copy, Debug, Default)]
-pub struct LogArgs {
-    /// Log lines on stderr as text, or as JSON objects (one per line, for log
-    /// collectors); RUST_LOG asks for more than warnings.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-}
-
-/// How log lines are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-#[non_exhaustive]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line: time, level, target, message and fields.
-    Json,
-}
-
-impl LogArgs {
-    /// Installs the logger: warnings and errors to stderr (`RUST_LOG` for more),
-    /// in the chosen format. The status and summary lines are not log lines:
-    /// they stay as they are.
-    pub fn init(&self) {
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-        let logger = tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_env_filter(filter);
-        match self.log_format {
-            LogFormat::Text => logger.init(),
-            LogFormat::Json => logger.json().init(),
-        }
-    }
-}
-
-/// Completes at Ctrl-C (SIGINT), after printing `saying` to stderr.
-pub async fn ctrl_c(saying: &'static str) {
-    if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("{saying}");
-    } else {
-        // No signal handling here: run until the pipeline ends by itself.
-        std::future::pending::<()>().await;
-    }
-}
-
-/// Prints status lines to stderr while a pipeline runs: once a second, and at once
-/// for events worth a line of their own (an RDB loaded, a file done).
-#[derive(Debug)]
-pub struct Printer(JoinHandle<()>, watch::Sender<bool>);
-
-impl Printer {
-    /// Prints from `status` with `lines(status, tick)`: called at each change with
-    /// `tick` false, and once a second with `tick` true; and once more at
-    /// [`Printer::finish`].
-    pub fn start<S: Send + Sync + 'static>(
-        mut status: watch::Receiver<S>,
-        mut lines: impl FnMut(&S, bool) -> Vec<String> + Send + 'static,
-    ) -> Printer {
-        let (done_tx, mut done) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(1));
-            every.tick().await;
-            let mut live = true;
-            loop {
-                let tick = tokio::select! {
-                    _ = every.tick() => true,
-                    changed = status.changed(), if live => {
-                        // The pipeline is gone: only the ticks and the end are left.
-                        live = changed.is_ok();
-                        false
-                    }
-                    _ = done.changed() => {
-                        for line in lines(&status.borrow(), false) {
-                            eprintln!("{line}");
-                        }
-                        return;
-                    }
-                };
-                for line in lines(&status.borrow_and_update(), tick) {
-                    eprintln!("{line}");
-                }
-            }
-        });
-        Printer(task, done_tx)
-    }
-
-    /// Prints the last lines and stops.
-    pub async fn finish(self) {
-        let _ = self.1.send(true);
-        let _ = self.0.await;
-    }
-
-    /// The lines of a sync: each shard's line once a second, and a `sync rdb done`
-    /// line as each RDB is loaded.
-    pub fn sync(status: watch::Receiver<SyncStatus>) -> Printer {
-        let mut printed: Vec<u64> = Vec::new();
-        Printer::start(status, move |s, tick| {
-            let mut out = Vec::new();
-            printed.resize(s.shards.len(), 0);
-            for (shard, seen) in s.shards.iter().zip(&mut printed) {
-                if shard.rdbs_done > *seen {
-                    *seen = shard.rdbs_done;
-                    if let Some(done) = &shard.last_rdb {
-                        out.push(done.to_string());
-                    }
-                }
-            }
-            if tick {
-                out.extend(s.shards.iter().map(ToString::to_string));
-            }
-            out
-        })
-    }
-
-    /// The lines of a restore: a progress line per file once a second, and its
-    /// last line when it is done.
-    pub fn restore(status: watch::Receiver<RestoreStatus>) -> Printer {
-        let mut printed: Vec<bool> = Vec::new();
-        Printer::start(status, move |s, tick| {
-            printed.resize(s.files.len(), false);
-            let mut out = Vec::new();
-            for (file, printed) in s.files.iter().zip(&mut printed) {
-                if file.done && !*printed {
-                    *printed = true;
-                    out.push(file.to_string());
-                } else if tick && !file.done {
-                    out.push(file.to_string());
-                }
-            }
-            out
-        })
-    }
-
-    /// A progress line once a second, and the last one at the end.
-    pub fn progress(status: watch::Receiver<Progress>) -> Printer {
-        let mut ended = false;
-        Printer::start(status, move |p: &Progress, tick| {
-            if (tick && !p.done) || (p.done && !std::mem::replace(&mut ended, true)) {
-                vec![p.to_string()]
-            } else {
-                Vec::new()
-            }
-        })
-    }
-
-    /// The progress line of a verification once a second, a line as each round
-    /// after the first starts, and the last line at the end.
-    pub fn verify(status: watch::Receiver<VerifyStatus>) -> Printer {
-        let (mut round, mut ended) = (1, false);
-        Printer::start(status, move |s: &VerifyStatus, tick| {
-            let new_round = std::mem::replace(&mut round, s.round) != s.round;
-            if (tick && !s.done) || new_round || (s.done && !std::mem::replace(&mut ended, true)) {
-                vec![s.to_string()]
-            } else {
-                Vec::new()
-            }
-        })
-    }
-
-    /// The bytes each shard of a dump has received, once a second.
-    pub fn dump(status: watch::Receiver<DumpStatus>) -> Printer {
-        Printer::start(status, |s: &DumpStatus, tick| {
-            if !tick {
-                return Vec::new();
-            }
-            s.shards
-                .iter()
-                .map(|(source, bytes)| format!("dump: {source}: {bytes} bytes received"))
-                .collect()
-        })
-    }
 }
