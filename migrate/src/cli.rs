@@ -1,7 +1,8 @@
 //! What the programs share (feature `cli`): their command-line options as clap
 //! `Args` (so every program, and yours, spells them the same way), config files
-//! ([`parse`]), Prometheus metrics ([`MetricsArgs`]), logging, the shutdown signal, and the status lines they print
-//! once a second.
+//! ([`parse`]), pre-checks ([`CheckArgs`]), Prometheus metrics ([`MetricsArgs`]),
+//! logging ([`LogArgs`]), the shutdown signal, and the status lines they print
+//! once a second ([`Printer`]).
 
 mod check;
 mod config;
