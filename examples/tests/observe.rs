@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use testkit::{Server, Snapshot, Version};
@@ -156,4 +157,78 @@ fn log_lines_as_json() {
     assert!(objects > 0, "{log}");
     // The status and summary lines stay as they are.
     assert!(log.lines().any(|l| l.starts_with("sync: ")), "{log}");
+}
+
+/// Runs `program` with `args` and its stderr on a pseudo-terminal: what it wrote
+/// there, and whether it succeeded.
+fn on_a_terminal(program: &str, args: &[&str]) -> (bool, String) {
+    use std::fs::File;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two descriptors it opened into the two integers.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty");
+    // SAFETY: both are open descriptors owned by nothing else.
+    let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut child = Command::new(program)
+        .args(args)
+        .stderr(std::process::Stdio::from(slave))
+        .spawn()
+        .unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut master = master;
+        let mut out = Vec::new();
+        // Ends with EIO once the child (the last holder of the terminal) exits.
+        let _ = master.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    let ok = child.wait().unwrap().success();
+    (ok, reader.join().unwrap())
+}
+
+#[test]
+fn progress_bars_on_a_terminal_and_plain_lines_elsewhere() {
+    let src = loaded_source(Version::Redis7_0, 3000);
+    let rdb = src.save();
+    let rdb = rdb.to_str().unwrap();
+    let target = Server::start(Version::Redis7_0);
+    let restore = env!("CARGO_BIN_EXE_restore");
+    let (ok, out) = on_a_terminal(restore, &["--target", &target.url(), rdb]);
+    assert!(ok, "{out}");
+    // A bar drawn with the terminal's escapes, full at the end, then the summary.
+    assert!(out.contains("\u{1b}["), "{out:?}");
+    assert!(out.contains("100%") && out.contains("items"), "{out:?}");
+    assert!(
+        out.contains("\nrestore: ") || out.starts_with("restore: "),
+        "{out:?}"
+    );
+    // Asked for plain lines, on the same terminal: no escapes.
+    testkit::redis::cmd("FLUSHALL")
+        .query::<()>(&mut target.client())
+        .unwrap();
+    let (ok, out) = on_a_terminal(
+        restore,
+        &["--target", &target.url(), "--progress", "plain", rdb],
+    );
+    assert!(ok, "{out}");
+    assert!(!out.contains("\u{1b}["), "{out:?}");
+    assert!(out.contains("restore: "), "{out:?}");
+    // Not a terminal: plain lines by themselves.
+    testkit::redis::cmd("FLUSHALL")
+        .query::<()>(&mut target.client())
+        .unwrap();
+    let out = Command::new(restore)
+        .args(["--target", &target.url(), rdb])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("\u{1b}["), "{err}");
 }

@@ -1,20 +1,20 @@
 //! What the programs share (feature `cli`): their command-line options as clap
 //! `Args` (so every program, and yours, spells them the same way), config files
 //! ([`parse`]), pre-checks ([`CheckArgs`]), Prometheus metrics ([`MetricsArgs`]),
-//! logging ([`LogArgs`]), the shutdown signal, and the status lines they print
+//! logging and progress bars ([`OutputArgs`]), the shutdown signal, and the status lines they print
 //! once a second ([`Printer`]).
 
 mod check;
 mod config;
-mod log;
 mod metrics;
+mod output;
 mod printer;
 
 pub use check::{CheckArgs, Job};
 pub use config::{parse, try_parse_from};
-pub use log::{LogArgs, LogFormat, init_logging};
 pub use metrics::{Exported, MetricsArgs};
-pub use printer::{Printer, ctrl_c};
+pub use output::{LogFormat, OutputArgs, ProgressStyle, init_logging};
+pub use printer::{Bar, Printer, ctrl_c};
 
 use std::path::PathBuf;
 use std::time::Duration;

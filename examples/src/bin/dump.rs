@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use migrate::Dump;
-use migrate::cli::{ConnectArgs, LogArgs, MetricsArgs, Printer, Role};
+use migrate::cli::{ConnectArgs, MetricsArgs, OutputArgs, Printer, Role};
 
 /// Write a Redis or Valkey server's RDB to a file, as a replica receives it.
 #[derive(Parser)]
@@ -23,13 +23,13 @@ struct Args {
     #[command(flatten)]
     metrics: MetricsArgs,
     #[command(flatten)]
-    log: LogArgs,
+    output: OutputArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    args.log.init();
+    args.output.init();
     let dump = Dump::new(args.connect.endpoint(Role::Source, &args.source)?, args.out)
         .connect(args.connect.options());
     args.metrics.serve(dump.status())?;

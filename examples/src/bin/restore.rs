@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use migrate::cli::{
-    CheckArgs, ConnectArgs, Job, LogArgs, MetricsArgs, Printer, Role, SeedArgs, WriteArgs,
+    CheckArgs, ConnectArgs, Job, MetricsArgs, OutputArgs, Printer, Role, SeedArgs, WriteArgs,
 };
 use migrate::{Restore, RestoreOptions};
 use rdb_parser::ParseOptions;
@@ -42,7 +42,7 @@ struct Args {
     #[command(flatten)]
     metrics: MetricsArgs,
     #[command(flatten)]
-    log: LogArgs,
+    output: OutputArgs,
     #[command(flatten)]
     check: CheckArgs,
 }
@@ -50,7 +50,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    args.log.init();
+    args.output.init();
     let mut options = RestoreOptions::default();
     options.writer = args.write.writer_options(args.connect.options())?;
     options.writer.force_commands = args.commands;

@@ -2,7 +2,9 @@
 //! into a target, for sources that forbid PSYNC (managed services).
 
 use clap::Parser;
-use migrate::cli::{CheckArgs, ConnectArgs, Job, LogArgs, MetricsArgs, Printer, Role, WriteArgs};
+use migrate::cli::{
+    CheckArgs, ConnectArgs, Job, MetricsArgs, OutputArgs, Printer, Role, WriteArgs,
+};
 use migrate::{Scan, ScanOptions};
 
 /// Copy a Redis or Valkey deployment key by key (SCAN + DUMP + RESTORE).
@@ -25,7 +27,7 @@ struct Args {
     #[command(flatten)]
     metrics: MetricsArgs,
     #[command(flatten)]
-    log: LogArgs,
+    output: OutputArgs,
     #[command(flatten)]
     check: CheckArgs,
 }
@@ -33,7 +35,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    args.log.init();
+    args.output.init();
     let mut options = ScanOptions::default();
     options.source_connect = args.connect.options();
     options.writer = args.write.writer_options(args.connect.options())?;

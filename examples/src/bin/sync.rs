@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use migrate::cli::{
-    CheckArgs, CheckpointArgs, ConnectArgs, Job, LogArgs, MetricsArgs, Printer, Role,
+    CheckArgs, CheckpointArgs, ConnectArgs, Job, MetricsArgs, OutputArgs, Printer, Role,
     SourceLinkArgs, WriteArgs, ctrl_c,
 };
 use migrate::{Sync, SyncOptions, SyncReport};
@@ -38,7 +38,7 @@ struct Args {
     #[command(flatten)]
     metrics: MetricsArgs,
     #[command(flatten)]
-    log: LogArgs,
+    output: OutputArgs,
     #[command(flatten)]
     check: CheckArgs,
 }
@@ -46,7 +46,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    args.log.init();
+    args.output.init();
     let target = args.connect.endpoint(Role::Target, &args.target)?;
     if args.checkpoints.remove_checkpoints {
         let name = &args.checkpoints.checkpoint_name;

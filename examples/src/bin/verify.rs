@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use migrate::cli::{
-    CheckArgs, ConnectArgs, Job, LogArgs, MetricsArgs, Printer, Role, WriteArgs, ctrl_c,
+    CheckArgs, ConnectArgs, Job, MetricsArgs, OutputArgs, Printer, Role, WriteArgs, ctrl_c,
 };
 use migrate::{
     DEFAULT_CHECKPOINT_NAME, TargetMode, Verify, VerifyMode, VerifyOptions, VerifySource,
@@ -73,7 +73,7 @@ struct Args {
     #[command(flatten)]
     metrics: MetricsArgs,
     #[command(flatten)]
-    log: LogArgs,
+    output: OutputArgs,
     #[command(flatten)]
     check: CheckArgs,
 }
@@ -102,7 +102,7 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<bool> {
     let args: Args = migrate::cli::parse();
-    args.log.init();
+    args.output.init();
     let source = if !args.source.contains("://") {
         VerifySource::File(PathBuf::from(&args.source))
     } else {
