@@ -25,7 +25,7 @@ time_ms() { # command...
 
 ours=(); theirs=()
 for _ in $(seq "$runs"); do
-    ours+=("$(time_ms taskset -c 0 target/release/decode --stats "$work/mixed.rdb")")
+    ours+=("$(time_ms taskset -c 0 target/release/decode --stats --threads 1 "$work/mixed.rdb")")
     theirs+=("$(time_ms taskset -c 0 "$check" "$work/mixed.rdb")")
 done
 o=$(printf '%s\n' "${ours[@]}" | median)

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use testkit::{SAMPLE_EXPIRE_MS, Server, Version, write_sample};
+use testkit::{SAMPLE_EXPIRE_MS, Server, Version, redis, write_mixed, write_sample};
 
 fn decode(args: &[&str]) -> (String, String, bool) {
     let out = Command::new(env!("CARGO_BIN_EXE_decode"))
@@ -160,4 +160,40 @@ fn corrupt_file_fails_with_offset() {
     let (_, stderr, ok) = decode(&["/nonexistent/file.rdb"]);
     assert!(!ok);
     assert!(stderr.contains("/nonexistent/file.rdb"), "{stderr}");
+}
+
+/// On several threads the counts are those of one, and a corrupt value is
+/// reported at the same offset.
+#[test]
+fn stats_on_several_threads_are_those_of_one() {
+    let server = Server::start(Version::Redis7_0);
+    let mut con = server.client();
+    write_sample(&mut con, Version::Redis7_0);
+    redis::cmd("SELECT").arg(0).query::<()>(&mut con).unwrap();
+    write_mixed(&mut con, 20_000);
+    let rdb = server.save();
+    let file = rdb.to_str().unwrap();
+    let (one, stderr, ok) = decode(&["--stats", "--threads", "1", file]);
+    assert!(ok, "{stderr}");
+    assert!(one.starts_with("keys 200"), "{one}");
+    for threads in ["2", "3"] {
+        let (many, stderr, ok) = decode(&["--stats", "--threads", threads, file]);
+        assert!(ok, "{stderr}");
+        assert_eq!(many, one, "{threads} threads");
+    }
+    // A byte of a value in the last third changed: the same fault, the same
+    // offset, whichever thread meets it.
+    let mut bytes = std::fs::read(&rdb).unwrap();
+    let at = bytes.len() * 2 / 3;
+    bytes[at..at + 64].fill(0xff);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.rdb");
+    std::fs::write(&bad, &bytes).unwrap();
+    let bad = bad.to_str().unwrap();
+    let (_, one, ok) = decode(&["--stats", "--no-checksum", "--threads", "1", bad]);
+    assert!(!ok && one.contains("at byte"), "{one}");
+    let (_, many, ok) = decode(&["--stats", "--no-checksum", "--threads", "2", bad]);
+    assert!(!ok);
+    let first_line = |s: &str| s.lines().next().unwrap_or_default().to_owned();
+    assert_eq!(first_line(&many), first_line(&one));
 }

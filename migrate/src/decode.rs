@@ -3,8 +3,10 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc::{self, TrySendError};
 
-use rdb_parser::{ParseOptions, Rdb};
+use rdb_parser::{Item, Key, ParseOptions, Rdb};
 
 use crate::error::{Error, Result};
 use crate::json::JsonWriter;
@@ -44,6 +46,126 @@ pub fn stats(path: &Path, options: ParseOptions) -> Result<Stats> {
         .try_for_each_ref(|item| stats.add(item, &mut scratch))
         .map_err(corrupt(path))?;
     Ok(stats)
+}
+
+/// As [`stats`], on `threads` threads (1: [`stats`] itself): this one walks the
+/// file and hands batches of keys to the others, decoding a batch itself when
+/// they have none free; each keeps its own counts, added up at the end. The
+/// counts are those of one thread; of several faults, the first in the file is
+/// returned.
+///
+/// # Errors
+/// As [`stats`].
+pub fn stats_threaded(path: &Path, options: ParseOptions, threads: usize) -> Result<Stats> {
+    if threads <= 1 {
+        return stats(path, options);
+    }
+    let map = map(path)?;
+    let rdb = Rdb::with_options(&map, options).map_err(corrupt(path))?;
+    let (tx, rx) = mpsc::sync_channel::<Vec<Key<'_>>>(threads);
+    let rx = Mutex::new(rx);
+    let (mut counts, fault) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..threads)
+            .map(|_| {
+                let rx = &rx;
+                scope.spawn(move || {
+                    let mut part = Part::default();
+                    loop {
+                        let batch = rx
+                            .lock()
+                            .map_err(|_| ())
+                            .and_then(|r| r.recv().map_err(|_| ()));
+                        match batch {
+                            Ok(batch) => part.decode(&batch),
+                            Err(()) => return part,
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut mine = Part::default();
+        let mut batch = Vec::with_capacity(BATCH);
+        // A fault of the file's structure: the keys before it are decoded still,
+        // and may hold an earlier one.
+        let mut walk_fault = None;
+        for item in rdb.items() {
+            let item = match item {
+                Ok(item) => item,
+                Err(e) => {
+                    walk_fault = Some(e);
+                    break;
+                }
+            };
+            match item {
+                Item::Key(k) => {
+                    batch.push(k);
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        if let Err(TrySendError::Full(full)) = tx.try_send(full) {
+                            mine.decode(&full);
+                        }
+                    }
+                }
+                other => {
+                    if let Err(e) = mine.stats.add(&other, &mut mine.scratch) {
+                        mine.fault(e);
+                    }
+                }
+            }
+            // Later faults come after this one in the file.
+            if mine.first_fault.is_some() {
+                break;
+            }
+        }
+        mine.decode(&batch);
+        drop(tx);
+        let mut faults: Vec<rdb_parser::Error> = walk_fault.into_iter().collect();
+        faults.extend(mine.first_fault.take());
+        let mut counts = mine.stats;
+        for w in workers {
+            let part = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            counts.merge(&part.stats);
+            faults.extend(part.first_fault);
+        }
+        (counts, faults.into_iter().min_by_key(rdb_parser::Error::offset))
+    });
+    if let Some(e) = fault {
+        return Err(corrupt(path)(e));
+    }
+    counts
+        .by_encoding
+        .sort_by_key(|(kind, _)| (kind.0.as_str(), kind.1.as_str()));
+    Ok(counts)
+}
+
+/// Keys handed to a thread at once.
+const BATCH: usize = 256;
+
+/// One thread's share of [`stats_threaded`].
+#[derive(Default)]
+struct Part {
+    stats: Stats,
+    scratch: Vec<u8>,
+    /// The first fault it met; it decodes nothing after one.
+    first_fault: Option<rdb_parser::Error>,
+}
+
+impl Part {
+    fn decode(&mut self, keys: &[Key<'_>]) {
+        if self.first_fault.is_some() {
+            return;
+        }
+        for k in keys {
+            if let Err(e) = self.stats.add_key(k, &mut self.scratch) {
+                self.fault(e);
+                return;
+            }
+        }
+    }
+
+    fn fault(&mut self, e: rdb_parser::Error) {
+        self.first_fault.get_or_insert(e);
+    }
 }
 
 fn corrupt(path: &Path) -> impl FnOnce(rdb_parser::Error) -> Error {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rdb_parser::{ArrayValue, Encoding, Error, Item, ModuleField, Type, Value};
+use rdb_parser::{ArrayValue, Encoding, Error, Item, Key, ModuleField, Type, Value};
 
 /// Totals over an RDB: keys, elements and bytes per type and encoding.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -41,28 +41,53 @@ impl Stats {
         match item {
             Item::Aux { .. } => self.aux += 1,
             Item::Function(_) => self.functions += 1,
-            Item::Key(k) => {
-                self.keys += 1;
-                if k.expire_ms.is_some() {
-                    self.expiring += 1;
-                }
-                let (elements, bytes) = decode_fully(&k.value, scratch)?;
-                let kind = (k.value.value_type(), k.value.encoding());
-                let at = match self.by_encoding.iter().position(|(seen, _)| *seen == kind) {
-                    Some(at) => at,
-                    None => {
-                        self.by_encoding.push((kind, Tally::default()));
-                        self.by_encoding.len() - 1
-                    }
-                };
-                let tally = &mut self.by_encoding[at].1;
-                tally.keys += 1;
-                tally.elements += elements;
-                tally.bytes += bytes + k.key.len();
-            }
+            Item::Key(k) => self.add_key(k, scratch)?,
             _ => {}
         }
         Ok(())
+    }
+
+    /// Accounts for one key, decoding its value fully.
+    ///
+    /// # Errors
+    /// When the value is corrupt.
+    pub fn add_key(&mut self, k: &Key<'_>, scratch: &mut Vec<u8>) -> rdb_parser::Result<()> {
+        self.keys += 1;
+        if k.expire_ms.is_some() {
+            self.expiring += 1;
+        }
+        let (elements, bytes) = decode_fully(&k.value, scratch)?;
+        let kind = (k.value.value_type(), k.value.encoding());
+        let at = match self.by_encoding.iter().position(|(seen, _)| *seen == kind) {
+            Some(at) => at,
+            None => {
+                self.by_encoding.push((kind, Tally::default()));
+                self.by_encoding.len() - 1
+            }
+        };
+        let tally = &mut self.by_encoding[at].1;
+        tally.keys += 1;
+        tally.elements += elements;
+        tally.bytes += bytes + k.key.len();
+        Ok(())
+    }
+
+    /// Adds another's counts to these (the tallies of a file's parts).
+    pub fn merge(&mut self, other: &Stats) {
+        self.keys += other.keys;
+        self.expiring += other.expiring;
+        self.aux += other.aux;
+        self.functions += other.functions;
+        for (kind, t) in &other.by_encoding {
+            match self.by_encoding.iter_mut().find(|(seen, _)| seen == kind) {
+                Some((_, mine)) => {
+                    mine.keys += t.keys;
+                    mine.elements += t.elements;
+                    mine.bytes += t.bytes;
+                }
+                None => self.by_encoding.push((*kind, *t)),
+            }
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! `decode FILE`: prints an RDB as JSON lines; `decode --stats FILE`: counts per type
-//! and encoding after decoding every value.
+//! and encoding after decoding every value (on every core).
 
 use std::io::{self, BufWriter};
 use std::path::PathBuf;
@@ -22,6 +22,9 @@ struct Args {
     /// Do not verify the CRC64 checksum.
     #[arg(long)]
     no_checksum: bool,
+    /// Threads that decode the values for --stats (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,7 +33,13 @@ fn main() -> anyhow::Result<()> {
         .lenient_version(args.lenient)
         .verify_checksum(!args.no_checksum);
     if args.stats {
-        print!("{}", migrate::decode::stats(&args.file, options)?);
+        let threads = args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        print!(
+            "{}",
+            migrate::decode::stats_threaded(&args.file, options, threads)?
+        );
     } else {
         let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
         migrate::decode::json_lines(&args.file, options, &mut out)?;
