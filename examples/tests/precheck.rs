@@ -5,6 +5,8 @@ use std::process::Command;
 
 use testkit::{Cluster, Load, LoadOptions, Server, Version, redis, write_mixed, write_sample};
 
+mod support;
+
 /// Runs `program --check` with `args`: its exit code and the finding lines.
 fn check(program: &str, args: &[&str]) -> (i32, Vec<String>) {
     let out = Command::new(program)
@@ -192,4 +194,31 @@ fn a_cluster_target_with_uncovered_slots() {
         assert!(std::time::Instant::now() < deadline, "no cluster blocker");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+}
+
+/// A sync's pre-checks say whether the target holds the checkpoint of a previous
+/// run, which the sync would resume from.
+#[test]
+fn the_checkpoint_of_a_previous_sync() {
+    let src = support::loaded_source(Version::Redis7_0, 200);
+    let target = Server::start(Version::Redis7_0);
+    let (s, t) = (src.url(), target.url());
+    let (code, lines) = sync_check(&["--source", &s, "--target", &t]);
+    assert_eq!(code, 0, "{lines:#?}");
+    let none = finding(&lines, "info", "checkpoint").expect("a checkpoint line");
+    assert!(none.contains("no checkpoint"), "{none}");
+    let sync = support::Sync::start(&["--source", &s, "--target", &t]);
+    sync.wait_for("the RDB", |log| log.contains("sync rdb done"));
+    sync.stop();
+    let (_, lines) = sync_check(&["--source", &s, "--target", &t]);
+    let found = finding(&lines, "info", "checkpoint").expect("a checkpoint line");
+    assert!(
+        found.contains("left its checkpoint") && found.contains("offset"),
+        "{found}"
+    );
+    let (_, lines) = sync_check(&["--source", &s, "--target", &t, "--no-checkpoints"]);
+    assert!(
+        finding(&lines, "info", "checkpoint").is_none(),
+        "{lines:#?}"
+    );
 }

@@ -127,7 +127,10 @@ pub fn stats_threaded(path: &Path, options: ParseOptions, threads: usize) -> Res
             counts.merge(&part.stats);
             faults.extend(part.first_fault);
         }
-        (counts, faults.into_iter().min_by_key(rdb_parser::Error::offset))
+        (
+            counts,
+            faults.into_iter().min_by_key(rdb_parser::Error::offset),
+        )
     });
     if let Some(e) = fault {
         return Err(corrupt(path)(e));

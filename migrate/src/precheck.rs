@@ -14,7 +14,8 @@
 //!   state and slot coverage; that it holds what the sources hold (function
 //!   libraries, hash field TTLs, modules loaded, the RDB version of payloads);
 //!   `maxmemory` against the sources' dataset and an evicting policy;
-//!   `proto-max-bulk-len` against the sources'; whether it is empty.
+//!   `proto-max-bulk-len` against the sources'; whether it is empty; for a sync,
+//!   whether it holds the checkpoints of a previous run (which it resumes from).
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -23,6 +24,7 @@ use endpoint::{ConnectOptions, Connection, Endpoint, ServerInfo, Topology, disco
 use resp_codec::Frame;
 
 use crate::error::Result;
+use crate::sync::shard_id;
 
 /// How much a finding matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -55,7 +57,7 @@ pub struct Finding {
     pub severity: Severity,
     /// Which check: `connect`, `replication`, `backlog`, `output-buffer`,
     /// `cluster`, `functions`, `field-ttls`, `modules`, `rdb-version`,
-    /// `maxmemory`, `eviction`, `proto-max-bulk-len`, `empty`.
+    /// `maxmemory`, `eviction`, `proto-max-bulk-len`, `empty`, `checkpoint`.
     pub check: &'static str,
     /// `source HOST:PORT` or `target HOST:PORT` (never a password).
     pub server: String,
@@ -100,6 +102,9 @@ pub struct PrecheckOptions {
     pub sample: Duration,
     /// Seconds of writes a backlog should hold at least (default 60).
     pub backlog_seconds: u64,
+    /// The first part of a sync's checkpoint keys, to say whether the target
+    /// holds those of a previous run (`None`: not a sync with checkpoints).
+    pub checkpoint_name: Option<String>,
 }
 
 impl Default for PrecheckOptions {
@@ -113,6 +118,7 @@ impl Default for PrecheckOptions {
             drop_field_ttls: false,
             sample: Duration::from_secs(1),
             backlog_seconds: 60,
+            checkpoint_name: None,
         }
     }
 }
@@ -202,6 +208,9 @@ impl Precheck {
         }
         if let Some(target) = &self.target {
             self.check_target(target, &facts, &mut findings).await;
+            if let Some(name) = &self.options.checkpoint_name {
+                self.checkpoints(name, target, &mut findings).await;
+            }
         }
         findings.sort_by_key(|f| f.severity);
         Ok(findings)
@@ -529,6 +538,62 @@ impl Precheck {
                 format!("the target holds {keys} keys already"),
                 "empty it first, or choose how existing keys are treated (--existing rewrite|ignore|fail)",
             ));
+        }
+    }
+}
+
+impl Precheck {
+    /// Whether the target holds a checkpoint of a previous sync for each source
+    /// shard (the key the sync would resume from).
+    async fn checkpoints(&self, name: &str, target: &Endpoint, findings: &mut Vec<Finding>) {
+        let o = &self.options;
+        let layout = match discover(target, &o.target_connect).await {
+            Ok(Topology::Cluster(shards)) => shards,
+            _ => Vec::new(),
+        };
+        for source in &self.sources {
+            let ids = match discover(source, &o.source_connect).await {
+                Ok(Topology::Cluster(shards)) => shards
+                    .iter()
+                    .map(|s| shard_id(source, Some(&s.slots)))
+                    .collect(),
+                Ok(_) => vec![shard_id(source, None)],
+                Err(_) => continue,
+            };
+            for id in ids {
+                let key = format!("{name}:{id}");
+                let slot = endpoint::slot(key.as_bytes());
+                let node = layout
+                    .iter()
+                    .find(|s| s.slots.iter().any(|&(a, b)| (a..=b).contains(&slot)))
+                    .map_or(target, |s| &s.master);
+                let server = format!("target {}", node.addr());
+                let Ok(mut con) = Connection::connect(node, &o.target_connect).await else {
+                    continue;
+                };
+                match con.request(&["GET", &key]).await {
+                    Ok(Frame::BulkString(value)) => {
+                        let value = String::from_utf8_lossy(&value);
+                        let fields: Vec<&str> = value.split_whitespace().collect();
+                        findings.push(info_finding(
+                            "checkpoint",
+                            &server,
+                            format!(
+                                "a previous sync of source {id} left its checkpoint (replid {}, offset {}, {}): this one resumes from it, with a partial resync while the source's backlog still holds that offset",
+                                fields.get(1).unwrap_or(&"?"),
+                                fields.get(2).unwrap_or(&"?"),
+                                fields.get(4).unwrap_or(&"?")
+                            ),
+                        ));
+                    }
+                    Ok(_) => findings.push(info_finding(
+                        "checkpoint",
+                        &server,
+                        format!("no checkpoint of a previous sync of source {id}: the sync begins with a full sync"),
+                    )),
+                    Err(_) => {}
+                }
+            }
         }
     }
 }

@@ -391,7 +391,6 @@ impl Sync {
         let mut shards = Vec::new();
         for source in &self.sources {
             let topology = self.discover(source).await?;
-            let address = format!("{}:{}", source.host(), source.port());
             match topology {
                 Topology::Cluster(_) if !replicas.is_empty() => {
                     return Err(Error::Options(format!(
@@ -399,20 +398,17 @@ impl Sync {
                          not given"
                     )));
                 }
-                Topology::Cluster(masters) => shards.extend(masters.into_iter().map(|s| {
-                    let slots: Vec<String> =
-                        s.slots.iter().map(|(a, b)| format!("{a}-{b}")).collect();
-                    SourceShard {
-                        id: format!("{address}/slots:{}", slots.join(",")),
+                Topology::Cluster(masters) => {
+                    shards.extend(masters.into_iter().map(|s| SourceShard {
+                        id: shard_id(source, Some(&s.slots)),
                         master: s.master,
                         replicas: s.replicas,
                         slots: Some(s.slots),
-                    }
-                })),
-                // The source's own address: discovery may have reached a replica.
+                    }))
+                }
                 _ => shards.push(SourceShard {
                     master: source.clone(),
-                    id: address,
+                    id: shard_id(source, None),
                     replicas: replicas.clone(),
                     slots: None,
                 }),
@@ -439,6 +435,20 @@ impl Sync {
             }
         }
         Err(Error::endpoint(source, error))
+    }
+}
+
+/// The name a source shard's checkpoints go under: the source's address as
+/// given (discovery may have reached a replica), and for a shard of a cluster its
+/// slots (they stay when a replica takes over).
+pub(crate) fn shard_id(source: &Endpoint, slots: Option<&[(u16, u16)]>) -> String {
+    let address = format!("{}:{}", source.host(), source.port());
+    match slots {
+        Some(slots) => {
+            let ranges: Vec<String> = slots.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+            format!("{address}/slots:{}", ranges.join(","))
+        }
+        None => address,
     }
 }
 

@@ -61,7 +61,16 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let lossy = args.write.lossy;
     args.check
-        .run_if_asked(Job::Sync, &sources, Some(&target), &args.connect, lossy)
+        .run_if_asked(
+            Job::Sync {
+                checkpoint_name: (!args.checkpoints.no_checkpoints)
+                    .then(|| args.checkpoints.checkpoint_name.clone()),
+            },
+            &sources,
+            Some(&target),
+            &args.connect,
+            lossy,
+        )
         .await;
     let mut options = SyncOptions::default();
     args.checkpoints.apply(&mut options);

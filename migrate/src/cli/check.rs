@@ -17,11 +17,15 @@ pub struct CheckArgs {
 }
 
 /// What a job does, for its pre-checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Job {
-    /// Replicates from the sources into the target (`sync`).
-    Sync,
+    /// Replicates from the sources into the target (`sync`), keeping its
+    /// checkpoints under this name (`None`: without checkpoints).
+    Sync {
+        /// The first part of the checkpoint keys' names.
+        checkpoint_name: Option<String>,
+    },
     /// Reads the sources (or files) and writes the target (`scan`, `restore`).
     Copy,
     /// Reads both sides (`verify`).
@@ -46,8 +50,11 @@ impl CheckArgs {
         let mut options = PrecheckOptions::default();
         options.source_connect = connect.options();
         options.target_connect = connect.options();
-        options.replication = job == Job::Sync;
+        options.replication = matches!(job, Job::Sync { .. });
         options.writes = job != Job::Verify;
+        if let Job::Sync { checkpoint_name } = job {
+            options.checkpoint_name = checkpoint_name;
+        }
         options.drop_functions = lossy.drop_functions;
         options.drop_field_ttls = lossy.drop_field_ttls;
         let findings = Precheck::new(sources.to_vec(), target.cloned())
