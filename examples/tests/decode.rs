@@ -162,8 +162,8 @@ fn corrupt_file_fails_with_offset() {
     assert!(stderr.contains("/nonexistent/file.rdb"), "{stderr}");
 }
 
-/// On several threads the counts are those of one, and a corrupt value is
-/// reported at the same offset.
+/// On several threads the counts and the JSON lines are those of one, and a
+/// corrupt value is reported at the same offset, after the same lines.
 #[test]
 fn stats_on_several_threads_are_those_of_one() {
     let server = Server::start(Version::Redis7_0);
@@ -176,10 +176,16 @@ fn stats_on_several_threads_are_those_of_one() {
     let (one, stderr, ok) = decode(&["--stats", "--threads", "1", file]);
     assert!(ok, "{stderr}");
     assert!(one.starts_with("keys 200"), "{one}");
+    let (lines, stderr, ok) = decode(&["--threads", "1", file]);
+    assert!(ok, "{stderr}");
+    assert!(lines.lines().count() > 20_000, "{stderr}");
     for threads in ["2", "3"] {
         let (many, stderr, ok) = decode(&["--stats", "--threads", threads, file]);
         assert!(ok, "{stderr}");
         assert_eq!(many, one, "{threads} threads");
+        let (many, stderr, ok) = decode(&["--threads", threads, file]);
+        assert!(ok, "{stderr}");
+        assert!(many == lines, "JSON lines on {threads} threads differ");
     }
     // A byte of a value in the last third changed: the same fault, the same
     // offset, whichever thread meets it.
@@ -196,4 +202,11 @@ fn stats_on_several_threads_are_those_of_one() {
     assert!(!ok);
     let first_line = |s: &str| s.lines().next().unwrap_or_default().to_owned();
     assert_eq!(first_line(&many), first_line(&one));
+    // As JSON lines: the same lines up to the fault, and the same fault.
+    let (out_one, err_one, ok) = decode(&["--no-checksum", "--threads", "1", bad]);
+    assert!(!ok && err_one.contains("at byte"), "{err_one}");
+    let (out_many, err_many, ok) = decode(&["--no-checksum", "--threads", "2", bad]);
+    assert!(!ok);
+    assert!(out_many == out_one, "JSON lines before the fault differ");
+    assert_eq!(first_line(&err_many), first_line(&err_one));
 }

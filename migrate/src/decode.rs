@@ -1,7 +1,8 @@
 //! An RDB file read in place (memory-mapped): every item as a JSON line, or counts
 //! per type and encoding after decoding every value.
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc::{self, TrySendError};
@@ -30,6 +31,133 @@ pub fn json_lines(path: &Path, options: ParseOptions, out: &mut impl Write) -> R
             path: path.to_owned(),
             error,
         })
+}
+
+/// As [`json_lines`], on `threads` threads (1: [`json_lines`] itself): this one
+/// walks the file, hands batches of items to the others and writes their lines in
+/// the file's order, rendering a batch itself when they have none free. The output
+/// is byte for byte that of one thread, up to and with a fault.
+///
+/// # Errors
+/// As [`json_lines`].
+pub fn json_lines_threaded(
+    path: &Path,
+    options: ParseOptions,
+    out: &mut impl Write,
+    threads: usize,
+) -> Result<()> {
+    if threads <= 1 {
+        return json_lines(path, options, out);
+    }
+    let map = map(path)?;
+    let rdb = Rdb::with_options(&map, options).map_err(corrupt(path))?;
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Item<'_>>)>(threads);
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Rendered>();
+    let written = std::thread::scope(|scope| -> io::Result<()> {
+        for _ in 1..threads {
+            let (work_rx, done_tx) = (&work_rx, done_tx.clone());
+            scope.spawn(move || {
+                let mut writer = JsonWriter::new();
+                loop {
+                    let work = work_rx
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|r| r.recv().map_err(|_| ()));
+                    let Ok((seq, items)) = work else { return };
+                    if done_tx.send(render(&mut writer, seq, &items)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut order = InOrder::default();
+        let mut writer = JsonWriter::new();
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut seq = 0;
+        let mut walk_fault = None;
+        for item in rdb.items() {
+            match item {
+                Ok(item) => batch.push(item),
+                Err(e) => {
+                    walk_fault = Some(e);
+                    break;
+                }
+            }
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if let Err(TrySendError::Full((seq, full))) = work_tx.try_send((seq, full)) {
+                    order.put(render(&mut writer, seq, &full));
+                }
+                seq += 1;
+                while let Ok(done) = done_rx.try_recv() {
+                    order.put(done);
+                }
+                order.write(out)?;
+            }
+        }
+        order.put(render(&mut writer, seq, &batch));
+        drop(work_tx);
+        for done in done_rx.iter() {
+            order.put(done);
+        }
+        order.write(out)?;
+        match walk_fault {
+            Some(e) => Err(io::Error::from(e)),
+            None => Ok(()),
+        }
+    });
+    written
+        .and_then(|()| out.flush())
+        .map_err(|error| Error::Io {
+            what: "decode",
+            path: path.to_owned(),
+            error,
+        })
+}
+
+/// A batch's lines: its place in the file, the bytes, and the fault that cut
+/// them short.
+struct Rendered {
+    seq: u64,
+    bytes: Vec<u8>,
+    fault: Option<io::Error>,
+}
+
+fn render(writer: &mut JsonWriter, seq: u64, items: &[Item<'_>]) -> Rendered {
+    let mut bytes = Vec::with_capacity(items.len() * 128);
+    let fault = items
+        .iter()
+        .try_for_each(|item| writer.write_item(&mut bytes, item))
+        .err();
+    Rendered { seq, bytes, fault }
+}
+
+/// Rendered batches, written in the file's order.
+#[derive(Default)]
+struct InOrder {
+    next: u64,
+    waiting: BTreeMap<u64, Rendered>,
+}
+
+impl InOrder {
+    fn put(&mut self, r: Rendered) {
+        self.waiting.insert(r.seq, r);
+    }
+
+    /// Writes the batches due; a batch's fault once its lines before it are
+    /// written.
+    fn write(&mut self, out: &mut impl Write) -> io::Result<()> {
+        while let Some(r) = self.waiting.remove(&self.next) {
+            out.write_all(&r.bytes)?;
+            self.next += 1;
+            if let Some(e) = r.fault {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Counts per type and encoding in the RDB file at `path`, decoding every value.

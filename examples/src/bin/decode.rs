@@ -22,7 +22,7 @@ struct Args {
     /// Do not verify the CRC64 checksum.
     #[arg(long)]
     no_checksum: bool,
-    /// Threads that decode the values for --stats (default: one per core).
+    /// Threads that decode the values (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 }
@@ -32,17 +32,17 @@ fn main() -> anyhow::Result<()> {
     let options = ParseOptions::default()
         .lenient_version(args.lenient)
         .verify_checksum(!args.no_checksum);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if args.stats {
-        let threads = args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         print!(
             "{}",
             migrate::decode::stats_threaded(&args.file, options, threads)?
         );
     } else {
         let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-        migrate::decode::json_lines(&args.file, options, &mut out)?;
+        migrate::decode::json_lines_threaded(&args.file, options, &mut out, threads)?;
     }
     Ok(())
 }
