@@ -155,6 +155,14 @@ fn log_lines_as_json() {
         objects += 1;
     }
     assert!(objects > 0, "{log}");
+    // The cut link's warning names the shard's source and target.
+    let warning: serde_json::Value = log
+        .lines()
+        .filter(|l| l.starts_with('{') && l.contains("\"level\":\"WARN\""))
+        .find_map(|l| serde_json::from_str(l).ok())
+        .expect("a warning");
+    assert_eq!(warning["span"]["source"], src.url(), "{warning}");
+    assert_eq!(warning["span"]["target"], target.url(), "{warning}");
     // The status and summary lines stay as they are.
     assert!(log.lines().any(|l| l.starts_with("sync: ")), "{log}");
 }

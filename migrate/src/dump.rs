@@ -15,6 +15,7 @@ use replica_client::{Event, Replica, ReplicaOptions};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::error::{Error, Result};
 
@@ -154,7 +155,11 @@ impl Dump {
         let mut tasks = JoinSet::new();
         for (index, (source, path)) in jobs.into_iter().enumerate() {
             let (connect, status) = (self.connect.clone(), self.status.clone());
-            tasks.spawn(async move { dump_one(&source, &path, &connect, &status, index).await });
+            let span = tracing::warn_span!("dump", source = %source);
+            tasks.spawn(
+                async move { dump_one(&source, &path, &connect, &status, index).await }
+                    .instrument(span),
+            );
         }
         let mut done = Vec::new();
         while let Some(result) = tasks.join_next().await {

@@ -16,6 +16,7 @@ use rdb_parser::{Dialect, Item, ParseOptions, Rdb, VALKEY_VERSION};
 use replica_client::{SeedOptions, Seeded};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::convert::{Convert, ConvertOptions, ConvertReport};
 use crate::error::{Error, Result};
@@ -269,14 +270,18 @@ impl Restore {
         for path in files {
             let (target, options) = (self.target.clone(), self.options.clone());
             let (limit, status) = (limit.clone(), self.status.clone());
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await.expect("never closed");
-                let mut writer = Writer::connect(&target, options.writer)
-                    .await
-                    .map_err(Error::writer(|| format!("connect to {target}")))?;
-                restore_rdb(&mut writer, &path, options.parse, &status).await?;
-                Ok::<_, Error>(writer.stats())
-            });
+            let span = tracing::warn_span!("restore", file = %path.display(), target = %target);
+            tasks.spawn(
+                async move {
+                    let _permit = limit.acquire_owned().await.expect("never closed");
+                    let mut writer = Writer::connect(&target, options.writer)
+                        .await
+                        .map_err(Error::writer(|| format!("connect to {target}")))?;
+                    restore_rdb(&mut writer, &path, options.parse, &status).await?;
+                    Ok::<_, Error>(writer.stats())
+                }
+                .instrument(span),
+            );
         }
         let mut jobs = Vec::new();
         while let Some(done) = tasks.join_next().await {

@@ -12,6 +12,7 @@ use key_writer::{CheckpointOptions, DEFAULT_CHECKPOINT_NAME, Hook, WriterOptions
 use replica_client::{DEFAULT_GIVE_UP_AFTER, ReplicaOptions};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::shard::{OnFullResync, Publish, Settings, ShardStatus, ShardSync};
@@ -350,10 +351,15 @@ impl Sync {
                     }
                 })
             });
-            tasks.spawn(async move {
-                let sync = ShardSync::start(&shard, &target, settings, publish).await?;
-                sync.run(stop).await
-            });
+            // Every log line of the shard's work names its source and target.
+            let span = tracing::warn_span!("shard", source = %shard, target = %target);
+            tasks.spawn(
+                async move {
+                    let sync = ShardSync::start(&shard, &target, settings, publish).await?;
+                    sync.run(stop).await
+                }
+                .instrument(span),
+            );
         }
         let mut failed = None;
         tokio::select! {

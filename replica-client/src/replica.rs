@@ -14,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until};
+use tracing::Instrument;
 
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
@@ -113,7 +114,9 @@ impl Replica {
                 end_waiting: false,
                 after_rdb: None,
             }
-            .run(link),
+            .run(link)
+            // The caller's span (a sync's shard) goes with the link's log lines.
+            .in_current_span(),
         );
         Ok(Replica {
             events,
