@@ -175,3 +175,33 @@ fn several_sources_merged_into_one_target() {
     let log = sync.stop();
     assert_eq!(log.matches("sync rdb done").count(), 2, "{log}");
 }
+
+/// A cascade: A -> B by one sync, B -> C by another. The writes the first applies
+/// on B reach C through B's own replication stream, its checkpoints too (left out
+/// of the comparison, as each sync's are).
+#[test]
+fn a_cascade_of_two_syncs() {
+    let a = loaded_source(Version::Redis7_0, 2000);
+    let b = Server::builder(Version::Redis7_0)
+        .config("repl-diskless-sync", "yes")
+        .config("repl-diskless-sync-delay", "0")
+        .config("repl-backlog-size", "64mb")
+        .start();
+    let c = Server::start(Version::Valkey9_1);
+    let first = Sync::start(&["--source", &a.url(), "--target", &b.url()]);
+    first.wait_for("the first RDB", |log| log.contains("sync rdb done"));
+    let second = Sync::start(&["--source", &b.url(), "--target", &c.url()]);
+    second.wait_for("the second RDB", |log| log.contains("sync rdb done"));
+    let during = load(&a, 21);
+    std::thread::sleep(Duration::from_millis(1500));
+    during.stop();
+    let dbs: Vec<u64> = (0..16).collect();
+    converge(
+        || Snapshot::of_server(&a, &dbs),
+        || Snapshot::of_server(&c, &dbs),
+        "A to C through B",
+    );
+    let log = second.stop();
+    assert!(support::commands(&log) > 0, "{log}");
+    first.stop();
+}
