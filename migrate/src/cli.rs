@@ -65,6 +65,21 @@ pub struct ConnectArgs {
     pub target_password_file: Option<PathBuf>,
 }
 
+/// How a long-running program runs beside its job: its metrics, its output and
+/// its pre-checks (`--metrics-addr`, `--log-format`, `--progress`, `--check`).
+#[derive(Args, Clone, Debug, Default)]
+pub struct RunArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub metrics: MetricsArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub check: CheckArgs,
+}
+
 /// Which end of a copy a server is, for its password.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {

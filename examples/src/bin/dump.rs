@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use migrate::Dump;
-use migrate::cli::{ConnectArgs, MetricsArgs, OutputArgs, Printer, Role};
+use migrate::cli::{ConnectArgs, Job, LossyArgs, Printer, Role, RunArgs};
 
 /// Write a Redis or Valkey server's RDB to a file, as a replica receives it.
 #[derive(Parser)]
@@ -21,18 +21,26 @@ struct Args {
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(flatten)]
-    metrics: MetricsArgs,
-    #[command(flatten)]
-    output: OutputArgs,
+    run: RunArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    args.output.init();
-    let dump = Dump::new(args.connect.endpoint(Role::Source, &args.source)?, args.out)
-        .connect(args.connect.options());
-    args.metrics.serve(dump.status())?;
+    args.run.output.init();
+    let source = args.connect.endpoint(Role::Source, &args.source)?;
+    // A dump replicates: the handshake, the backlog and the output buffer.
+    let job = Job::Sync {
+        checkpoint_name: None,
+    };
+    let sources = [source.clone()];
+    let lossy = LossyArgs::default();
+    args.run
+        .check
+        .run_if_asked(job, &sources, None, &args.connect, lossy)
+        .await;
+    let dump = Dump::new(source, args.out).connect(args.connect.options());
+    args.run.metrics.serve(dump.status())?;
     let printer = Printer::dump(dump.status());
     let dumped = dump.run(std::future::pending()).await;
     printer.finish().await;

@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use migrate::cli::{
-    CheckArgs, ConnectArgs, Job, MetricsArgs, OutputArgs, Printer, Role, SeedArgs, WriteArgs,
-};
+use migrate::cli::{ConnectArgs, Job, Printer, Role, RunArgs, SeedArgs, WriteArgs};
 use migrate::{Restore, RestoreOptions};
 use rdb_parser::ParseOptions;
 
@@ -40,17 +38,13 @@ struct Args {
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(flatten)]
-    metrics: MetricsArgs,
-    #[command(flatten)]
-    output: OutputArgs,
-    #[command(flatten)]
-    check: CheckArgs,
+    run: RunArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    args.output.init();
+    args.run.output.init();
     let mut options = RestoreOptions::default();
     options.writer = args.write.writer_options(args.connect.options())?;
     options.writer.force_commands = args.commands;
@@ -59,11 +53,12 @@ async fn main() -> anyhow::Result<()> {
     options.seed = args.seed.options(args.connect.options());
     let target = args.connect.endpoint(Role::Target, &args.target)?;
     let lossy = args.write.lossy;
-    args.check
+    args.run
+        .check
         .run_if_asked(Job::Copy, &[], Some(&target), &args.connect, lossy)
         .await;
     let restore = Restore::new(target, args.files).options(options);
-    args.metrics.serve(restore.status())?;
+    args.run.metrics.serve(restore.status())?;
     let printer = Printer::restore(restore.status());
     let report = restore.run(std::future::pending()).await;
     printer.finish().await;

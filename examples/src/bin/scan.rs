@@ -2,9 +2,7 @@
 //! into a target, for sources that forbid PSYNC (managed services).
 
 use clap::Parser;
-use migrate::cli::{
-    CheckArgs, ConnectArgs, Job, MetricsArgs, OutputArgs, Printer, Role, WriteArgs,
-};
+use migrate::cli::{ConnectArgs, Job, Printer, Role, RunArgs, WriteArgs};
 use migrate::{Scan, ScanOptions};
 
 /// Copy a Redis or Valkey deployment key by key (SCAN + DUMP + RESTORE).
@@ -25,17 +23,13 @@ struct Args {
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(flatten)]
-    metrics: MetricsArgs,
-    #[command(flatten)]
-    output: OutputArgs,
-    #[command(flatten)]
-    check: CheckArgs,
+    run: RunArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    args.output.init();
+    args.run.output.init();
     let mut options = ScanOptions::default();
     options.source_connect = args.connect.options();
     options.writer = args.write.writer_options(args.connect.options())?;
@@ -46,11 +40,12 @@ async fn main() -> anyhow::Result<()> {
     );
     let lossy = args.write.lossy;
     let sources = [source.clone()];
-    args.check
+    args.run
+        .check
         .run_if_asked(Job::Copy, &sources, Some(&target), &args.connect, lossy)
         .await;
     let scan = Scan::new(source, target).options(options);
-    args.metrics.serve(scan.status())?;
+    args.run.metrics.serve(scan.status())?;
     let printer = Printer::progress(scan.status());
     let report = scan.run(std::future::pending()).await;
     printer.finish().await;

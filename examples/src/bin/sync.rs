@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use migrate::cli::{
-    CheckArgs, CheckpointArgs, ConnectArgs, Job, MetricsArgs, OutputArgs, Printer, Role,
-    SourceLinkArgs, WriteArgs, ctrl_c,
+    CheckpointArgs, ConnectArgs, Job, Printer, Role, RunArgs, SourceLinkArgs, WriteArgs, ctrl_c,
 };
 use migrate::{Sync, SyncOptions, SyncReport};
 
@@ -36,17 +35,13 @@ struct Args {
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(flatten)]
-    metrics: MetricsArgs,
-    #[command(flatten)]
-    output: OutputArgs,
-    #[command(flatten)]
-    check: CheckArgs,
+    run: RunArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = migrate::cli::parse();
-    args.output.init();
+    args.run.output.init();
     let target = args.connect.endpoint(Role::Target, &args.target)?;
     if args.checkpoints.remove_checkpoints {
         let name = &args.checkpoints.checkpoint_name;
@@ -60,7 +55,8 @@ async fn main() -> anyhow::Result<()> {
         .map(|s| args.connect.endpoint(Role::Source, s))
         .collect::<Result<Vec<_>, _>>()?;
     let lossy = args.write.lossy;
-    args.check
+    args.run
+        .check
         .run_if_asked(
             Job::Sync {
                 checkpoint_name: (!args.checkpoints.no_checkpoints)
@@ -82,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
     options.writer.expiry_grace = Some(Duration::from_millis(args.expiry_grace_ms));
     let sync = Sync::new(sources, target).options(options);
     let status = sync.status();
-    args.metrics.serve(status.clone())?;
+    args.run.metrics.serve(status.clone())?;
     let printer = Printer::sync(status.clone());
     let result = sync
         .run(ctrl_c("sync: stopping: finishing the writes in flight"))

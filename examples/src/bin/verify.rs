@@ -9,9 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use migrate::cli::{
-    CheckArgs, ConnectArgs, Job, MetricsArgs, OutputArgs, Printer, Role, WriteArgs, ctrl_c,
-};
+use migrate::cli::{ConnectArgs, Job, Printer, Role, RunArgs, WriteArgs, ctrl_c};
 use migrate::{
     DEFAULT_CHECKPOINT_NAME, TargetMode, Verify, VerifyMode, VerifyOptions, VerifySource,
 };
@@ -71,11 +69,7 @@ struct Args {
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(flatten)]
-    metrics: MetricsArgs,
-    #[command(flatten)]
-    output: OutputArgs,
-    #[command(flatten)]
-    check: CheckArgs,
+    run: RunArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -102,7 +96,7 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<bool> {
     let args: Args = migrate::cli::parse();
-    args.output.init();
+    args.run.output.init();
     let source = if !args.source.contains("://") {
         VerifySource::File(PathBuf::from(&args.source))
     } else {
@@ -114,7 +108,8 @@ async fn run() -> anyhow::Result<bool> {
         _ => Vec::new(),
     };
     let lossy = args.write.lossy;
-    args.check
+    args.run
+        .check
         .run_if_asked(Job::Verify, &sources, Some(&target), &args.connect, lossy)
         .await;
     let mut options = VerifyOptions::default();
@@ -143,7 +138,7 @@ async fn run() -> anyhow::Result<bool> {
     options.filter = args.write.filter()?;
     options.db_map = args.write.db_map()?;
     let verify = Verify::new(source, target).options(options);
-    args.metrics.serve(verify.status())?;
+    args.run.metrics.serve(verify.status())?;
     let printer = Printer::verify(verify.status());
     let report = verify.run(ctrl_c("verify: stopping")).await;
     printer.finish().await;
