@@ -142,6 +142,26 @@ fn replication_permission_backlog_and_output_buffer() {
             ..LoadOptions::default()
         },
     );
+    // The load is under way before the rate is measured.
+    let processed = || -> u64 {
+        let info: String = redis::cmd("INFO")
+            .arg("stats")
+            .query(&mut src.client())
+            .unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let before = processed();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while processed() < before + 1000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load wrote nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let (code, lines) = sync_check(&["--source", &url, "--target", &target.url()]);
     writes.stop();
     assert_eq!(code, 1, "{lines:#?}");

@@ -234,11 +234,8 @@ impl Convert {
             )));
         }
         let input = map(&self.input)?;
-        let rdb =
-            Rdb::with_options(&input, ParseOptions::default()).map_err(|error| Error::Rdb {
-                context: self.input.display().to_string(),
-                error,
-            })?;
+        let rdb = Rdb::with_options(&input, ParseOptions::default())
+            .map_err(Error::rdb_file(&self.input))?;
         let temporary = temporary_path(&self.output);
         let io = |what, path: &Path| {
             let path = path.to_owned();
@@ -327,6 +324,10 @@ impl<'c> Writing<'c> {
         }
     }
 
+    fn corrupt(&self) -> impl Fn(rdb_parser::Error) -> Error + use<> {
+        Error::rdb_file(&self.convert.input)
+    }
+
     fn write_error(&self) -> impl FnOnce(std::io::Error) -> Error + use<> {
         let path = temporary_path(&self.convert.output);
         move |error| Error::Io {
@@ -343,10 +344,7 @@ impl<'c> Writing<'c> {
         loop {
             let offset = items.offset();
             let Some(item) = items.next() else { break };
-            let item = item.map_err(|error| Error::Rdb {
-                context: self.convert.input.display().to_string(),
-                error,
-            })?;
+            let item = item.map_err(self.corrupt())?;
             match item {
                 Item::Aux { key, value } => {
                     let (key, value) = (key.to_vec(), value.to_vec());
@@ -380,9 +378,9 @@ impl<'c> Writing<'c> {
                 _ => {}
             }
         }
-        self.report.bytes_out = self.out.written() + 9;
         let failed = self.write_error();
-        self.out.finish().map_err(failed)?;
+        let out = self.out.finish().map_err(failed)?;
+        self.report.bytes_out = out.get_ref().metadata().map_or(0, |m| m.len());
         Ok(self.report)
     }
 
@@ -397,10 +395,7 @@ impl<'c> Writing<'c> {
                 ));
             }
         };
-        let code = code.map_err(|error| Error::Rdb {
-            context: self.convert.input.display().to_string(),
-            error,
-        })?;
+        let code = code.map_err(self.corrupt())?;
         if !self.out.has_functions() {
             if self.convert.options.drop_functions {
                 self.report.functions_dropped += 1;
@@ -421,10 +416,7 @@ impl<'c> Writing<'c> {
     }
 
     fn key(&mut self, input: Header, key: &Key<'_>) -> Result<()> {
-        let name = key.key.to_vec().map_err(|error| Error::Rdb {
-            context: self.convert.input.display().to_string(),
-            error,
-        })?;
+        let name = key.key.to_vec().map_err(self.corrupt())?;
         let name = Bytes::from(name);
         let mut edit = KeyEdit::new(
             key.db,
@@ -450,28 +442,18 @@ impl<'c> Writing<'c> {
             }
         }
         let what = || format!("db {}, key {}", key.db, show(&name));
-        let same = input.dialect == self.out.header().dialect
-            && (input.dialect == Dialect::Valkey || input.version <= self.reads);
-        let converted = if same {
-            Ok(Some((key.type_byte, Cow::Borrowed(key.raw_value))))
-        } else if self.out.header().dialect == Dialect::Valkey {
+        // The value's own bytes wherever the output reads them (both borrow them).
+        let converted = if self.out.header().dialect == Dialect::Valkey {
             valkey_value_for(key.type_byte, key.raw_value, &key.value, input)
         } else {
             value_for(key.type_byte, key.raw_value, &key.value, input, self.reads)
         };
-        let converted = converted.map_err(|error| Error::Rdb {
-            context: self.convert.input.display().to_string(),
-            error,
-        })?;
+        let converted = converted.map_err(self.corrupt())?;
         let (type_byte, bytes) = match (converted, &key.value) {
             (Some(c), _) => c,
             (None, Value::Hash(hash)) if self.convert.options.drop_field_ttls => {
                 self.report.field_ttls_dropped += 1;
-                let (t, b) =
-                    hash_without_field_ttls(hash, self.now_ms).map_err(|error| Error::Rdb {
-                        context: self.convert.input.display().to_string(),
-                        error,
-                    })?;
+                let (t, b) = hash_without_field_ttls(hash, self.now_ms).map_err(self.corrupt())?;
                 (t, Cow::Owned(b))
             }
             (None, value) => {

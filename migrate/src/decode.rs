@@ -21,7 +21,7 @@ use crate::stats::Stats;
 /// file cannot be read or `out` written.
 pub fn json_lines(path: &Path, options: ParseOptions, out: &mut impl Write) -> Result<()> {
     let map = map(path)?;
-    let rdb = Rdb::with_options(&map, options).map_err(corrupt(path))?;
+    let rdb = Rdb::with_options(&map, options).map_err(Error::rdb_file(path))?;
     let mut writer = JsonWriter::new();
     rdb.items()
         .try_for_each_ref(|item| writer.write_item(out, item))
@@ -50,7 +50,7 @@ pub fn json_lines_threaded(
         return json_lines(path, options, out);
     }
     let map = map(path)?;
-    let rdb = Rdb::with_options(&map, options).map_err(corrupt(path))?;
+    let rdb = Rdb::with_options(&map, options).map_err(Error::rdb_file(path))?;
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Item<'_>>)>(threads);
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = mpsc::channel::<Rendered>();
@@ -167,12 +167,12 @@ impl InOrder {
 /// file cannot be read.
 pub fn stats(path: &Path, options: ParseOptions) -> Result<Stats> {
     let map = map(path)?;
-    let rdb = Rdb::with_options(&map, options).map_err(corrupt(path))?;
+    let rdb = Rdb::with_options(&map, options).map_err(Error::rdb_file(path))?;
     let mut stats = Stats::default();
     let mut scratch = Vec::new();
     rdb.items()
         .try_for_each_ref(|item| stats.add(item, &mut scratch))
-        .map_err(corrupt(path))?;
+        .map_err(Error::rdb_file(path))?;
     Ok(stats)
 }
 
@@ -189,10 +189,10 @@ pub fn stats_threaded(path: &Path, options: ParseOptions, threads: usize) -> Res
         return stats(path, options);
     }
     let map = map(path)?;
-    let rdb = Rdb::with_options(&map, options).map_err(corrupt(path))?;
+    let rdb = Rdb::with_options(&map, options).map_err(Error::rdb_file(path))?;
     let (tx, rx) = mpsc::sync_channel::<Vec<Key<'_>>>(threads);
     let rx = Mutex::new(rx);
-    let (mut counts, fault) = std::thread::scope(|scope| {
+    let (counts, fault) = std::thread::scope(|scope| {
         let workers: Vec<_> = (1..threads)
             .map(|_| {
                 let rx = &rx;
@@ -261,11 +261,8 @@ pub fn stats_threaded(path: &Path, options: ParseOptions, threads: usize) -> Res
         )
     });
     if let Some(e) = fault {
-        return Err(corrupt(path)(e));
+        return Err(Error::rdb_file(path)(e));
     }
-    counts
-        .by_encoding
-        .sort_by_key(|(kind, _)| (kind.0.as_str(), kind.1.as_str()));
     Ok(counts)
 }
 
@@ -297,9 +294,4 @@ impl Part {
     fn fault(&mut self, e: rdb_parser::Error) {
         self.first_fault.get_or_insert(e);
     }
-}
-
-fn corrupt(path: &Path) -> impl FnOnce(rdb_parser::Error) -> Error {
-    let context = path.display().to_string();
-    move |error| Error::Rdb { context, error }
 }

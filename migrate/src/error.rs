@@ -1,7 +1,7 @@
 //! The crate's one error type: what failed, and where (which source shard, target,
 //! file or option).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Result of every fallible operation in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -160,6 +160,15 @@ impl Error {
     ) -> impl FnOnce(key_writer::Error) -> Error {
         move |error| Error::Writer {
             context: context(),
+            error,
+        }
+    }
+
+    /// A fault of the RDB file at `path` (the parser's error names the offset).
+    pub(crate) fn rdb_file(path: &Path) -> impl Fn(rdb_parser::Error) -> Error + use<> {
+        let context = path.display().to_string();
+        move |error| Error::Rdb {
+            context: context.clone(),
             error,
         }
     }

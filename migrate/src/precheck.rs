@@ -181,15 +181,22 @@ impl Precheck {
     pub async fn run(&self) -> Result<Vec<Finding>> {
         let mut findings = Vec::new();
         let mut facts = Vec::new();
+        // The name each source shard's checkpoints go under, as the sync names it.
+        let mut shard_ids = Vec::new();
         for source in &self.sources {
-            for master in masters(
-                source,
-                &self.options.source_connect,
-                "source",
-                &mut findings,
-            )
-            .await
-            {
+            let o = &self.options.source_connect;
+            let Some(topology) = layout(source, o, "source", &mut findings).await else {
+                continue;
+            };
+            let masters = match topology {
+                Topology::Cluster(shards) => shards
+                    .into_iter()
+                    .map(|s| (shard_id(source, Some(&s.slots)), s.master))
+                    .collect(),
+                _ => vec![(shard_id(source, None), source.clone())],
+            };
+            for (id, master) in masters {
+                shard_ids.push(id);
                 let server = format!("source {}", master.addr());
                 match Connection::connect(&master, &self.options.source_connect).await {
                     Ok(mut con) => {
@@ -197,7 +204,8 @@ impl Precheck {
                             facts.push(f);
                         }
                     }
-                    Err(e) => findings.push(blocker(
+                    Err(e) => findings.push(finding(
+                        Severity::Blocker,
                         "connect",
                         &server,
                         e.to_string(),
@@ -206,10 +214,14 @@ impl Precheck {
                 }
             }
         }
-        if let Some(target) = &self.target {
-            self.check_target(target, &facts, &mut findings).await;
+        let o = &self.options.target_connect;
+        if let Some(target) = &self.target
+            && let Some(topology) = layout(target, o, "target", &mut findings).await
+        {
+            self.check_target(target, &topology, &facts, &mut findings)
+                .await;
             if let Some(name) = &self.options.checkpoint_name {
-                self.checkpoints(name, target, &mut findings).await;
+                checkpoints(name, target, &topology, &shard_ids, o, &mut findings).await;
             }
         }
         findings.sort_by_key(|f| f.severity);
@@ -226,7 +238,8 @@ impl Precheck {
         let info = match con.server_info().await {
             Ok(info) => info,
             Err(e) => {
-                findings.push(blocker(
+                findings.push(finding(
+                    Severity::Blocker,
                     "connect",
                     server,
                     e.to_string(),
@@ -235,14 +248,14 @@ impl Precheck {
                 return None;
             }
         };
-        if o.replication {
-            replication_permission(con, server, findings).await;
-            self.backlog(con, server, findings).await;
-        }
         let memory = con.info("memory").await.unwrap_or_default();
         let dataset = field(&memory, "used_memory_dataset")
             .or_else(|| field(&memory, "used_memory"))
             .unwrap_or(0);
+        if o.replication {
+            replication_permission(con, server, findings).await;
+            self.backlog(con, server, dataset, findings).await;
+        }
         let functions = match con.request(&["FUNCTION", "LIST"]).await {
             Ok(Frame::Array(libraries)) => !libraries.is_empty(),
             _ => false,
@@ -264,7 +277,13 @@ impl Precheck {
 
     /// Seconds of writes the backlog holds; writes queued for a replica while
     /// its RDB is made and sent against the output buffer limit.
-    async fn backlog(&self, con: &mut Connection, server: &str, findings: &mut Vec<Finding>) {
+    async fn backlog(
+        &self,
+        con: &mut Connection,
+        server: &str,
+        dataset: u64,
+        findings: &mut Vec<Finding>,
+    ) {
         let o = &self.options;
         // The replication offset moves only once a replica has connected; the
         // bytes the server reads (reads included) bound the writes from above.
@@ -297,7 +316,7 @@ impl Precheck {
             .flatten()
             .and_then(|v| parse_size(&v));
         match backlog {
-            None => findings.push(info_finding(
+            None => findings.push(note(
                 "backlog",
                 server,
                 "repl-backlog-size cannot be read (CONFIG refused)".into(),
@@ -306,7 +325,8 @@ impl Precheck {
                 let seconds = size as f64 / rate;
                 let wanted = (rate * o.backlog_seconds as f64) as u64;
                 if seconds < o.backlog_seconds as f64 {
-                    findings.push(warning(
+                    findings.push(finding(
+                    Severity::Warning,
                         "backlog",
                         server,
                         format!(
@@ -315,14 +335,14 @@ impl Precheck {
                         format!("CONFIG SET repl-backlog-size {wanted}"),
                     ));
                 } else {
-                    findings.push(info_finding(
+                    findings.push(note(
                         "backlog",
                         server,
                         format!("repl-backlog-size {size} holds {seconds:.0} s of writes at {rate:.0} bytes/s"),
                     ));
                 }
             }
-            Some(size) => findings.push(info_finding(
+            Some(size) => findings.push(note(
                 "backlog",
                 server,
                 format!("repl-backlog-size {size}; no writes seen in {:?}", o.sample),
@@ -337,15 +357,14 @@ impl Precheck {
             .ok()
             .flatten()
             .unwrap_or_default();
-        let memory = con.info("memory").await.unwrap_or_default();
-        let dataset = field(&memory, "used_memory_dataset").unwrap_or(0);
         if let Some(hard) = replica_limit(&limits)
             && hard > 0
         {
             let seconds = 5.0 + dataset as f64 / 100e6;
             let queued = (rate * seconds) as u64;
             if queued > hard {
-                findings.push(blocker(
+                findings.push(finding(
+                    Severity::Blocker,
                     "output-buffer",
                     server,
                     format!(
@@ -360,21 +379,21 @@ impl Precheck {
     async fn check_target(
         &self,
         target: &Endpoint,
+        topology: &Topology,
         facts: &[SourceFacts],
         findings: &mut Vec<Finding>,
     ) {
         let o = &self.options;
-        let nodes = masters(target, &o.target_connect, "target", findings).await;
-        let cluster = nodes.len() > 1
-            || matches!(
-                discover(target, &o.target_connect).await,
-                Ok(Topology::Cluster(_))
-            );
+        let (cluster, nodes) = match topology {
+            Topology::Cluster(shards) => (true, shards.iter().map(|s| s.master.clone()).collect()),
+            _ => (false, vec![target.clone()]),
+        };
         let server = format!("target {}", target.addr());
         let mut con = match Connection::connect(target, &o.target_connect).await {
             Ok(con) => con,
             Err(e) => {
-                findings.push(blocker(
+                findings.push(finding(
+                    Severity::Blocker,
                     "connect",
                     &server,
                     e.to_string(),
@@ -384,7 +403,8 @@ impl Precheck {
             }
         };
         let Ok(info) = con.server_info().await else {
-            findings.push(blocker(
+            findings.push(finding(
+                Severity::Blocker,
                 "connect",
                 &server,
                 "INFO refused".into(),
@@ -409,7 +429,8 @@ impl Precheck {
                 || assigned < u64::from(endpoint::SLOTS)
                 || ok < u64::from(endpoint::SLOTS)
             {
-                findings.push(blocker(
+                findings.push(finding(
+                    Severity::Blocker,
                     "cluster",
                     &server,
                     format!("cluster_state {state}, {assigned} of {} slots assigned, {ok} ok", endpoint::SLOTS),
@@ -422,14 +443,16 @@ impl Precheck {
         }
         if facts.iter().any(|f| f.functions) && !info.has_functions() {
             if o.drop_functions {
-                findings.push(warning(
+                findings.push(finding(
+                    Severity::Warning,
                     "functions",
                     &server,
                     "the target holds no function libraries: the sources' are left out".into(),
                     String::new(),
                 ));
             } else {
-                findings.push(blocker(
+                findings.push(finding(
+                    Severity::Blocker,
                     "functions",
                     &server,
                     "the sources hold function libraries; the target (before Redis 7.0) cannot"
@@ -442,7 +465,8 @@ impl Precheck {
             && !info.has_field_ttls()
             && !o.drop_field_ttls
         {
-            findings.push(warning(
+            findings.push(finding(
+                    Severity::Warning,
                 "field-ttls",
                 &server,
                 "the sources can hold hash field TTLs, the target cannot: a hash with one stops the copy".into(),
@@ -452,7 +476,8 @@ impl Precheck {
         let target_modules = modules(&mut con).await;
         for f in facts {
             for m in f.modules.iter().filter(|m| !target_modules.contains(m)) {
-                findings.push(warning(
+                findings.push(finding(
+                    Severity::Warning,
                     "modules",
                     &server,
                     format!("module {m} is loaded on a source, not on the target: its values cannot be written"),
@@ -462,7 +487,7 @@ impl Precheck {
             let written_by = f.info.flavor;
             let version = u32::from(f.info.rdb_version());
             if !info.reads_rdb(version, written_by) {
-                findings.push(info_finding(
+                findings.push(note(
                     "rdb-version",
                     &server,
                     format!("the target does not read RDB {version} of the sources: payloads are re-encoded for it (or written as commands)"),
@@ -497,15 +522,18 @@ impl Precheck {
                 .into_iter()
                 .map(|(_, n)| n)
                 .sum::<u64>();
-            bulk = c
+            // The smallest node's limit is the target's.
+            let node_bulk = c
                 .config_get("proto-max-bulk-len")
                 .await
                 .ok()
                 .flatten()
                 .and_then(|v| parse_size(&v));
+            bulk = bulk.into_iter().chain(node_bulk).min();
         }
         if !unlimited && maxmemory > 0 && dataset > 0 && maxmemory < dataset + dataset / 10 {
-            findings.push(blocker(
+            findings.push(finding(
+                    Severity::Blocker,
                 "maxmemory",
                 &server,
                 format!("maxmemory {maxmemory} against the sources' dataset of {dataset} bytes (and 10% to spare)"),
@@ -513,7 +541,8 @@ impl Precheck {
             ));
         }
         if !unlimited && maxmemory > 0 && !policy.is_empty() && policy != "noeviction" {
-            findings.push(warning(
+            findings.push(finding(
+                Severity::Warning,
                 "eviction",
                 &server,
                 format!("maxmemory-policy {policy}: a full target evicts copied keys silently"),
@@ -524,7 +553,8 @@ impl Precheck {
         if let (Some(t), Some(s)) = (bulk, source_bulk)
             && t < s
         {
-            findings.push(warning(
+            findings.push(finding(
+                    Severity::Warning,
                 "proto-max-bulk-len",
                 &server,
                 format!("proto-max-bulk-len {t} is below the sources' {s}: larger values go in pieces as commands"),
@@ -532,7 +562,8 @@ impl Precheck {
             ));
         }
         if keys > 0 {
-            findings.push(warning(
+            findings.push(finding(
+                    Severity::Warning,
                 "empty",
                 &server,
                 format!("the target holds {keys} keys already"),
@@ -542,81 +573,74 @@ impl Precheck {
     }
 }
 
-impl Precheck {
-    /// Whether the target holds a checkpoint of a previous sync for each source
-    /// shard (the key the sync would resume from).
-    async fn checkpoints(&self, name: &str, target: &Endpoint, findings: &mut Vec<Finding>) {
-        let o = &self.options;
-        let layout = match discover(target, &o.target_connect).await {
-            Ok(Topology::Cluster(shards)) => shards,
-            _ => Vec::new(),
+/// Whether the target (read as `topology`) holds a checkpoint of a previous sync
+/// for each source shard of `shard_ids` (the key the sync would resume from).
+async fn checkpoints(
+    name: &str,
+    target: &Endpoint,
+    topology: &Topology,
+    shard_ids: &[String],
+    options: &ConnectOptions,
+    findings: &mut Vec<Finding>,
+) {
+    let layout: &[endpoint::Shard] = match topology {
+        Topology::Cluster(shards) => shards,
+        _ => &[],
+    };
+    for id in shard_ids {
+        let key = format!("{name}:{id}");
+        let slot = endpoint::slot(key.as_bytes());
+        let node = layout
+            .iter()
+            .find(|s| s.slots.iter().any(|&(a, b)| (a..=b).contains(&slot)))
+            .map_or(target, |s| &s.master);
+        let server = format!("target {}", node.addr());
+        let Ok(mut con) = Connection::connect(node, options).await else {
+            continue;
         };
-        for source in &self.sources {
-            let ids = match discover(source, &o.source_connect).await {
-                Ok(Topology::Cluster(shards)) => shards
-                    .iter()
-                    .map(|s| shard_id(source, Some(&s.slots)))
-                    .collect(),
-                Ok(_) => vec![shard_id(source, None)],
-                Err(_) => continue,
-            };
-            for id in ids {
-                let key = format!("{name}:{id}");
-                let slot = endpoint::slot(key.as_bytes());
-                let node = layout
-                    .iter()
-                    .find(|s| s.slots.iter().any(|&(a, b)| (a..=b).contains(&slot)))
-                    .map_or(target, |s| &s.master);
-                let server = format!("target {}", node.addr());
-                let Ok(mut con) = Connection::connect(node, &o.target_connect).await else {
-                    continue;
-                };
-                match con.request(&["GET", &key]).await {
-                    Ok(Frame::BulkString(value)) => {
-                        let value = String::from_utf8_lossy(&value);
-                        let fields: Vec<&str> = value.split_whitespace().collect();
-                        findings.push(info_finding(
-                            "checkpoint",
-                            &server,
-                            format!(
-                                "a previous sync of source {id} left its checkpoint (replid {}, offset {}, {}): this one resumes from it, with a partial resync while the source's backlog still holds that offset",
-                                fields.get(1).unwrap_or(&"?"),
-                                fields.get(2).unwrap_or(&"?"),
-                                fields.get(4).unwrap_or(&"?")
-                            ),
-                        ));
-                    }
-                    Ok(_) => findings.push(info_finding(
-                        "checkpoint",
-                        &server,
-                        format!("no checkpoint of a previous sync of source {id}: the sync begins with a full sync"),
-                    )),
-                    Err(_) => {}
-                }
+        match con.request(&["GET", &key]).await {
+            Ok(Frame::BulkString(value)) => {
+                let value = String::from_utf8_lossy(&value);
+                let fields: Vec<&str> = value.split_whitespace().collect();
+                findings.push(note(
+                    "checkpoint",
+                    &server,
+                    format!(
+                        "a previous sync of source {id} left its checkpoint (replid {}, offset {}, {}): this one resumes from it, with a partial resync while the source's backlog still holds that offset",
+                        fields.get(1).unwrap_or(&"?"),
+                        fields.get(2).unwrap_or(&"?"),
+                        fields.get(4).unwrap_or(&"?")
+                    ),
+                ));
             }
+            Ok(_) => findings.push(note(
+                "checkpoint",
+                &server,
+                format!("no checkpoint of a previous sync of source {id}: the sync begins with a full sync"),
+            )),
+            Err(_) => {}
         }
     }
 }
 
-/// The masters of a deployment (itself when standalone); a failed discovery is
-/// a blocker and gives none.
-async fn masters(
+/// How a deployment is laid out; a failed discovery is a blocker and gives none.
+async fn layout(
     endpoint: &Endpoint,
     options: &ConnectOptions,
     side: &str,
     findings: &mut Vec<Finding>,
-) -> Vec<Endpoint> {
+) -> Option<Topology> {
     match discover(endpoint, options).await {
-        Ok(Topology::Cluster(shards)) => shards.into_iter().map(|s| s.master).collect(),
-        Ok(_) => vec![endpoint.clone()],
+        Ok(topology) => Some(topology),
         Err(e) => {
-            findings.push(blocker(
+            findings.push(finding(
+                Severity::Blocker,
                 "connect",
                 &format!("{side} {}", endpoint.addr()),
                 e.to_string(),
                 "check the address, the credentials and TLS",
             ));
-            Vec::new()
+            None
         }
     }
 }
@@ -628,7 +652,7 @@ async fn replication_permission(con: &mut Connection, server: &str, findings: &m
             String::from_utf8_lossy(&u).into_owned()
         }
         _ => {
-            findings.push(info_finding(
+            findings.push(note(
                 "replication",
                 server,
                 "the user's permissions cannot be read (ACL WHOAMI refused)".into(),
@@ -648,7 +672,8 @@ async fn replication_permission(con: &mut Connection, server: &str, findings: &m
                     }
                     other => format!("{other:?}"),
                 };
-                findings.push(blocker(
+                findings.push(finding(
+                    Severity::Blocker,
                     "replication",
                     server,
                     format!("user {user} may not run {}: {why}", command[0]),
@@ -657,7 +682,7 @@ async fn replication_permission(con: &mut Connection, server: &str, findings: &m
                 return;
             }
             Err(e) if e.server_code().is_some() => {
-                findings.push(info_finding(
+                findings.push(note(
                     "replication",
                     server,
                     format!("the handshake's permissions cannot be checked here (ACL DRYRUN: {e}); Redis 7.0+ and Valkey tell"),
@@ -731,33 +756,24 @@ fn replica_limit(limits: &str) -> Option<u64> {
     parse_size(words.get(at + 1)?)
 }
 
-fn blocker(check: &'static str, server: &str, message: String, fix: impl Into<String>) -> Finding {
+/// A note: worth knowing, nothing to change.
+fn note(check: &'static str, server: &str, message: String) -> Finding {
+    finding(Severity::Info, check, server, message, "")
+}
+
+fn finding(
+    severity: Severity,
+    check: &'static str,
+    server: &str,
+    message: String,
+    fix: impl Into<String>,
+) -> Finding {
     Finding {
-        severity: Severity::Blocker,
+        severity,
         check,
         server: server.to_owned(),
         message,
         fix: fix.into(),
-    }
-}
-
-fn warning(check: &'static str, server: &str, message: String, fix: impl Into<String>) -> Finding {
-    Finding {
-        severity: Severity::Warning,
-        check,
-        server: server.to_owned(),
-        message,
-        fix: fix.into(),
-    }
-}
-
-fn info_finding(check: &'static str, server: &str, message: String) -> Finding {
-    Finding {
-        severity: Severity::Info,
-        check,
-        server: server.to_owned(),
-        message,
-        fix: String::new(),
     }
 }
 

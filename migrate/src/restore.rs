@@ -335,12 +335,7 @@ impl Restore {
     ) -> Result<Option<(Temporary, ConvertReport)>> {
         let header = {
             let map = map(file)?;
-            Rdb::new(&map)
-                .map_err(|error| Error::Rdb {
-                    context: file.display().to_string(),
-                    error,
-                })?
-                .header()
+            Rdb::new(&map).map_err(Error::rdb_file(file))?.header()
         };
         let info = Connection::connect(&self.target, &options.connect)
             .await

@@ -200,23 +200,7 @@ pub fn valkey_value_for<'r>(
     if !field_ttls {
         return Ok(None);
     }
-    // A count, then (field, value, expiry in ms as 8 bytes LE, -1 for none).
-    let mut body = Vec::with_capacity(raw_value.len() + 64);
-    let mut n = 0u64;
-    let mut bytes = Vec::new();
-    hash.try_fold((), |(), f| {
-        for e in [f.field, f.value] {
-            bytes.clear();
-            e.write_to(&mut bytes);
-            write_string(&mut body, &bytes);
-        }
-        body.extend_from_slice(&f.expire_ms.unwrap_or(-1).to_le_bytes());
-        n += 1;
-        Ok::<_, crate::Error>(())
-    })?;
-    let mut out = Vec::with_capacity(body.len() + 9);
-    write_len(&mut out, n);
-    out.extend_from_slice(&body);
+    let out = hash_fields(hash, HashLayout::ExpiryLast)?;
     Ok(Some((code::HASH_22, Cow::Owned(out))))
 }
 
@@ -243,11 +227,29 @@ pub fn valkey_payload_for(
 /// # Errors
 /// A corrupt value.
 pub fn hash_without_field_ttls(hash: &Hash<'_>, now_ms: i64) -> Result<(u8, Vec<u8>)> {
+    Ok((
+        code::HASH,
+        hash_fields(hash, HashLayout::Unexpired(now_ms))?,
+    ))
+}
+
+/// How [`hash_fields`] writes each field.
+enum HashLayout {
+    /// (field, value) for each field not expired by then (unix ms): a plain hash.
+    Unexpired(i64),
+    /// (field, value, expiry in ms as 8 bytes LE, -1 for none): Valkey's `HASH_2`.
+    ExpiryLast,
+}
+
+/// A count, then each field of `hash` in `layout`.
+fn hash_fields(hash: &Hash<'_>, layout: HashLayout) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     let mut n = 0u64;
     let mut bytes = Vec::new();
     hash.try_fold((), |(), f| {
-        if f.expire_ms.is_some_and(|at| at <= now_ms) {
+        if let HashLayout::Unexpired(now_ms) = layout
+            && f.expire_ms.is_some_and(|at| at <= now_ms)
+        {
             return Ok::<_, crate::Error>(());
         }
         for e in [f.field, f.value] {
@@ -255,13 +257,16 @@ pub fn hash_without_field_ttls(hash: &Hash<'_>, now_ms: i64) -> Result<(u8, Vec<
             e.write_to(&mut bytes);
             write_string(&mut body, &bytes);
         }
+        if let HashLayout::ExpiryLast = layout {
+            body.extend_from_slice(&f.expire_ms.unwrap_or(-1).to_le_bytes());
+        }
         n += 1;
         Ok(())
     })?;
     let mut out = Vec::with_capacity(body.len() + 9);
     write_len(&mut out, n);
     out.extend_from_slice(&body);
-    Ok((code::HASH, out))
+    Ok(out)
 }
 
 /// A stream in the newest format a server reading up to `version` loads, into

@@ -114,9 +114,9 @@ impl<W: Write> RdbWriter<W> {
 
     /// Writes what the scratch buffer holds.
     fn flush_scratch(&mut self) -> io::Result<()> {
-        let scratch = std::mem::take(&mut self.scratch);
-        let done = self.put(&scratch);
-        self.scratch = scratch;
+        self.crc.update(&self.scratch);
+        self.written += self.scratch.len() as u64;
+        let done = self.out.write_all(&self.scratch);
         self.scratch.clear();
         done
     }
