@@ -8,17 +8,6 @@ use testkit::{Load, LoadOptions, Server, Snapshot, Version, redis};
 mod support;
 use support::{DBS, Sync, commands, converge, load, loaded_source};
 
-fn info_field(server: &Server, field: &str) -> String {
-    let info: String = redis::cmd("INFO")
-        .arg("replication")
-        .query(&mut server.client())
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_else(|| panic!("no {field} in INFO replication"))
-}
-
 #[test]
 fn a_promoted_source_replica_is_followed_without_a_full_resync() {
     for version in [Version::Redis7_0, Version::Valkey9_1] {
@@ -47,7 +36,7 @@ fn a_promoted_source_replica_is_followed_without_a_full_resync() {
             log.contains("sync rdb done") && commands(log) > 100
         });
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while info_field(&standby, "master_link_status") != "up" {
+        while standby.info_field("replication", "master_link_status") != "up" {
             assert!(
                 std::time::Instant::now() < deadline,
                 "{what}: standby never synced"
@@ -63,7 +52,7 @@ fn a_promoted_source_replica_is_followed_without_a_full_resync() {
             .arg(standby.port())
             .query::<()>(&mut src.client())
             .unwrap();
-        while info_field(&standby, "role") != "master" {
+        while standby.info_field("replication", "role") != "master" {
             assert!(
                 std::time::Instant::now() < deadline,
                 "{what}: never promoted"

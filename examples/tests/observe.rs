@@ -2,8 +2,7 @@
 //! a running sync, holds the figures the program prints (its `sync rdb done` line
 //! and its summary); `--log-format json` writes its log lines as JSON objects.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -11,38 +10,7 @@ use testkit::{Server, Snapshot, Version};
 
 mod support;
 
-use support::{Sync, converge, loaded_source};
-
-/// A free loopback port (the kernel's pick; the program binds it right after).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `GET /metrics`, or `None` while nothing listens yet.
-fn scrape(port: u16) -> Option<String> {
-    let mut con = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    con.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut body = String::new();
-    con.read_to_string(&mut body).ok()?;
-    Some(body)
-}
-
-/// The value of the sample `name{labels}` in `text`.
-fn sample(text: &str, name: &str) -> Option<u64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find(|l| l.split(['{', ' ']).next() == Some(name))?
-        .rsplit(' ')
-        .next()?
-        .parse::<f64>()
-        .ok()
-        .map(|v| v as u64)
-}
+use support::{Sync, converge, free_port, loaded_source, sample, scrape};
 
 /// The number before `what` in the line of `log` starting with `line`.
 fn figure(log: &str, line: &str, what: &str) -> u64 {

@@ -6,18 +6,7 @@
 use std::time::{Duration, Instant};
 
 use migrate::{Cutover, DEFAULT_CHECKPOINT_NAME, Sync};
-use testkit::{Load, LoadOptions, Server, Snapshot, Version, redis, write_mixed};
-
-fn master_repl_offset(server: &Server) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("replication")
-        .query(&mut server.client())
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("master_repl_offset:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap()
-}
+use testkit::{Load, LoadOptions, Server, Snapshot, Version, write_mixed};
 
 /// Keys with an expiry are left out: the sync keeps expired keys for a grace
 /// period, until the source's own `DEL` arrives.
@@ -81,8 +70,8 @@ async fn ready_once_the_target_holds_everything_even_on_an_idle_source() {
     assert!(d.is_empty(), "ready, yet {d:#?}");
 
     // Idle: the source's PINGs move its offset, and the sync follows.
-    let idle = master_repl_offset(&src);
-    while master_repl_offset(&src) == idle {
+    let idle = src.repl_offset();
+    while src.repl_offset() == idle {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let report = ready().await;

@@ -26,6 +26,10 @@ pub struct LoadOptions {
     pub seed: u64,
     /// Stop after this many commands (a transaction or script counts as one), if set.
     pub max_commands: Option<u64>,
+    /// Put before every key name (loads on disjoint keys).
+    pub prefix: String,
+    /// Also keys that expire within a second (`SET ... PX`, `PEXPIRE`).
+    pub expiring: bool,
 }
 
 impl Default for LoadOptions {
@@ -35,6 +39,8 @@ impl Default for LoadOptions {
             cross_slot: false,
             seed: 1,
             max_commands: None,
+            prefix: String::new(),
+            expiring: true,
         }
     }
 }
@@ -149,7 +155,7 @@ impl Load {
             while !flag.load(Ordering::Relaxed) && options.max_commands.is_none_or(|m| done < m) {
                 let db = options.dbs[(rng.next() % options.dbs.len() as u64) as usize];
                 let tag = rng.next() % TAGS;
-                let pipe = command(&mut rng, tag, options.cross_slot);
+                let pipe = command(&mut rng, tag, &options);
                 let con = targets.route(db, tag);
                 // Errors (e.g. WRONGTYPE after a DEL raced a type change) are part of
                 // the load's life; only a lost connection stops it.
@@ -220,8 +226,11 @@ impl Targets {
 }
 
 /// One command (or transaction, or script) on keys of hash tag `tag`.
-fn command(rng: &mut Rng, tag: u64, cross_slot: bool) -> Pipeline {
-    let k = |name: &str| format!("{{t{tag}}}:{name}");
+fn command(rng: &mut Rng, tag: u64, options: &LoadOptions) -> Pipeline {
+    let prefix = &options.prefix;
+    let k = |name: &str| format!("{prefix}{{t{tag}}}:{name}");
+    let other = |step: u64| format!("{prefix}{{t{}}}:x", (tag + step) % TAGS);
+    let (cross_slot, expiring) = (options.cross_slot, options.expiring);
     let n = rng.next() % 1000;
     let mut pipe = redis::pipe();
     match rng.next() % 24 {
@@ -247,13 +256,13 @@ fn command(rng: &mut Rng, tag: u64, cross_slot: bool) -> Pipeline {
             .arg("n")
             .arg(n),
         13 => pipe.cmd("DEL").arg(k(&format!("tmp{}", n % 5))),
-        14 => pipe
+        14 if expiring => pipe
             .cmd("SET")
             .arg(k(&format!("tmp{}", n % 5)))
             .arg(n)
             .arg("PX")
             .arg(50 + n),
-        15 => pipe.cmd("PEXPIRE").arg(k("str")).arg(200 + n * 10),
+        15 if expiring => pipe.cmd("PEXPIRE").arg(k("str")).arg(200 + n * 10),
         16 => pipe.cmd("SET").arg(k("kept")).arg(n).arg("EX").arg(3600),
         17 => pipe
             .atomic()
@@ -272,16 +281,8 @@ fn command(rng: &mut Rng, tag: u64, cross_slot: bool) -> Pipeline {
         19 => pipe.cmd("SETRANGE").arg(k("range")).arg(n % 64).arg("xy"),
         20 => pipe.cmd("MSET").arg(k("m1")).arg(n).arg(k("m2")).arg(n + 1),
         21 => pipe.cmd("LTRIM").arg(k("list")).arg(0).arg(99),
-        22 if cross_slot => pipe
-            .cmd("MSET")
-            .arg(format!("{{t{}}}:x", (tag + 1) % TAGS))
-            .arg(n)
-            .arg(format!("{{t{}}}:x", (tag + 2) % TAGS))
-            .arg(n),
-        23 if cross_slot => pipe
-            .cmd("DEL")
-            .arg(format!("{{t{}}}:x", (tag + 3) % TAGS))
-            .arg(k("m1")),
+        22 if cross_slot => pipe.cmd("MSET").arg(other(1)).arg(n).arg(other(2)).arg(n),
+        23 if cross_slot => pipe.cmd("DEL").arg(other(3)).arg(k("m1")),
         _ => pipe.cmd("GETSET").arg(k("getset")).arg(n),
     };
     pipe

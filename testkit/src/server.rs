@@ -282,6 +282,31 @@ impl Server {
         self.connect(Some(user), Some(password))
     }
 
+    /// The value of `field` in the server's `INFO section`.
+    ///
+    /// # Panics
+    /// When the server cannot be reached or has no such field.
+    pub fn info_field(&self, section: &str, field: &str) -> String {
+        let info: String = redis::cmd("INFO")
+            .arg(section)
+            .query(&mut self.client())
+            .unwrap_or_else(|e| panic!("INFO {section} of {self:?}: {e}"));
+        info.lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {field} in INFO {section} of {self:?}"))
+    }
+
+    /// The server's `master_repl_offset`: how far its replication stream goes.
+    ///
+    /// # Panics
+    /// When the server cannot be reached.
+    pub fn repl_offset(&self) -> u64 {
+        self.info_field("replication", "master_repl_offset")
+            .parse()
+            .expect("a number")
+    }
+
     /// Runs `SAVE` and returns the path of the RDB it wrote, waiting for a
     /// background save in progress (e.g. for a replica) to finish first.
     ///

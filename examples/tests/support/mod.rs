@@ -3,7 +3,8 @@
 
 #![allow(dead_code)]
 
-use std::io::Read;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -56,9 +57,15 @@ impl Sync {
     /// Runs `sync` with `args`, and an expiry grace longer than a loaded CI machine
     /// may lag (within converge's tolerance).
     pub fn start(args: &[&str]) -> Sync {
+        Self::start_with_stdout(args, Stdio::inherit())
+    }
+
+    /// As [`Sync::start`], its standard output going to `stdout`.
+    pub fn start_with_stdout(args: &[&str], stdout: impl Into<Stdio>) -> Sync {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sync"))
             .args(args)
             .args(["--expiry-grace-ms", "10000"])
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .expect("run sync");
@@ -172,4 +179,43 @@ pub fn converge(source: impl Fn() -> Snapshot, target: impl Fn() -> Snapshot, wh
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+/// A free loopback port (the kernel's pick; the program binds it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET /metrics`, or `None` while nothing listens yet.
+pub fn scrape(port: u16) -> Option<String> {
+    let mut con = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    con.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut body = String::new();
+    con.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+/// The value of the sample `name{labels}` in `text`.
+pub fn sample(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| l.split(['{', ' ']).next() == Some(name))?
+        .rsplit(' ')
+        .next()?
+        .parse::<f64>()
+        .ok()
+        .map(|v| v as u64)
+}
+
+/// The sum of the samples `name{...}` in `text` (one per shard, say).
+pub fn sample_sum(text: &str, name: &str) -> u64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && l.split(['{', ' ']).next() == Some(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
