@@ -72,6 +72,7 @@ pub mod hook;
 mod layout;
 mod op;
 mod options;
+mod peer;
 mod pieces;
 mod pipeline;
 mod render;
@@ -88,6 +89,7 @@ pub use hook::{CommandEdit, Hook, Hooks, KeyEdit, Verdict};
 pub use options::{
     DEFAULT_IO_TIMEOUT, DatabaseCommands, ExistingKeys, Stats, TargetMode, WriterOptions,
 };
+pub use peer::{Conflict, Crossings, PeerOptions, REMEMBERED_FOR, Side};
 pub use render::ELEMENTS_PER_COMMAND;
 pub use resp_codec::DbCommand;
 pub use retry::Retrying;

@@ -6,6 +6,7 @@ use endpoint::ConnectOptions;
 
 use crate::checkpoint::CheckpointOptions;
 use crate::hook::Hooks;
+use crate::peer::PeerOptions;
 
 /// How long a reply is awaited by default before its connection counts as lost
 /// (a blackholed node must not hang the writer).
@@ -114,6 +115,11 @@ pub struct WriterOptions {
     /// [`Stats::field_ttls_dropped`]. Off by default: such a value stops the
     /// writer with [`Error::Unsupported`](crate::Error::Unsupported).
     pub drop_field_ttls: bool,
+    /// Two-way sync: this writer's side, the checkpoint name of the sync writing
+    /// the other way, whose batches coming back in this writer's source are
+    /// dropped, and the table where both directions find conflicts (see
+    /// [`PeerOptions`]).
+    pub peer: Option<PeerOptions>,
 }
 
 impl Default for WriterOptions {
@@ -134,6 +140,7 @@ impl Default for WriterOptions {
             expiry_grace: None,
             drop_functions: false,
             drop_field_ttls: false,
+            peer: None,
         }
     }
 }
@@ -179,6 +186,15 @@ pub struct Stats {
     /// Stream commands not sent because a node's checkpoint says it holds them
     /// (after a restart, or a batch whose reply was lost).
     pub already_applied: u64,
+    /// Commands of a two-way sync's peer dropped on their way back
+    /// ([`WriterOptions::peer`]), the commands of its transactions included.
+    pub returned: u64,
+    /// Two-way sync: the peer's commands applied once more on its side, to
+    /// settle a conflict its side wins.
+    pub settled: u64,
+    /// Two-way sync: conflicts this writer settled (keys written on both sides
+    /// before either write crossed, which the peer's side wins).
+    pub conflicts: u64,
 }
 
 impl std::ops::AddAssign<&Stats> for Stats {
@@ -200,5 +216,8 @@ impl std::ops::AddAssign<&Stats> for Stats {
         self.redirections += other.redirections;
         self.retries += other.retries;
         self.already_applied += other.already_applied;
+        self.returned += other.returned;
+        self.settled += other.settled;
+        self.conflicts += other.conflicts;
     }
 }

@@ -18,6 +18,10 @@ pub(crate) struct Held {
 #[derive(Debug, Default)]
 pub(crate) struct Transaction {
     pub(crate) held: Vec<Held>,
+    /// A two-way sync's peer wrote it (see `crate::peer`): dropped at `EXEC`.
+    pub(crate) returning: bool,
+    /// The offset of the peer's stream its checkpoint covers.
+    pub(crate) covered: Option<u64>,
 }
 
 impl Transaction {

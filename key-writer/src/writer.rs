@@ -16,11 +16,12 @@ use crate::hook::{CommandEdit, Hook, KeyEdit, Verdict};
 use crate::layout::Layout;
 use crate::op::{Expect, Op, Pos};
 use crate::options::{DatabaseCommands, ExistingKeys, Stats, TargetMode, WriterOptions};
+use crate::peer::{Peer, keys_of};
 use crate::pieces::InPieces;
 use crate::pipeline::Pipeline;
 use crate::render::{ELEMENTS_PER_COMMAND, field_expiries, render};
 use crate::scope::Scope;
-use crate::transaction::Transaction;
+use crate::transaction::{Held, Transaction};
 
 /// What a lossy option makes of a command ([`Writer::lossy`]).
 enum Lossy {
@@ -60,6 +61,8 @@ pub struct Writer {
     written: Option<Pos>,
     /// The replication id of the stream being written, once told.
     stream: Option<String>,
+    /// A two-way sync's peer, whose returning writes are dropped.
+    peer: Option<Peer>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -123,6 +126,7 @@ impl Writer {
             expiry: Expiry {
                 grace: options.expiry_grace,
             },
+            peer: options.peer.as_ref().map(Peer::new),
             options,
             info,
             pipeline,
@@ -407,6 +411,10 @@ impl Writer {
     /// Runs the hooks on a key: its target database and name, or `None` when a
     /// hook dropped it (counted).
     fn judge_key(&mut self, mut key: KeyEdit<'_>) -> Result<Option<(u64, Bytes)>> {
+        if self.peer.as_ref().is_some_and(|p| p.owns(&key.name)) {
+            self.stats.returned += 1;
+            return Ok(None);
+        }
         if !self.options.hooks.is_empty() {
             match self.options.hooks.key(&mut key) {
                 Verdict::Keep => {}
@@ -905,6 +913,17 @@ impl Writer {
             Kind::Transaction => return self.transaction_command(&name, pos).await,
             _ => {}
         }
+        // Before any hook: a hook may rename the peer's keys, or drop them alone.
+        if let Some(peer) = &self.peer
+            && peer.wrote(&name, args)
+        {
+            self.stats.returned += 1;
+            if let Some(t) = &mut self.transaction {
+                t.returning = true;
+                t.covered = peer.covered(&name, args).or(t.covered);
+            }
+            return Ok(());
+        }
         let edited;
         let (db, args, name) = if self.options.hooks.is_empty() {
             (db, args, name)
@@ -948,6 +967,11 @@ impl Writer {
         let args: &[Bytes] = graced.as_deref().unwrap_or(args);
         if self.transaction.is_some() {
             return self.hold(db, &name, args);
+        }
+        if let Some(peer) = &self.peer {
+            for key in keys_of(&name, args) {
+                peer.crossings.wrote(peer.side, db, key, pos.offset);
+            }
         }
         self.forward(db, &name, args, Some(pos)).await
     }
@@ -1101,9 +1125,116 @@ impl Writer {
         }
     }
 
-    /// Writes a transaction at its `EXEC`: to one node, in one batch, between
-    /// `MULTI` and `EXEC`; spread over slots only when allowed.
+    /// A transaction at its `EXEC`: a two-way peer's batch coming back is dropped
+    /// (and settles conflicts), another is noted for the peer and written.
     async fn exec(&mut self, t: Transaction, pos: Pos) -> Result<()> {
+        if t.returning {
+            self.stats.returned += t.held.len() as u64;
+            return self.settle(t, pos).await;
+        }
+        if let Some(peer) = &self.peer {
+            for held in &t.held {
+                let name = held.args[0].to_ascii_uppercase();
+                for key in keys_of(&name, &held.args) {
+                    peer.crossings.wrote(peer.side, held.db, key, pos.offset);
+                }
+            }
+        }
+        self.apply(t, pos).await
+    }
+
+    /// A two-way peer's batch came back: its writes arrived on this writer's
+    /// source. The commands of keys in conflict that the peer's side wins are
+    /// applied there once more, after this side's (see `crate::peer`).
+    async fn settle(&mut self, t: Transaction, pos: Pos) -> Result<()> {
+        let (Some(peer), Some(covered)) = (&self.peer, t.covered) else {
+            return Ok(());
+        };
+        // Every key's arrival is noted once, conflicting or not; every command of
+        // the batch on a key in conflict is applied again, in order.
+        let mut keys: Vec<(u64, &Bytes)> = Vec::new();
+        let names: Vec<Bytes> = t
+            .held
+            .iter()
+            .map(|h| h.args[0].to_ascii_uppercase().into())
+            .collect();
+        for (held, name) in t.held.iter().zip(&names) {
+            keys.extend(keys_of(name, &held.args).map(|k| (held.db, k)));
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let mut conflicts: Vec<(u64, Bytes)> = keys
+            .into_iter()
+            .filter(|(db, key)| peer.crossings.arrived(peer.side, *db, key, covered))
+            .map(|(db, key)| (db, key.clone()))
+            .collect();
+        self.stats.conflicts += conflicts.len() as u64;
+        // A command applied again writes all its keys again: the other commands
+        // of the batch on those keys follow it (an `MSET` of a key in conflict and
+        // one not, then a `SET` of the other).
+        let mut chosen = vec![false; t.held.len()];
+        let mut grew = !conflicts.is_empty();
+        while grew {
+            grew = false;
+            for (i, (held, name)) in t.held.iter().zip(&names).enumerate() {
+                let touches = |(db, k): &(u64, Bytes)| {
+                    *db == held.db && keys_of(name, &held.args).any(|key| key == k)
+                };
+                if !chosen[i] && conflicts.iter().any(touches) {
+                    chosen[i] = true;
+                    grew = true;
+                    for key in keys_of(name, &held.args) {
+                        if !conflicts.iter().any(|(db, k)| *db == held.db && k == key) {
+                            conflicts.push((held.db, key.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        let again: Vec<Held> = t
+            .held
+            .into_iter()
+            .zip(chosen)
+            .filter_map(|(held, chosen)| chosen.then_some(held))
+            .collect();
+        if again.is_empty() {
+            return Ok(());
+        }
+        // Written again from this side, here in its stream: a write of this side's
+        // as far as later conflicts go (a newer write of the peer's side may still
+        // meet it on the way).
+        for held in &again {
+            let name = held.args[0].to_ascii_uppercase();
+            for key in keys_of(&name, &held.args) {
+                peer.crossings.wrote(peer.side, held.db, key, pos.offset);
+            }
+        }
+        self.stats.settled += again.len() as u64;
+        // Command by command: they came in one batch of the peer's, not in one
+        // transaction of a client's, and a cluster takes each in its own slot.
+        self.one_by_one(again, pos).await
+    }
+
+    /// Writes `held` command by command, all at position `pos`: all are queued
+    /// before any is sent, so that each node (a cluster's: each slot) gets its
+    /// share in one batch with its checkpoint.
+    async fn one_by_one(&mut self, held: Vec<Held>, pos: Pos) -> Result<()> {
+        let mut nodes = Vec::new();
+        for h in held {
+            let name = h.args[0].to_ascii_uppercase();
+            nodes.extend(self.push_command(h.db, &name, &h.args, Some(pos))?);
+        }
+        nodes.sort_unstable();
+        nodes.dedup();
+        for index in nodes {
+            self.pipeline.send_if_full(index).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes a transaction: to one node, in one batch, between `MULTI` and
+    /// `EXEC`; spread over slots only when allowed.
+    async fn apply(&mut self, t: Transaction, pos: Pos) -> Result<()> {
         if t.held.is_empty() {
             return Ok(());
         }
@@ -1115,19 +1246,7 @@ impl Writer {
                 });
             }
             tracing::warn!("a transaction spanning slots is applied command by command");
-            // All queued before any is sent: the commands share EXEC's position, so
-            // each slot must get its share in one batch with its checkpoint.
-            let mut nodes = Vec::new();
-            for held in t.held {
-                let name = held.args[0].to_ascii_uppercase();
-                nodes.extend(self.push_command(held.db, &name, &held.args, Some(pos))?);
-            }
-            nodes.sort_unstable();
-            nodes.dedup();
-            for index in nodes {
-                self.pipeline.send_if_full(index).await?;
-            }
-            return Ok(());
+            return self.one_by_one(t.held, pos).await;
         }
         self.stats.commands += t.held.len() as u64;
         let index = self.pipeline.layout().route(first_key.as_deref());
