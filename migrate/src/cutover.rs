@@ -130,14 +130,20 @@ impl Cutover {
         let shards = shards
             .iter()
             .zip(offsets)
-            .enumerate()
-            .map(|(i, (shard, source_offset))| {
-                let s = status.shards.get(i);
+            .map(|(shard, source_offset)| {
+                // Each target's entry for this shard (several with a fan-out):
+                // the shard has reached what every target holds.
+                let source = shard.to_string();
+                let entries: Vec<_> = status
+                    .shards
+                    .iter()
+                    .filter(|s| s.source == source)
+                    .collect();
                 ShardCutover {
-                    source: shard.to_string(),
+                    reached: entries.iter().map(|s| s.reached).min().unwrap_or(0),
+                    streaming: !entries.is_empty() && entries.iter().all(|s| s.streaming),
+                    source,
                     source_offset,
-                    reached: s.map_or(0, |s| s.reached),
-                    streaming: s.is_some_and(|s| s.streaming),
                 }
             })
             .collect();

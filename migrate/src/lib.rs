@@ -8,7 +8,8 @@
 //!   (standalone sources, or every master of a cluster), several sources merged
 //!   into one target; offsets acknowledged only once the target holds the writes.
 //!   [`Cutover`] checks whether the target holds everything the sources
-//!   have: the moment to move clients over.
+//!   have: the moment to move clients over. [`TwoWay`] keeps two deployments
+//!   in sync with each other, both taking writes, without loops.
 //! - [`Restore`]: RDB files (several at once with `jobs`), AOF files and
 //!   multi-part AOF directories into a standalone, cluster or proxy target; or one
 //!   RDB file loaded by an empty target itself through replication (`seed`).
@@ -181,6 +182,7 @@ pub mod decode;
 mod difference;
 mod dump;
 mod error;
+mod fan_out;
 mod json;
 mod library;
 mod precheck;
@@ -194,6 +196,7 @@ mod shard;
 mod side;
 mod stats;
 mod sync;
+mod two_way;
 mod verify;
 
 pub use compare::{PIECE, PIECE_BYTES};
@@ -213,11 +216,12 @@ pub use stats::{Stats, Tally};
 pub use sync::{
     DEFAULT_TARGET_RETRY_FOR, Sync, SyncOptions, SyncReport, SyncStatus, remove_checkpoints,
 };
+pub use two_way::{TwoWay, write_conflict};
 pub use verify::{Verify, VerifyMode, VerifyOptions, VerifyReport, VerifySource, VerifyStatus};
 
 pub use endpoint::{ConnectOptions, Endpoint};
 pub use key_writer::{
-    Checkpoint, CommandEdit, DEFAULT_CHECKPOINT_NAME, DatabaseCommands, DbCommand, DbMap,
-    ExistingKeys, Filter, Hook, Hooks, KeyEdit, TargetMode, Verdict, WriterOptions,
+    Checkpoint, CommandEdit, Conflict, DEFAULT_CHECKPOINT_NAME, DatabaseCommands, DbCommand, DbMap,
+    ExistingKeys, Filter, Hook, Hooks, KeyEdit, Side, TargetMode, Verdict, WriterOptions,
 };
 pub use replica_client::{DEFAULT_GIVE_UP_AFTER, Reconnecting, SeedOptions};

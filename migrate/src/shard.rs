@@ -11,7 +11,7 @@ use endpoint::Endpoint;
 use key_writer::{Checkpoint, Retrying, Writer, WriterOptions};
 use rdb_parser::{Event as RdbEvent, Item, Reader};
 use replica_client::{Event, Reconnecting, Replica, ReplicaOptions};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::error::{Error, Result};
 
@@ -21,6 +21,9 @@ use crate::error::{Error, Result};
 pub struct ShardStatus {
     /// The source shard (its `Display` hides the password).
     pub source: String,
+    /// The target, when the sync writes to several (see
+    /// [`Sync::also_to`](crate::Sync::also_to)); empty otherwise.
+    pub target: String,
     /// The source's replication id.
     pub replid: String,
     /// Whether the RDB phase is over (commands are streaming).
@@ -51,6 +54,15 @@ pub struct ShardStatus {
     /// Function libraries and hash field TTLs left out by the lossy options
     /// (`WriterOptions::drop_functions`, `drop_field_ttls`).
     pub left_out: u64,
+    /// Two-way sync: commands of the other direction's batches dropped on their
+    /// way back (see [`TwoWay`](crate::TwoWay)).
+    pub returned: u64,
+    /// Two-way sync: commands of the other side's applied on it once more, to
+    /// settle conflicts that side wins.
+    pub settled: u64,
+    /// Two-way sync: conflicts settled for the other side (each one JSON line of
+    /// [`TwoWay::conflicts`](crate::TwoWay::conflicts)).
+    pub conflicts: u64,
     /// Bytes written to the target.
     pub bytes: u64,
     /// Full resyncs (1 at the start; more if the source could not continue).
@@ -66,6 +78,9 @@ pub struct ShardStatus {
     /// What the writer is retrying on the target, and since when (`None` while
     /// the target answers). Shown at the end of the status line.
     pub target_retrying: Option<Retrying>,
+    /// Why this target stopped, when one of several did (a fan-out goes on with
+    /// the others). Shown at the end of the status line.
+    pub failed: Option<String>,
 }
 
 /// An RDB loaded into the target. Its `Display` is the `sync rdb done` line.
@@ -97,11 +112,16 @@ impl fmt::Display for RdbDone {
 
 impl fmt::Display for ShardStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let source = if self.target.is_empty() {
+            self.source.clone()
+        } else {
+            format!("{} -> {}", self.source, self.target)
+        };
         if self.streaming {
             write!(
                 f,
                 "sync: {}: {} commands, {} filtered, {} bytes written, offset {} applied {} (lag {} bytes, {} ms)",
-                self.source,
+                source,
                 self.commands,
                 self.filtered,
                 self.bytes,
@@ -119,14 +139,27 @@ impl fmt::Display for ShardStatus {
             write!(
                 f,
                 "sync: {}: rdb {} bytes{percent}, {} keys",
-                self.source, self.rdb_bytes, self.rdb_keys
+                source, self.rdb_bytes, self.rdb_keys
             )?;
         }
         if self.left_out > 0 {
             write!(f, ", {} left out (lossy options)", self.left_out)?;
         }
+        if self.returned > 0 {
+            write!(f, ", {} returning dropped", self.returned)?;
+        }
+        if self.settled > 0 {
+            write!(
+                f,
+                ", {} conflicts settled ({} commands applied again)",
+                self.conflicts, self.settled
+            )?;
+        }
         if let Some(down) = &self.reconnecting {
             write!(f, ", {down}")?;
+        }
+        if let Some(why) = &self.failed {
+            write!(f, ", failed: {why}")?;
         }
         if let Some(r) = &self.target_retrying {
             write!(
@@ -155,7 +188,7 @@ fn refusal(shard: &str, why: &str) -> Error {
 }
 
 /// Completes once `stop` says so (at once if it already does).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is dropped here, not held across an await.
     let _ = stop.wait_for(|stop| *stop).await.map(|_| ());
 }
@@ -197,6 +230,9 @@ pub(crate) struct Settings {
     pub(crate) ack_every: Duration,
     /// The shard's slots (a cluster source), for [`OnFullResync::DeleteInScope`].
     pub(crate) slots: Option<Vec<(u16, u16)>>,
+    /// Read the first full resync's RDB without loading it, when the target holds
+    /// nothing of this sync (two-way: the other direction brought those keys).
+    pub(crate) skip_first_rdb: bool,
 }
 
 /// Where a shard shows its status: the closure is given an edit to make to the
@@ -204,10 +240,87 @@ pub(crate) struct Settings {
 /// writer's retries while the shard's task is busy with them).
 pub(crate) type Publish = Arc<dyn Fn(&dyn Fn(&mut ShardStatus)) + Send + Sync>;
 
+/// Where a shard's events come from: its own replica of the source, or a feed
+/// shared with the other targets of a fan-out.
+pub(crate) enum Upstream {
+    Own(Replica),
+    Tap(Tap),
+}
+
+/// One target's share of a fan-out's feed (see `crate::fan_out`).
+pub(crate) struct Tap {
+    pub(crate) events: mpsc::Receiver<Event>,
+    /// The offset this target holds, for the feed's acknowledgement.
+    pub(crate) durable: watch::Sender<u64>,
+    /// The feed's link.
+    pub(crate) feed: watch::Receiver<FeedState>,
+    /// The offset of the last command received.
+    pub(crate) last_command: u64,
+}
+
+/// A fan-out feed's link, as its targets show it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FeedState {
+    /// The replica's received offset (keepalives included).
+    pub(crate) received: u64,
+    pub(crate) reconnecting: Option<Reconnecting>,
+}
+
+impl Upstream {
+    async fn next_event(&mut self) -> Option<replica_client::Result<Event>> {
+        match self {
+            Upstream::Own(replica) => replica.next_event().await,
+            Upstream::Tap(tap) => {
+                let event = tap.events.recv().await?;
+                if let Event::Command(c) = &event {
+                    tap.last_command = c.offset;
+                }
+                Some(Ok(event))
+            }
+        }
+    }
+
+    fn ack(&self, offset: u64) {
+        match self {
+            Upstream::Own(replica) => replica.ack(offset),
+            Upstream::Tap(tap) => {
+                tap.durable.send_if_modified(|held| {
+                    let newer = offset > *held;
+                    *held = (*held).max(offset);
+                    newer
+                });
+            }
+        }
+    }
+
+    /// As `Replica::applied_offset`: the offset held, and the keepalives after
+    /// it once every command received is held.
+    fn applied_offset(&self) -> u64 {
+        match self {
+            Upstream::Own(replica) => replica.applied_offset(),
+            Upstream::Tap(tap) => {
+                let held = *tap.durable.borrow();
+                if held >= tap.last_command {
+                    held.max(tap.feed.borrow().received)
+                } else {
+                    held
+                }
+            }
+        }
+    }
+
+    fn reconnecting(&self) -> Option<Reconnecting> {
+        match self {
+            Upstream::Own(replica) => replica.link_state().reconnecting().cloned(),
+            Upstream::Tap(tap) => tap.feed.borrow().reconnecting.clone(),
+        }
+    }
+}
+
 /// One shard's sync: the replica, the writer, and the RDB being read.
 pub(crate) struct ShardSync {
     name: String,
-    replica: Replica,
+    upstream: Upstream,
     writer: Writer,
     /// The RDB of a full resync being read.
     reader: Option<Reader>,
@@ -226,6 +339,11 @@ pub(crate) struct ShardSync {
     /// Why the target holds what this sync wrote before (checkpoints found, or an
     /// RDB begun in this run): a full resync must not leave stale keys there.
     written_before: Option<String>,
+    /// The next full resync's RDB is read but not loaded
+    /// ([`Settings::skip_first_rdb`]).
+    skip_rdb: bool,
+    /// The RDB being read is not loaded.
+    skipping: bool,
 }
 
 /// Where the target's checkpoints say to start from.
@@ -252,16 +370,53 @@ impl Start {
     }
 }
 
+/// A shard's target, connected, its checkpoints read: where its stream must
+/// start.
+pub(crate) struct Prepared {
+    name: String,
+    writer: Writer,
+    /// The replica's options, resuming where the checkpoints say.
+    pub(crate) replica: ReplicaOptions,
+    /// Where the checkpoints say to resume from (`None`: a full sync).
+    pub(crate) resume: Option<(String, u64)>,
+    written_before: Option<String>,
+    settings: Settings,
+    publish: Publish,
+}
+
+impl Prepared {
+    /// Starts replicating from `source` where the checkpoints say, for this
+    /// target alone.
+    pub(crate) async fn start(self, source: &Endpoint) -> Result<ShardSync> {
+        let replica = start_replica(source, self.replica.clone()).await?;
+        Ok(ShardSync::with(self, Upstream::Own(replica)))
+    }
+}
+
+/// A replica of `source`, started with `options`.
+///
+/// # Errors
+/// When the source cannot be replicated.
+pub(crate) async fn start_replica(source: &Endpoint, options: ReplicaOptions) -> Result<Replica> {
+    Replica::start(source, options)
+        .await
+        .map_err(|error| Error::Replica {
+            shard: source.to_string(),
+            error,
+        })
+}
+
 impl ShardSync {
-    /// Connects to the target and starts replicating from `source`.
-    pub(crate) async fn start(
+    /// Connects to the target and reads its checkpoints: where `source`'s stream
+    /// must start for it.
+    pub(crate) async fn prepare(
         source: &Endpoint,
         target: &Endpoint,
         settings: Settings,
         publish: Publish,
-    ) -> Result<ShardSync> {
+    ) -> Result<Prepared> {
         let name = source.to_string();
-        let mut writer = Writer::connect(target, settings.writer)
+        let mut writer = Writer::connect(target, settings.writer.clone())
             .await
             .map_err(Error::writer(|| format!("connect to the target {target}")))?;
         // The shard's task is busy while the writer retries: the status learns of
@@ -277,8 +432,9 @@ impl ShardSync {
         let found = writer.read_checkpoints().await.map_err(Error::writer(|| {
             format!("read the checkpoints on {target}")
         }))?;
-        let mut replica = settings.replica;
+        let mut replica = settings.replica.clone();
         let mut written_before = None;
+        let mut resume = None;
         match Start::from(&found) {
             Start::Fresh => {}
             Start::Resume(c) => {
@@ -287,8 +443,11 @@ impl ShardSync {
                     "the target holds this sync's checkpoints (replid {} offset {})",
                     c.replid, c.offset
                 ));
+                resume = Some((c.replid.clone(), c.offset));
                 replica = replica.resume(c.replid, c.offset, c.db);
             }
+            // Only this sync's skipped RDB was cut short: it wrote nothing else.
+            Start::Unusable(_) if settings.skip_first_rdb => {}
             Start::Unusable(why) => {
                 let why = format!("the target holds this sync's checkpoints, but {why}");
                 if settings.on_full_resync == OnFullResync::Refuse {
@@ -297,19 +456,47 @@ impl ShardSync {
                 written_before = Some(why);
             }
         }
-        let replica = Replica::start(source, replica)
+        Ok(Prepared {
+            name,
+            writer,
+            replica,
+            resume,
+            written_before,
+            settings,
+            publish,
+        })
+    }
+
+    /// Connects to the target and starts replicating from `source`.
+    pub(crate) async fn start(
+        source: &Endpoint,
+        target: &Endpoint,
+        settings: Settings,
+        publish: Publish,
+    ) -> Result<ShardSync> {
+        Self::prepare(source, target, settings, publish)
+            .await?
+            .start(source)
             .await
-            .map_err(|error| Error::Replica {
-                shard: name.clone(),
-                error,
-            })?;
-        Ok(ShardSync {
+    }
+
+    /// A prepared target fed from `upstream`.
+    pub(crate) fn with(prepared: Prepared, upstream: Upstream) -> ShardSync {
+        let Prepared {
+            name,
+            writer,
+            written_before,
+            settings,
+            publish,
+            ..
+        } = prepared;
+        ShardSync {
             status: ShardStatus {
                 source: name.clone(),
                 ..ShardStatus::default()
             },
             name,
-            replica,
+            upstream,
             writer,
             reader: None,
             max_record: settings.max_record,
@@ -320,14 +507,26 @@ impl ShardSync {
             waiting_since: None,
             on_full_resync: settings.on_full_resync,
             slots: settings.slots,
+            skip_rdb: settings.skip_first_rdb && written_before.is_none(),
+            skipping: false,
             written_before,
-        })
+        }
     }
 
     /// Runs until `stop` turns true or an error; returns the final status (its
     /// applied offset is the one to resume from).
-    pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<ShardStatus> {
+    pub(crate) async fn run(self, stop: watch::Receiver<bool>) -> Result<ShardStatus> {
+        self.drive(stop).await.map(|(status, _)| status)
+    }
+
+    /// As [`ShardSync::run`], and whether a fan-out's feed let this target go
+    /// (it fell behind: the rest of the stream must come from a link of its own).
+    pub(crate) async fn drive(
+        mut self,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(ShardStatus, bool)> {
         let mut tick = tokio::time::interval(self.ack_every);
+        let mut detached = false;
         let ended = loop {
             tokio::select! {
                 _ = stopped(&mut stop) => break Ok(()),
@@ -336,8 +535,12 @@ impl ShardSync {
                         break Err(e);
                     }
                 }
-                event = self.replica.next_event() => {
+                event = self.upstream.next_event() => {
                     let Some(event) = event else {
+                        if matches!(self.upstream, Upstream::Tap(_)) {
+                            detached = true;
+                            break Ok(());
+                        }
                         break Err(Error::Source {
                             shard: self.name.clone(),
                             reason: "the replication stream ended unexpectedly".into(),
@@ -362,23 +565,31 @@ impl ShardSync {
         self.publish();
         ended?;
         flushed?;
-        Ok(self.status)
+        Ok((self.status, detached))
     }
 
-    /// Flushes the writer and acknowledges the offset it made durable.
+    /// Flushes the writer and acknowledges upstream the offset it made durable;
+    /// `doing` names the work for an error (`<doing> <source>`).
+    async fn flush(&mut self, doing: &str) -> Result<()> {
+        let durable = self
+            .writer
+            .flush()
+            .await
+            .map_err(Error::writer(|| format!("{doing} {}", self.name)))?;
+        if let Some(offset) = durable {
+            self.upstream.ack(offset);
+            self.status.applied = offset;
+        }
+        Ok(())
+    }
+
+    /// Flushes the writer and acknowledges the offset it made durable, if
+    /// anything waits; shows the lag.
     async fn acknowledge(&mut self) -> Result<()> {
         if self.waiting_since.is_some() {
             // What was received shows before the flush, the lag with it.
             self.publish();
-            let durable = self
-                .writer
-                .flush()
-                .await
-                .map_err(Error::writer(|| format!("forward from {}", self.name)))?;
-            if let Some(offset) = durable {
-                self.replica.ack(offset);
-                self.status.applied = offset;
-            }
+            self.flush("forward from").await?;
             self.status.lag_ms = self
                 .waiting_since
                 .take()
@@ -393,13 +604,21 @@ impl ShardSync {
     /// Shows this shard's status to the pipeline's watchers.
     fn publish(&mut self) {
         let stats = self.writer.stats();
-        self.status.reached = self.replica.applied_offset();
+        self.status.reached = self.upstream.applied_offset();
         self.status.filtered = stats.filtered;
+        self.status.returned = stats.returned;
+        self.status.settled = stats.settled;
+        self.status.conflicts = stats.conflicts;
         self.status.left_out = stats.functions_dropped + stats.field_ttls_dropped;
         self.status.bytes = stats.bytes;
-        self.status.reconnecting = self.replica.link_state().reconnecting().cloned();
+        self.status.reconnecting = self.upstream.reconnecting();
         self.status.target_retrying = self.writer.retrying();
-        (self.publish)(&|slot| slot.clone_from(&self.status));
+        (self.publish)(&|slot| {
+            // The entry names its target (a fan-out's); the shard does not know it.
+            let target = std::mem::take(&mut slot.target);
+            slot.clone_from(&self.status);
+            slot.target = target;
+        });
     }
 
     async fn take(&mut self, event: Event) -> Result<()> {
@@ -441,6 +660,11 @@ impl ShardSync {
                 self.rdb_offset = offset;
                 self.rdb_started = Instant::now();
                 self.reader = Some(Reader::new().max_record(self.max_record));
+                self.skipping = std::mem::take(&mut self.skip_rdb);
+                if self.skipping {
+                    tracing::info!(source = %self.name, "full resync: the RDB is read, not loaded (the other direction's keys)");
+                    self.reader = None;
+                }
                 self.publish();
             }
             Event::Continue { replid, offset } => {
@@ -452,6 +676,9 @@ impl ShardSync {
                 self.publish();
             }
             Event::RdbStart { len } => self.status.rdb_size = len,
+            Event::RdbChunk(bytes) if self.skipping => {
+                self.status.rdb_bytes += bytes.len() as u64;
+            }
             Event::RdbChunk(bytes) => {
                 let mut reader = self
                     .reader
@@ -463,6 +690,7 @@ impl ShardSync {
                 self.status.rdb_keys += drained?;
                 self.status.rdb_bytes += bytes.len() as u64;
             }
+            Event::RdbEnd if std::mem::take(&mut self.skipping) => self.rdb_end().await?,
             Event::RdbEnd => {
                 let mut reader = self
                     .reader
@@ -473,25 +701,7 @@ impl ShardSync {
                 if !reader.is_finished() {
                     return Err(self.fault("the RDB ended early"));
                 }
-                self.writer.mark(self.rdb_offset);
-                let durable = self
-                    .writer
-                    .flush()
-                    .await
-                    .map_err(Error::writer(|| format!("load the RDB of {}", self.name)))?;
-                if let Some(offset) = durable {
-                    self.replica.ack(offset);
-                    self.status.applied = offset;
-                }
-                self.status.streaming = true;
-                self.status.rdbs_done += 1;
-                self.status.last_rdb = Some(RdbDone {
-                    source: self.name.clone(),
-                    keys: self.status.rdb_keys,
-                    bytes: self.status.rdb_bytes,
-                    elapsed: self.rdb_started.elapsed(),
-                });
-                self.publish();
+                self.rdb_end().await?;
             }
             Event::Command(command) => {
                 self.writer
@@ -504,6 +714,23 @@ impl ShardSync {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// The end of a full resync's RDB: the target holds the stream up to the
+    /// resync's offset.
+    async fn rdb_end(&mut self) -> Result<()> {
+        self.writer.mark(self.rdb_offset);
+        self.flush("load the RDB of").await?;
+        self.status.streaming = true;
+        self.status.rdbs_done += 1;
+        self.status.last_rdb = Some(RdbDone {
+            source: self.name.clone(),
+            keys: self.status.rdb_keys,
+            bytes: self.status.rdb_bytes,
+            elapsed: self.rdb_started.elapsed(),
+        });
+        self.publish();
         Ok(())
     }
 

@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use endpoint::{ConnectOptions, Endpoint, Topology, discover};
-use key_writer::{CheckpointOptions, DEFAULT_CHECKPOINT_NAME, Hook, WriterOptions};
+use key_writer::{CheckpointOptions, DEFAULT_CHECKPOINT_NAME, Hook, Writer, WriterOptions};
 use replica_client::{DEFAULT_GIVE_UP_AFTER, ReplicaOptions};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
+use crate::fan_out::{self, Outlet};
 use crate::shard::{OnFullResync, Publish, Settings, ShardStatus, ShardSync};
 
 /// How long a sync retries a target in trouble by default (4 hours): a sync
@@ -180,6 +181,15 @@ impl fmt::Display for SyncReport {
 /// `sync --remove-checkpoints` (or [`remove_checkpoints`]) removes the keys after
 /// a cutover.
 ///
+/// # Several targets
+/// [`Sync::also_to`] adds targets, each with its own writer options: one replica
+/// per source shard (one RDB transfer, one stream) feeds them all, each from a
+/// queue of its own. A target whose queue fills (slow, or down and retried) is
+/// let go: once it has written its queue, it continues on a replication link of
+/// its own from its checkpoints, so the others neither wait for it nor lose
+/// anything. A target that fails stops with its error; the others go on, and the
+/// run returns that error when it ends.
+///
 /// # Outages and failovers
 /// A lost link to a source is retried, 100 ms to 30 s apart, for
 /// [`SyncOptions::source_retry_for`]; the shard's status says meanwhile which node
@@ -216,6 +226,11 @@ pub struct Sync {
     status: Arc<watch::Sender<SyncStatus>>,
     /// The source shards, once found (for a [`Cutover`](crate::Cutover) check).
     shards: Arc<Mutex<Vec<Endpoint>>>,
+    /// The first full resync's RDB is not loaded (a [`TwoWay`](crate::TwoWay)'s
+    /// second direction).
+    pub(crate) skip_first_rdb: bool,
+    /// More targets fed from the same streams ([`Sync::also_to`]).
+    also: Vec<(Endpoint, WriterOptions)>,
 }
 
 impl fmt::Debug for Sync {
@@ -237,7 +252,23 @@ impl Sync {
             options: SyncOptions::default(),
             status: Arc::new(watch::channel(SyncStatus::default()).0),
             shards: Arc::default(),
+            skip_first_rdb: false,
+            also: Vec::new(),
         }
+    }
+
+    /// Writes the same streams to `target` too, with its own writer options
+    /// (filters, database map, hooks, existing-key policy...; start from
+    /// `SyncOptions::default().writer`, whose expiry grace and retries suit a
+    /// sync). Fan-out: one replica per source shard feeds every target, each
+    /// with its own queue of [`SyncOptions::queue`] events and its own
+    /// checkpoints; a target whose queue fills (slow, or down) is let go and
+    /// continues on a replication link of its own from its checkpoints, and a
+    /// target that fails stops with its error while the others go on (the run
+    /// returns that error when it ends). Each target has its own status entries.
+    pub fn also_to(mut self, target: Endpoint, writer: WriterOptions) -> Sync {
+        self.also.push((target, writer));
+        self
     }
 
     /// Replaces the options (hooks added before are replaced too: add them after).
@@ -310,12 +341,24 @@ impl Sync {
         }
         *self.shards.lock().expect("not poisoned") =
             shards.iter().map(|s| s.master.clone()).collect();
+        let targets: Vec<(Endpoint, WriterOptions)> =
+            std::iter::once((self.target.clone(), self.options.writer.clone()))
+                .chain(self.also.iter().cloned())
+                .collect();
+        let fan_out = targets.len() > 1;
         self.status.send_replace(SyncStatus {
             shards: shards
                 .iter()
-                .map(|s| ShardStatus {
-                    source: s.master.to_string(),
-                    ..ShardStatus::default()
+                .flat_map(|s| {
+                    targets.iter().map(|(target, _)| ShardStatus {
+                        source: s.master.to_string(),
+                        target: if fan_out {
+                            target.to_string()
+                        } else {
+                            String::new()
+                        },
+                        ..ShardStatus::default()
+                    })
                 })
                 .collect(),
         });
@@ -331,32 +374,53 @@ impl Sync {
             max_record: self.options.max_record,
             ack_every: self.options.ack_every,
             slots: None,
+            skip_first_rdb: self.skip_first_rdb,
         };
         for (index, source) in shards.into_iter().enumerate() {
-            let (target, mut settings, stop) =
-                (self.target.clone(), settings.clone(), stop_rx.clone());
             let shard = source.master;
-            settings.replica = settings.replica.failover(source.replicas);
-            settings.slots = source.slots;
-            settings.writer.checkpoint = self.options.checkpoint_name.as_ref().map(|name| {
-                let mut checkpoint = CheckpointOptions::new(source.id);
-                checkpoint.name = name.clone();
-                checkpoint
-            });
-            let status = self.status.clone();
-            let publish: Publish = Arc::new(move |edit: &dyn Fn(&mut ShardStatus)| {
-                status.send_modify(|s| {
-                    if let Some(slot) = s.shards.get_mut(index) {
-                        edit(slot);
-                    }
-                })
-            });
+            let mut outlets = Vec::new();
+            for (t, (target, writer)) in targets.iter().enumerate() {
+                let mut settings = settings.clone();
+                settings.replica = settings.replica.failover(source.replicas.clone());
+                settings.slots.clone_from(&source.slots);
+                settings.writer = writer.clone();
+                settings.writer.checkpoint = self.options.checkpoint_name.as_ref().map(|name| {
+                    let mut checkpoint = CheckpointOptions::new(source.id.clone());
+                    checkpoint.name = name.clone();
+                    checkpoint
+                });
+                let status = self.status.clone();
+                let slot = index * targets.len() + t;
+                let publish: Publish = Arc::new(move |edit: &dyn Fn(&mut ShardStatus)| {
+                    status.send_modify(|s| {
+                        if let Some(slot) = s.shards.get_mut(slot) {
+                            edit(slot);
+                        }
+                    })
+                });
+                outlets.push(Outlet {
+                    target: target.clone(),
+                    settings,
+                    publish,
+                });
+            }
+            let stop = stop_rx.clone();
+            let queue = self.options.queue;
             // Every log line of the shard's work names its source and target.
-            let span = tracing::warn_span!("shard", source = %shard, target = %target);
+            let names: Vec<String> = targets.iter().map(|(t, _)| t.to_string()).collect();
+            let span = tracing::warn_span!("shard", source = %shard, target = %names.join(","));
             tasks.spawn(
                 async move {
+                    if outlets.len() > 1 {
+                        return fan_out::run(shard, outlets, queue, stop).await;
+                    }
+                    let Outlet {
+                        target,
+                        settings,
+                        publish,
+                    } = outlets.pop().expect("one target");
                     let sync = ShardSync::start(&shard, &target, settings, publish).await?;
-                    sync.run(stop).await
+                    sync.run(stop).await.map(|_| ())
                 }
                 .instrument(span),
             );
@@ -381,6 +445,43 @@ impl Sync {
             Some(e) => Err(e),
             None => Ok(SyncReport::from(&*self.status.borrow())),
         }
+    }
+
+    /// Whether the target holds keys, and none of this sync's checkpoints: `None`
+    /// when it is empty or holds them, else what it holds.
+    ///
+    /// # Errors
+    /// When the sources or the target cannot be reached.
+    pub(crate) async fn target_foreign_keys(&self) -> Result<Option<String>> {
+        let context = || format!("read the target {}", self.target);
+        let mut plain = self.options.writer.clone();
+        plain.checkpoint = None;
+        let mut writer = Writer::connect(&self.target, plain)
+            .await
+            .map_err(Error::writer(context))?;
+        let Err(held) = writer.check_empty().await else {
+            return Ok(None);
+        };
+        let Some(name) = &self.options.checkpoint_name else {
+            return Ok(Some(held.to_string()));
+        };
+        for shard in self.shards().await? {
+            let mut options = self.options.writer.clone();
+            let mut checkpoint = CheckpointOptions::new(shard.id);
+            checkpoint.name = name.clone();
+            options.checkpoint = Some(checkpoint);
+            let mut writer = Writer::connect(&self.target, options)
+                .await
+                .map_err(Error::writer(context))?;
+            let found = writer
+                .read_checkpoints()
+                .await
+                .map_err(Error::writer(context))?;
+            if found.iter().any(Option::is_some) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(held.to_string()))
     }
 
     /// Every source shard (a standalone source, or each master of a cluster), the

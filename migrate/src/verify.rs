@@ -93,8 +93,9 @@ pub struct VerifyOptions {
     /// With any, extra keys on the target are not looked for (a hook cannot be
     /// inverted); the report says so.
     pub hooks: Hooks,
-    /// The first part of the sync's checkpoint keys, left out on the target
-    /// (default [`DEFAULT_CHECKPOINT_NAME`]).
+    /// The first part of the sync's checkpoint keys, left out on both sides (a
+    /// cascade's or a two-way sync's source holds another sync's; default
+    /// [`DEFAULT_CHECKPOINT_NAME`]).
     pub checkpoint_name: String,
     /// Values of at most this many bytes (as `MEMORY USAGE` estimates them; an
     /// RDB file's value: its encoded size) are read whole with `DUMP` on each side
@@ -575,12 +576,14 @@ impl<'v, 'a> Run<'v, 'a> {
             }
         }
         let mut scanner = source.scanner().await?;
+        let checkpoints = self.options().checkpoint_name.clone();
         for (i, db) in work {
             let mut step = scanner.scan(i, db, b"0", batch).await?;
             loop {
                 let (next, keys) = step;
                 let pairs = keys
                     .into_iter()
+                    .filter(|name| !is_sync_key(&checkpoints, name))
                     .map(|name| Pair {
                         db,
                         name,
@@ -640,6 +643,9 @@ impl<'v, 'a> Run<'v, 'a> {
                         context: name.clone(),
                         error,
                     })?);
+                    if self.is_sync_key(&name) {
+                        continue;
+                    }
                     pending.push(Pair {
                         db: key.db,
                         name,
@@ -1299,11 +1305,9 @@ impl<'v, 'a> Run<'v, 'a> {
         Ok(counted)
     }
 
-    /// Whether a target key is the sync's own (a checkpoint or a temporary key).
+    /// Whether a key is a sync's own (see [`is_sync_key`]).
     fn is_sync_key(&self, key: &[u8]) -> bool {
-        let name = self.options().checkpoint_name.as_bytes();
-        (key.starts_with(name) && key.get(name.len()) == Some(&b':'))
-            || key.windows(16).any(|w| w == b":key-writer-tmp:")
+        is_sync_key(&self.options().checkpoint_name, key)
     }
 
     /// The extra keys among target keys `names` of target database `tdb`.
@@ -1474,6 +1478,15 @@ impl<'v, 'a> Run<'v, 'a> {
         }
         Ok(found)
     }
+}
+
+/// Whether a key is a sync's own, on either side (a cascade's or a two-way
+/// sync's source holds another sync's): a checkpoint (named `checkpoints`, then
+/// `:`) or a temporary key of a value written in pieces.
+fn is_sync_key(checkpoints: &str, key: &[u8]) -> bool {
+    let name = checkpoints.as_bytes();
+    (key.starts_with(name) && key.get(name.len()) == Some(&b':'))
+        || key.windows(16).any(|w| w == b":key-writer-tmp:")
 }
 
 /// `TYPE`, `PTTL` and `MEMORY USAGE` of `keys` in database `db` of `side`, as

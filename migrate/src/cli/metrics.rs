@@ -4,7 +4,8 @@
 //! the status line's.
 //!
 //! Names start with `migrate_` and the pipeline; a sync's carry the source
-//! shard as label `shard` (its address, passwords never shown):
+//! shard as label `shard` (its address, passwords never shown), and with several
+//! targets the target as label `target`:
 //!
 //! | Metric | Kind | What |
 //! |---|---|---|
@@ -13,6 +14,7 @@
 //! | `migrate_sync_commands_total` | counter | stream commands written |
 //! | `migrate_sync_commands_filtered_total` | counter | stream commands and keys left out by filters and hooks |
 //! | `migrate_sync_left_out_total` | counter | what the lossy options left out |
+//! | `migrate_sync_returned_total`, `migrate_sync_conflicts_total`, `migrate_sync_conflict_commands_total` | counter | two-way: the other direction's commands dropped on their way back, conflicts settled, and commands applied again to settle them (the shard's source is the side its stream comes from) |
 //! | `migrate_sync_stream_bytes_total` | counter | stream bytes received |
 //! | `migrate_sync_full_syncs_total`, `migrate_sync_partial_resyncs_total` | counter | resynchronizations |
 //! | `migrate_sync_received_offset`, `migrate_sync_applied_offset` | gauge | replication offsets: received, and held by the target |
@@ -83,9 +85,10 @@ pub trait Exported: Send + Sync + 'static {
 impl Exported for SyncStatus {
     fn export(&self) {
         for s in &self.shards {
-            let shard = s.source.clone();
+            let (shard, target) = (s.source.clone(), s.target.clone());
+            let labels = || [("shard", shard.clone()), ("target", target.clone())];
             let total = |name: &'static str, value: u64| {
-                counter!(name, "shard" => shard.clone()).absolute(value);
+                counter!(name, &labels()).absolute(value);
             };
             total("migrate_sync_rdb_bytes_total", s.rdb_bytes);
             total("migrate_sync_rdb_keys_total", s.rdb_keys);
@@ -93,11 +96,14 @@ impl Exported for SyncStatus {
             total("migrate_sync_commands_total", s.commands);
             total("migrate_sync_commands_filtered_total", s.filtered);
             total("migrate_sync_left_out_total", s.left_out);
+            total("migrate_sync_returned_total", s.returned);
+            total("migrate_sync_conflict_commands_total", s.settled);
+            total("migrate_sync_conflicts_total", s.conflicts);
             total("migrate_sync_stream_bytes_total", s.bytes);
             total("migrate_sync_full_syncs_total", s.full_syncs);
             total("migrate_sync_partial_resyncs_total", s.partial_syncs);
             let level = |name: &'static str, value: u64| {
-                gauge!(name, "shard" => shard.clone()).set(value as f64);
+                gauge!(name, &labels()).set(value as f64);
             };
             level("migrate_sync_received_offset", s.received);
             level("migrate_sync_applied_offset", s.applied);
