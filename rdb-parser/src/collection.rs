@@ -7,11 +7,26 @@
 //! buffers), so walk them with `while let Some(e) = cursor.next()? {}`, and hand the
 //! rest to a closure with the cursor's `try_for_each` / `try_fold`.
 
+use crate::cursor::Cursor;
 use crate::element::Element;
 use crate::entries::{Group, Layout, Walker};
 use crate::error::{Error, Result};
-use crate::string::RdbString;
+use crate::length::read_len;
+use crate::string::{RdbString, read_string};
 use crate::value::Encoding;
+
+/// A blob of a compact encoding, sized as the server holds it in memory (the RDB
+/// stores these blobs as they are in memory): what a memory estimate needs
+/// without decoding the entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Blob {
+    /// A ziplist, listpack or intset of this many bytes: the whole value's, or
+    /// one quicklist node's.
+    Packed(u64),
+    /// A quicklist `PLAIN` node: one element of this many bytes.
+    Plain(u64),
+}
 
 /// What every collection view holds: where its bytes are and how they are laid out.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +58,41 @@ impl<'a> Body<'a> {
         Ok(walker)
     }
 
+    /// Hands `each` the value's blobs in order; nothing for an encoding saved entry
+    /// by entry.
+    fn blobs(&self, mut each: impl FnMut(Blob)) -> Result<()> {
+        let mut cur = Cursor::new(self.payload, self.base);
+        let v = self.version;
+        let mut walk = |cur: &mut Cursor<'a>| -> Result<()> {
+            match self.layout {
+                Layout::Blob { .. } => {
+                    each(Blob::Packed(
+                        read_string(cur, v, "encoded collection")?.len(),
+                    ));
+                }
+                Layout::Quicklist | Layout::Quicklist2 => {
+                    let nodes = match self.count {
+                        Some(n) => n,
+                        None => read_len(cur, v, "collection length")?,
+                    };
+                    for _ in 0..nodes {
+                        let plain = self.layout == Layout::Quicklist2
+                            && read_len(cur, v, "quicklist container")? == 1;
+                        let len = read_string(cur, v, "quicklist node")?.len();
+                        each(if plain {
+                            Blob::Plain(len)
+                        } else {
+                            Blob::Packed(len)
+                        });
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        };
+        walk(&mut cur).map_err(|e| e.with_rdb_key(self.key))
+    }
+
     /// Folds every entry into `init` with `f`, the walk built where it runs: a walk
     /// is a few hundred bytes, and one returned in a `Result` (as the cursors are)
     /// is copied on its way out.
@@ -70,6 +120,17 @@ macro_rules! view {
             /// How the value is encoded in the RDB.
             pub fn encoding(&self) -> Encoding {
                 self.body.encoding
+            }
+
+            /// Hands `each` the sizes of the value's compact blobs, in order, without
+            /// decoding their entries: the one ziplist, listpack or intset of a
+            /// compact encoding, or every node of a quicklist; nothing for an
+            /// encoding saved entry by entry.
+            ///
+            /// # Errors
+            /// When the value's structure is corrupt or truncated.
+            pub fn blobs(&self, each: impl FnMut(Blob)) -> Result<()> {
+                self.body.blobs(each)
             }
         }
     };

@@ -97,7 +97,7 @@ pub use array::{Array, ArrayValue, Slots};
 #[cfg(feature = "tokio")]
 pub use async_reader::AsyncReader;
 pub use checksum::crc64;
-pub use collection::{Elements, Field, Fields, Hash, List, ScoredMembers, Set, SortedSet};
+pub use collection::{Blob, Elements, Field, Fields, Hash, List, ScoredMembers, Set, SortedSet};
 pub use dump::{Dump, parse_dump};
 pub use element::Element;
 pub use error::{Error, ErrorKind, Result};

@@ -233,6 +233,29 @@ impl<'a> Stream<'a> {
         self.node_count
     }
 
+    /// Hands `each` every node's master ID and the size of its listpack, in
+    /// order, without decoding its entries (the server holds the listpacks as
+    /// they are stored).
+    ///
+    /// # Errors
+    /// When a node is corrupt or truncated.
+    pub fn node_sizes(&self, mut each: impl FnMut(StreamId, u64)) -> Result<()> {
+        let mut cur = Cursor::new(self.nodes, self.nodes_base);
+        let v = self.version;
+        let mut walk = || -> Result<()> {
+            for _ in 0..self.node_count {
+                let at = cur.pos();
+                let id = read_string(&mut cur, v, "stream node ID")?
+                    .as_raw()
+                    .and_then(StreamId::from_be)
+                    .ok_or_else(|| cur.error_at(ErrorKind::Invalid("stream node ID"), at))?;
+                each(id, read_string(&mut cur, v, "stream node listpack")?.len());
+            }
+            Ok(())
+        };
+        walk().map_err(|e| e.with_rdb_key(self.key))
+    }
+
     /// The nodes as stored (node ID and listpack strings, one after the other),
     /// the same in every format.
     pub(crate) fn raw_nodes(&self) -> &'a [u8] {
