@@ -1,5 +1,6 @@
-//! An RDB file read in place (memory-mapped): every item as a JSON line, or counts
-//! per type and encoding after decoding every value.
+//! An RDB file read in place (memory-mapped): every item as a JSON line, counts per
+//! type and encoding after decoding every value, or each key's memory on the server
+//! that wrote it; on every core.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -11,6 +12,8 @@ use rdb_parser::{Item, Key, ParseOptions, Rdb};
 
 use crate::error::{Error, Result};
 use crate::json::JsonWriter;
+use crate::memory::{Allocator, Estimator, MemoryLayout};
+use crate::memory_report::{Collector, MemoryFormat, MemoryReport};
 use crate::rdb_file::map;
 use crate::stats::Stats;
 
@@ -51,29 +54,80 @@ pub fn json_lines_threaded(
     }
     let map = map(path)?;
     let rdb = Rdb::with_options(&map, options).map_err(Error::rdb_file(path))?;
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Item<'_>>)>(threads);
+    let render = |writer: &mut JsonWriter, items: &[Item<'_>]| {
+        let mut bytes = Vec::with_capacity(items.len() * 128);
+        let fault = items
+            .iter()
+            .try_for_each(|item| writer.write_item(&mut bytes, item))
+            .err();
+        (bytes, fault)
+    };
+    let write = |(bytes, fault): (Vec<u8>, Option<io::Error>)| {
+        out.write_all(&bytes)?;
+        fault.map_or(Ok(()), Err)
+    };
+    in_order(
+        &rdb,
+        threads,
+        JsonWriter::new,
+        render,
+        write,
+        io::Error::from,
+    )
+    .and_then(|_| out.flush())
+    .map_err(|error| Error::Io {
+        what: "decode",
+        path: path.to_owned(),
+        error,
+    })
+}
+
+/// Walks the file on this thread and hands batches of items to `threads - 1`
+/// others, which each turn a batch into a `T` with `work` (each with its own
+/// state from `state`); `done` takes the results on this thread, in the file's
+/// order. This thread works a batch itself when the others have none free. The
+/// first error of `done`, or a fault of the walk (as `fault` makes it) once
+/// every batch before it is done, ends the walk. Returns every thread's state.
+fn in_order<'a, S: Send, T: Send, E>(
+    rdb: &Rdb<'a>,
+    threads: usize,
+    state: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &[Item<'a>]) -> T + Sync,
+    mut done: impl FnMut(T) -> std::result::Result<(), E>,
+    fault: impl Fn(rdb_parser::Error) -> E,
+) -> std::result::Result<Vec<S>, E> {
+    // Alone, a batch is never queued: sending finds no one and this thread works it.
+    let queue = if threads > 1 { threads } else { 0 };
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Item<'a>>)>(queue);
     let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = mpsc::channel::<Rendered>();
-    let written = std::thread::scope(|scope| -> io::Result<()> {
-        for _ in 1..threads {
-            let (work_rx, done_tx) = (&work_rx, done_tx.clone());
-            scope.spawn(move || {
-                let mut writer = JsonWriter::new();
-                loop {
-                    let work = work_rx
-                        .lock()
-                        .map_err(|_| ())
-                        .and_then(|r| r.recv().map_err(|_| ()));
-                    let Ok((seq, items)) = work else { return };
-                    if done_tx.send(render(&mut writer, seq, &items)).is_err() {
-                        return;
+    let (done_tx, done_rx) = mpsc::channel::<(u64, T)>();
+    std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads)
+            .map(|_| {
+                let (work_rx, done_tx) = (&work_rx, done_tx.clone());
+                let (state, work) = (&state, &work);
+                scope.spawn(move || {
+                    let mut mine = state();
+                    loop {
+                        let next = work_rx
+                            .lock()
+                            .map_err(|_| ())
+                            .and_then(|r| r.recv().map_err(|_| ()));
+                        let Ok((seq, items)) = next else {
+                            return mine;
+                        };
+                        if done_tx.send((seq, work(&mut mine, &items))).is_err() {
+                            return mine;
+                        }
                     }
-                }
-            });
-        }
+                })
+            })
+            .collect();
         drop(done_tx);
+        // Moved in: an early return drops it, which lets the others go.
+        let work_tx = work_tx;
         let mut order = InOrder::default();
-        let mut writer = JsonWriter::new();
+        let mut mine = state();
         let mut batch = Vec::with_capacity(BATCH);
         let mut seq = 0;
         let mut walk_fault = None;
@@ -88,76 +142,189 @@ pub fn json_lines_threaded(
             if batch.len() == BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 if let Err(TrySendError::Full((seq, full))) = work_tx.try_send((seq, full)) {
-                    order.put(render(&mut writer, seq, &full));
+                    order.put(seq, work(&mut mine, &full));
                 }
                 seq += 1;
-                while let Ok(done) = done_rx.try_recv() {
-                    order.put(done);
+                while let Ok((seq, t)) = done_rx.try_recv() {
+                    order.put(seq, t);
                 }
-                order.write(out)?;
+                order.take(&mut done)?;
             }
         }
-        order.put(render(&mut writer, seq, &batch));
+        order.put(seq, work(&mut mine, &batch));
         drop(work_tx);
-        for done in done_rx.iter() {
-            order.put(done);
+        for (seq, t) in done_rx.iter() {
+            order.put(seq, t);
         }
-        order.write(out)?;
-        match walk_fault {
-            Some(e) => Err(io::Error::from(e)),
-            None => Ok(()),
+        order.take(&mut done)?;
+        if let Some(e) = walk_fault {
+            return Err(fault(e));
         }
-    });
-    written
-        .and_then(|()| out.flush())
-        .map_err(|error| Error::Io {
-            what: "decode",
-            path: path.to_owned(),
-            error,
-        })
+        let mut states = vec![mine];
+        for other in others {
+            states.push(
+                other
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+        }
+        Ok(states)
+    })
 }
 
-/// A batch's lines: its place in the file, the bytes, and the fault that cut
-/// them short.
-struct Rendered {
-    seq: u64,
-    bytes: Vec<u8>,
-    fault: Option<io::Error>,
-}
-
-fn render(writer: &mut JsonWriter, seq: u64, items: &[Item<'_>]) -> Rendered {
-    let mut bytes = Vec::with_capacity(items.len() * 128);
-    let fault = items
-        .iter()
-        .try_for_each(|item| writer.write_item(&mut bytes, item))
-        .err();
-    Rendered { seq, bytes, fault }
-}
-
-/// Rendered batches, written in the file's order.
-#[derive(Default)]
-struct InOrder {
+/// Results of batches, taken in the file's order.
+struct InOrder<T> {
     next: u64,
-    waiting: BTreeMap<u64, Rendered>,
+    waiting: BTreeMap<u64, T>,
 }
 
-impl InOrder {
-    fn put(&mut self, r: Rendered) {
-        self.waiting.insert(r.seq, r);
+impl<T> Default for InOrder<T> {
+    fn default() -> Self {
+        InOrder {
+            next: 0,
+            waiting: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> InOrder<T> {
+    fn put(&mut self, seq: u64, t: T) {
+        self.waiting.insert(seq, t);
     }
 
-    /// Writes the batches due; a batch's fault once its lines before it are
-    /// written.
-    fn write(&mut self, out: &mut impl Write) -> io::Result<()> {
-        while let Some(r) = self.waiting.remove(&self.next) {
-            out.write_all(&r.bytes)?;
+    /// Hands `done` the results due, in order, until it fails.
+    fn take<E>(
+        &mut self,
+        done: &mut impl FnMut(T) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        while let Some(t) = self.waiting.remove(&self.next) {
             self.next += 1;
-            if let Some(e) = r.fault {
-                return Err(e);
-            }
+            done(t)?;
         }
         Ok(())
     }
+}
+
+/// What [`memory`] reports and how.
+#[derive(Clone, Debug)]
+pub struct MemoryOptions {
+    /// Only the biggest keys, this many, biggest first ([`MemoryReport::top`]);
+    /// 0: every key, in the file's order.
+    pub top: usize,
+    /// Totals per key prefix instead of keys: the part of the name before this
+    /// separator, or the whole name without one ([`MemoryReport::by_prefix`]).
+    pub by_prefix: Option<Vec<u8>>,
+    /// The allocator the server that wrote the file was built with.
+    pub allocator: Allocator,
+    /// JSON lines or CSV.
+    pub format: MemoryFormat,
+    /// Threads that estimate (1: this one alone).
+    pub threads: usize,
+}
+
+impl Default for MemoryOptions {
+    fn default() -> Self {
+        MemoryOptions {
+            top: 0,
+            by_prefix: None,
+            allocator: Allocator::default(),
+            format: MemoryFormat::Json,
+            threads: 1,
+        }
+    }
+}
+
+/// Estimates what every key of the RDB file at `path` takes in the memory of the
+/// server that wrote it (see [`KeyMemory`](crate::KeyMemory)) and writes the report to `out`: a
+/// line per key in the file's order (or the biggest keys, or totals per prefix),
+/// then the totals per database and per type (see [`MemoryFormat`]). On several
+/// threads the output is that of one.
+///
+/// # Errors
+/// [`Error::Rdb`] for a corrupt file (with the byte offset), [`Error::Io`] when the
+/// file cannot be read or `out` written.
+pub fn memory(
+    path: &Path,
+    options: ParseOptions,
+    report: MemoryOptions,
+    out: &mut impl Write,
+) -> Result<MemoryReport> {
+    let map = map(path)?;
+    let rdb = Rdb::with_options(&map, options).map_err(Error::rdb_file(path))?;
+    // Valkey 8 writes Redis's header, and says so in an aux field (they come first).
+    let valkey = rdb
+        .items()
+        .map_while(|item| match item {
+            Ok(Item::Aux { key, .. }) => Some(key.as_raw() == Some(b"valkey-ver")),
+            _ => None,
+        })
+        .any(|v| v);
+    let layout = MemoryLayout::of(rdb.header(), valkey);
+    let every_key = report.top == 0 && report.by_prefix.is_none();
+    let format = report.format;
+    // Each thread gathers its own totals, merged at the end: the keys stay
+    // where they were estimated, only the lines travel.
+    let state = || Estimating {
+        estimator: Estimator::new(layout, report.allocator),
+        collector: Collector::new(report.top, report.by_prefix.clone()),
+    };
+    let estimate = |part: &mut Estimating, items: &[Item<'_>]| {
+        let mut batch = Estimated::default();
+        for item in items {
+            let Item::Key(k) = item else { continue };
+            match part.estimator.key(k) {
+                Ok(key) => {
+                    if every_key {
+                        // Writing to memory cannot fail.
+                        let _ = format.key(&mut batch.lines, &key);
+                    }
+                    part.collector.add(key);
+                }
+                Err(e) => {
+                    batch.fault = Some(e);
+                    break;
+                }
+            }
+        }
+        batch
+    };
+    let io = |error| Error::Io {
+        what: "decode",
+        path: path.to_owned(),
+        error,
+    };
+    let fault = Error::rdb_file(path);
+    if every_key {
+        format.key_header(out).map_err(io)?;
+    }
+    let take = |batch: Estimated| {
+        out.write_all(&batch.lines).map_err(io)?;
+        batch.fault.map_or(Ok(()), |e| Err(fault(e)))
+    };
+    let parts = in_order(&rdb, report.threads.max(1), state, estimate, take, &fault)?;
+    let mut collector = Collector::new(report.top, report.by_prefix);
+    for part in parts {
+        collector.merge(part.collector);
+    }
+    let report = collector.finish(layout);
+    format
+        .report(out, &report)
+        .and_then(|()| out.flush())
+        .map_err(io)?;
+    Ok(report)
+}
+
+/// One thread's share of [`memory`].
+struct Estimating {
+    estimator: Estimator,
+    collector: Collector,
+}
+
+/// A batch's lines, and the fault that cut them short.
+#[derive(Default)]
+struct Estimated {
+    lines: Vec<u8>,
+    fault: Option<rdb_parser::Error>,
 }
 
 /// Counts per type and encoding in the RDB file at `path`, decoding every value.

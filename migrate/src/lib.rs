@@ -25,7 +25,8 @@
 //! - [`Convert`]: an RDB file rewritten for another server (an older Redis RDB
 //!   version, values re-encoded where theirs is newer; or Valkey 9's format),
 //!   which loads it at start-up; with the same filter, database map and hooks.
-//! - [`decode`]: an RDB file as JSON lines, or counts per type and encoding.
+//! - [`decode`]: an RDB file as JSON lines, counts per type and encoding, or each
+//!   key's memory on the server that wrote it ([`decode::memory`], [`Estimator`]).
 //! - [`Precheck`]: before a job, whether it can succeed, as [`Finding`]s.
 //! - A [`Hook`] sees every key and command before it is written and may keep,
 //!   drop, rename, move it to another database, rewrite it, or stop the copy.
@@ -185,6 +186,8 @@ mod error;
 mod fan_out;
 mod json;
 mod library;
+mod memory;
+mod memory_report;
 mod precheck;
 mod progress;
 mod rate;
@@ -206,6 +209,8 @@ pub use difference::{Difference, DifferenceKind, Subject};
 pub use dump::{Dump, DumpStatus, Dumped};
 pub use error::{Error, Result};
 pub use json::JsonWriter;
+pub use memory::{Allocator, Estimator, KeyMemory, MemoryLayout};
+pub use memory_report::{MemoryFormat, MemoryReport, MemoryTotal};
 pub use precheck::{Finding, Precheck, PrecheckOptions, Severity};
 pub use progress::Progress;
 pub use rdb_file::is_rdb;
