@@ -186,8 +186,11 @@ fn every_key_within_a_fifth_of_memory_usage_on_every_server() {
                 line["encoding"].as_str().unwrap(),
             );
             encodings.insert(format!("{ty}/{enc}"));
-            let ratio = estimate as f64 / real as f64;
-            if !(0.8..=1.2).contains(&ratio) {
+            // glibc hands out a chunk whole when the rest would be under 32
+            // bytes, as its heap's history has it: a tiny key may measure a
+            // chunk more than its requests.
+            let slack = if allocator == "libc" { 32.0 } else { 0.0 };
+            if (estimate as f64 - real as f64).abs() > real as f64 * 0.2 + slack {
                 off.push(format!(
                     "{key} ({ty}/{enc}): {estimate} estimated, {real} real"
                 ));
