@@ -242,3 +242,67 @@ fn the_checkpoint_of_a_previous_sync() {
         "{lines:#?}"
     );
 }
+
+/// A node that says it is a cluster but refuses `CLUSTER` commands (here a user
+/// without them, as a managed service's proxy endpoint answers): a blocker until
+/// the job is told `--proxy`; then what a proxy means for it, as warnings.
+#[test]
+fn a_proxy_in_front_of_a_cluster() {
+    let src = Server::start(Version::Redis7_0);
+    let mut con = src.client();
+    write_mixed(&mut con, 100);
+    redis::cmd("SELECT").arg(2).query::<()>(&mut con).unwrap();
+    redis::cmd("SET")
+        .arg("elsewhere")
+        .arg(1)
+        .query::<()>(&mut con)
+        .unwrap();
+    let node = Server::builder(Version::Redis7_0).cluster_node().start();
+    run(&node, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+    run(
+        &node,
+        &[
+            "ACL", "SETUSER", "app", "on", ">secret", "~*", "&*", "+@all", "-cluster",
+        ],
+    );
+    let target = format!("redis://app:secret@{}", node.addr());
+    let (source, target) = (src.url(), target);
+    let base = ["--source", source.as_str(), "--target", target.as_str()];
+
+    let (code, lines) = sync_check(&base);
+    assert_eq!(code, 1, "{lines:#?}");
+    let blocker = finding(&lines, "blocker", "proxy").expect("a proxy blocker");
+    assert!(blocker.contains("--proxy"), "{blocker}");
+    assert!(
+        finding(&lines, "blocker", "connect").is_none(),
+        "{lines:#?}"
+    );
+
+    let (code, lines) = sync_check(&[&base[..], &["--proxy"]].concat());
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(finding(&lines, "info", "proxy").is_some(), "{lines:#?}");
+    let warnings: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("warning: ") && l.contains(": proxy: "))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{lines:#?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("database 2")),
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("no checkpoints")),
+        "{warnings:#?}"
+    );
+
+    // A copy keeps no checkpoints: through the proxy, only the databases are
+    // warned of.
+    let scan = env!("CARGO_BIN_EXE_scan");
+    let (code, lines) = check(scan, &[&base[..], &["--proxy"]].concat());
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("no checkpoints")),
+        "{lines:#?}"
+    );
+    assert!(finding(&lines, "warning", "proxy").is_some(), "{lines:#?}");
+}

@@ -376,6 +376,15 @@ pub enum DbCommands {
 }
 
 impl WriteArgs {
+    /// How the target is reached: `--proxy`, or as it says.
+    pub fn target_mode(&self) -> TargetMode {
+        if self.proxy {
+            TargetMode::Proxy
+        } else {
+            TargetMode::Auto
+        }
+    }
+
     /// The writer's options these arguments describe: the filter, then the
     /// database mapping, as hooks.
     ///
@@ -404,11 +413,7 @@ impl WriteArgs {
                 Policy::Ignore => ExistingKeys::Ignore,
                 Policy::Fail => ExistingKeys::Fail,
             },
-            mode: if self.proxy {
-                TargetMode::Proxy
-            } else {
-                TargetMode::Auto
-            },
+            mode: self.target_mode(),
             database_commands: match self.database_commands {
                 DbCommands::Refuse => DatabaseCommands::Refuse,
                 DbCommands::Skip => DatabaseCommands::Skip,

@@ -16,11 +16,16 @@
 //!   `maxmemory` against the sources' dataset and an evicting policy;
 //!   `proto-max-bulk-len` against the sources'; whether it is empty; for a sync,
 //!   whether it holds the checkpoints of a previous run (which it resumes from).
+//!   A target that says it is a cluster but refuses `CLUSTER` commands is a proxy
+//!   in front of one, which the job must be told of; through a proxy
+//!   ([`TargetMode::Proxy`]), that the sources' keys are all in database 0 and
+//!   that a sync keeps no checkpoints there.
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use endpoint::{ConnectOptions, Connection, Endpoint, ServerInfo, Topology, discover};
+use key_writer::TargetMode;
 use resp_codec::Frame;
 
 use crate::error::Result;
@@ -105,6 +110,9 @@ pub struct PrecheckOptions {
     /// The first part of a sync's checkpoint keys, to say whether the target
     /// holds those of a previous run (`None`: not a sync with checkpoints).
     pub checkpoint_name: Option<String>,
+    /// How the job reaches the target: through a proxy it is asked for no
+    /// cluster layout (default [`TargetMode::Auto`]).
+    pub target_mode: TargetMode,
 }
 
 impl Default for PrecheckOptions {
@@ -119,6 +127,7 @@ impl Default for PrecheckOptions {
             sample: Duration::from_secs(1),
             backlog_seconds: 60,
             checkpoint_name: None,
+            target_mode: TargetMode::Auto,
         }
     }
 }
@@ -150,6 +159,8 @@ pub struct Precheck {
 /// What was read of one source master.
 struct SourceFacts {
     info: ServerInfo,
+    /// The databases holding keys.
+    dbs: Vec<u64>,
     functions: bool,
     modules: Vec<String>,
     dataset: u64,
@@ -215,13 +226,21 @@ impl Precheck {
             }
         }
         let o = &self.options.target_connect;
-        if let Some(target) = &self.target
-            && let Some(topology) = layout(target, o, "target", &mut findings).await
-        {
-            self.check_target(target, &topology, &facts, &mut findings)
-                .await;
-            if let Some(name) = &self.options.checkpoint_name {
-                checkpoints(name, target, &topology, &shard_ids, o, &mut findings).await;
+        let proxy = self.options.target_mode == TargetMode::Proxy;
+        if let Some(target) = &self.target {
+            // A proxy is not asked for a layout: it routes by itself.
+            let topology = match proxy {
+                true => Some(Topology::Standalone(target.clone())),
+                false => target_layout(target, o, &mut findings).await,
+            };
+            if let Some(topology) = topology {
+                self.check_target(target, &topology, &facts, &mut findings)
+                    .await;
+                if let Some(name) = &self.options.checkpoint_name
+                    && !proxy
+                {
+                    checkpoints(name, target, &topology, &shard_ids, o, &mut findings).await;
+                }
             }
         }
         findings.sort_by_key(|f| f.severity);
@@ -266,8 +285,13 @@ impl Precheck {
             .ok()
             .flatten()
             .and_then(|v| parse_size(&v));
+        let keyspace = con.info("keyspace").await.unwrap_or_default();
         Some(SourceFacts {
             info,
+            dbs: endpoint::keyspace(&keyspace)
+                .into_iter()
+                .map(|(db, _)| db)
+                .collect(),
             functions,
             modules: modules(con).await,
             dataset,
@@ -402,14 +426,23 @@ impl Precheck {
                 return;
             }
         };
+        let proxy = o.target_mode == TargetMode::Proxy;
+        if proxy && o.writes {
+            self.through_proxy(&server, facts, findings);
+        }
         let Ok(info) = con.server_info().await else {
-            findings.push(finding(
-                Severity::Blocker,
-                "connect",
-                &server,
-                "INFO refused".into(),
-                "check the credentials",
-            ));
+            if proxy {
+                let text = "the proxy answers no INFO: versions, memory and modules not checked";
+                findings.push(note("proxy", &server, text.into()));
+            } else {
+                findings.push(finding(
+                    Severity::Blocker,
+                    "connect",
+                    &server,
+                    "INFO refused".into(),
+                    "check the credentials",
+                ));
+            }
             return;
         };
         if cluster {
@@ -621,6 +654,71 @@ async fn checkpoints(
             Err(_) => {}
         }
     }
+}
+
+impl Precheck {
+    /// What writing through a proxy means for this job: database 0 only, and no
+    /// checkpoints for a sync.
+    fn through_proxy(&self, server: &str, facts: &[SourceFacts], findings: &mut Vec<Finding>) {
+        let text = "written through a proxy: keys routed by it, database 0 only, no transactions";
+        findings.push(note("proxy", server, text.into()));
+        let mut dbs: Vec<u64> = facts.iter().flat_map(|f| f.dbs.iter().copied()).collect();
+        dbs.sort_unstable();
+        dbs.dedup();
+        dbs.retain(|db| *db != 0);
+        if !dbs.is_empty() {
+            let list: Vec<String> = dbs.iter().map(u64::to_string).collect();
+            findings.push(finding(
+                Severity::Warning,
+                "proxy",
+                server,
+                format!(
+                    "the sources hold keys in database {}; a proxy takes database 0 only: the copy stops at the first of them",
+                    list.join(", ")
+                ),
+                "map them to 0 (--db-map N:0) or leave them out (--db 0)",
+            ));
+        }
+        if self.options.checkpoint_name.is_some() {
+            findings.push(finding(
+                Severity::Warning,
+                "proxy",
+                server,
+                "no checkpoints through a proxy: started again, the sync begins with a full sync, and a command whose reply is lost may be applied twice".into(),
+                "write to the deployment's own nodes for exactly-once",
+            ));
+        }
+    }
+}
+
+/// How the target is laid out. A node that says it is a cluster but refuses
+/// the `CLUSTER` commands is a proxy in front of one (as managed services'
+/// endpoints are): a blocker saying so, rather than a failed connection.
+async fn target_layout(
+    target: &Endpoint,
+    options: &ConnectOptions,
+    findings: &mut Vec<Finding>,
+) -> Option<Topology> {
+    let refused = match discover(target, options).await {
+        Ok(topology) => return Some(topology),
+        Err(endpoint::Error::Server { message, .. }) => message,
+        Err(_) => return layout(target, options, "target", findings).await,
+    };
+    let cluster = match Connection::connect(target, options).await {
+        Ok(mut con) => con.server_info().await.is_ok_and(|i| i.cluster_enabled),
+        Err(_) => false,
+    };
+    if !cluster {
+        return layout(target, options, "target", findings).await;
+    }
+    findings.push(finding(
+        Severity::Blocker,
+        "proxy",
+        &format!("target {}", target.addr()),
+        format!("the target says it is a cluster (cluster_enabled:1) but refuses CLUSTER commands ({refused}): a proxy in front of one"),
+        "--proxy (keys routed by the proxy, database 0 only, no checkpoints), or a cluster node's own address",
+    ));
+    None
 }
 
 /// How a deployment is laid out; a failed discovery is a blocker and gives none.

@@ -98,8 +98,9 @@ impl ServerBuilder {
         self
     }
 
-    /// Makes the server a cluster node (`cluster-enabled yes`), keeping port + 10000 free.
-    pub(crate) fn cluster_node(mut self) -> Self {
+    /// Makes the server a cluster node (`cluster-enabled yes`, its port + 10000 kept
+    /// free), on its own until slots are added or nodes met.
+    pub fn cluster_node(mut self) -> Self {
         self.cluster = true;
         self
     }

@@ -52,10 +52,10 @@ async fn main() -> anyhow::Result<()> {
     (options.jobs, options.check_empty) = (args.jobs, args.check_empty);
     options.seed = args.seed.options(args.connect.options());
     let target = args.connect.endpoint(Role::Target, &args.target)?;
-    let lossy = args.write.lossy;
+    let (lossy, mode) = (args.write.lossy, args.write.target_mode());
     args.run
         .check
-        .run_if_asked(Job::Copy, &[], Some(&target), &args.connect, lossy)
+        .run_if_asked(Job::Copy, &[], Some((&target, mode)), &args.connect, lossy)
         .await;
     let restore = Restore::new(target, args.files).options(options);
     args.run.metrics.serve(restore.status())?;

@@ -38,11 +38,17 @@ async fn main() -> anyhow::Result<()> {
         args.connect.endpoint(Role::Source, &args.source)?,
         args.connect.endpoint(Role::Target, &args.target)?,
     );
-    let lossy = args.write.lossy;
+    let (lossy, mode) = (args.write.lossy, args.write.target_mode());
     let sources = [source.clone()];
     args.run
         .check
-        .run_if_asked(Job::Copy, &sources, Some(&target), &args.connect, lossy)
+        .run_if_asked(
+            Job::Copy,
+            &sources,
+            Some((&target, mode)),
+            &args.connect,
+            lossy,
+        )
         .await;
     let scan = Scan::new(source, target).options(options);
     args.run.metrics.serve(scan.status())?;

@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
                     .then(|| args.checkpoints.checkpoint_name.clone()),
             },
             &sources,
-            Some(&target),
+            Some((&target, args.write.target_mode())),
             &args.connect,
             lossy,
         )

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use migrate::cli::{ConnectArgs, Job, Printer, Role, RunArgs, WriteArgs, ctrl_c};
-use migrate::{
-    DEFAULT_CHECKPOINT_NAME, TargetMode, Verify, VerifyMode, VerifyOptions, VerifySource,
-};
+use migrate::{DEFAULT_CHECKPOINT_NAME, Verify, VerifyMode, VerifyOptions, VerifySource};
 
 /// Prove that a Redis or Valkey deployment holds what its source holds.
 #[derive(Parser)]
@@ -107,19 +105,21 @@ async fn run() -> anyhow::Result<bool> {
         VerifySource::Live(endpoint) => vec![endpoint.clone()],
         _ => Vec::new(),
     };
-    let lossy = args.write.lossy;
+    let (lossy, mode) = (args.write.lossy, args.write.target_mode());
     args.run
         .check
-        .run_if_asked(Job::Verify, &sources, Some(&target), &args.connect, lossy)
+        .run_if_asked(
+            Job::Verify,
+            &sources,
+            Some((&target, mode)),
+            &args.connect,
+            lossy,
+        )
         .await;
     let mut options = VerifyOptions::default();
     options.source_connect = args.connect.options();
     options.target_connect = args.connect.options();
-    options.target_mode = if args.write.proxy {
-        TargetMode::Proxy
-    } else {
-        TargetMode::Auto
-    };
+    options.target_mode = mode;
     options.mode = match args.mode {
         Mode::Full => VerifyMode::Full,
         Mode::Length => VerifyMode::Length,

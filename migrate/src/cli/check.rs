@@ -2,6 +2,7 @@
 
 use clap::Args;
 use endpoint::Endpoint;
+use key_writer::TargetMode;
 
 use crate::cli::{ConnectArgs, LossyArgs};
 use crate::precheck::{Precheck, PrecheckOptions, Severity};
@@ -33,14 +34,15 @@ pub enum Job {
 }
 
 impl CheckArgs {
-    /// With `--check`: runs the pre-checks of `job` from `sources` to `target`,
-    /// prints each finding on stdout (blockers first), and exits with 0 without
-    /// a blocker, 1 with one. Without it, returns at once.
+    /// With `--check`: runs the pre-checks of `job` from `sources` to `target`
+    /// (reached as `mode` says), prints each finding on stdout (blockers first),
+    /// and exits with 0 without a blocker, 1 with one. Without it, returns at
+    /// once.
     pub async fn run_if_asked(
         &self,
         job: Job,
         sources: &[Endpoint],
-        target: Option<&Endpoint>,
+        target: Option<(&Endpoint, TargetMode)>,
         connect: &ConnectArgs,
         lossy: LossyArgs,
     ) {
@@ -57,7 +59,9 @@ impl CheckArgs {
         }
         options.drop_functions = lossy.drop_functions;
         options.drop_field_ttls = lossy.drop_field_ttls;
-        let findings = Precheck::new(sources.to_vec(), target.cloned())
+        options.target_mode = target.map_or(TargetMode::Auto, |(_, mode)| mode);
+        let target = target.map(|(endpoint, _)| endpoint.clone());
+        let findings = Precheck::new(sources.to_vec(), target)
             .options(options)
             .run()
             .await
