@@ -135,6 +135,57 @@ fn log_lines_as_json() {
     assert!(log.lines().any(|l| l.starts_with("sync: ")), "{log}");
 }
 
+/// A transaction whose keys span a cluster target's slots, with
+/// `--split-transactions`: applied command by command, and the warning saying so
+/// names its database, first key, commands and stream offset.
+#[test]
+fn a_warning_names_the_db_and_key_it_is_about() {
+    let src = Server::start(Version::Redis7_0);
+    let cluster = testkit::Cluster::start(Version::Redis7_0, 3);
+    let target = cluster.masters()[0].url();
+    let sync = Sync::start(&[
+        "--source",
+        &src.url(),
+        "--target",
+        &target,
+        "--split-transactions",
+        "--log-format",
+        "json",
+    ]);
+    sync.wait_for("the RDB", |log| log.contains("sync rdb done"));
+    // "a" and "b" live in different slots.
+    let mut pipe = testkit::redis::pipe();
+    pipe.atomic().set("a", 1).set("b", 2);
+    pipe.query::<()>(&mut src.client()).unwrap();
+    sync.wait_for("the warning", |log| log.contains("spanning slots"));
+    // Applied all the same, each key on its own slot's master.
+    let value = |key: &str| {
+        cluster.masters().iter().find_map(|m| {
+            testkit::redis::cmd("GET")
+                .arg(key)
+                .query::<Option<i64>>(&mut m.client())
+                .ok()
+                .flatten()
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (value("a"), value("b")) != (Some(1), Some(2)) {
+        assert!(Instant::now() < deadline, "never applied: {}", sync.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = sync.stop();
+    let warning: serde_json::Value = log
+        .lines()
+        .filter(|l| l.contains("spanning slots"))
+        .find_map(|l| serde_json::from_str(l).ok())
+        .expect("a JSON warning");
+    let fields = &warning["fields"];
+    assert_eq!(fields["db"], 0, "{warning}");
+    assert_eq!(fields["key"], "\"a\"", "{warning}");
+    assert_eq!(fields["commands"], 2, "{warning}");
+    assert!(fields["offset"].as_u64().is_some(), "{warning}");
+}
+
 /// Runs `program` with `args` and its stderr on a pseudo-terminal: what it wrote
 /// there, and whether it succeeded.
 fn on_a_terminal(program: &str, args: &[&str]) -> (bool, String) {

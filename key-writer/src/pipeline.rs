@@ -659,6 +659,7 @@ impl Pipeline {
                         c.replid == batch.checkpoint.replid && c.offset >= batch.checkpoint.offset
                     });
                     tracing::warn!(
+                        node = %self.layout.nodes()[index],
                         applied,
                         offset = batch.checkpoint.offset,
                         "a batch whose reply was lost, checked against the node's checkpoint"

@@ -101,7 +101,10 @@ impl Writer {
         let cluster = info.cluster_enabled && options.mode == TargetMode::Auto;
         // Proxies rarely pass MULTI/EXEC through.
         if options.mode == TargetMode::Proxy && options.checkpoint.take().is_some() {
-            tracing::warn!("checkpoints are not kept through a proxy; this target gets none");
+            tracing::warn!(
+                target = %target.addr(),
+                "checkpoints are not kept through a proxy; this target gets none"
+            );
         }
         if cluster
             && let Some(reason) = options
@@ -1245,7 +1248,13 @@ impl Writer {
                     command: "MULTI/EXEC".into(),
                 });
             }
-            tracing::warn!("a transaction spanning slots is applied command by command");
+            tracing::warn!(
+                db = t.held[0].db,
+                key = %shown(first_key.as_deref().unwrap_or_default()),
+                commands = t.held.len(),
+                offset = pos.offset,
+                "a transaction spanning slots is applied command by command"
+            );
             return self.one_by_one(t.held, pos).await;
         }
         self.stats.commands += t.held.len() as u64;
