@@ -651,45 +651,64 @@ impl Pipeline {
     /// Batches whose replies were lost: each node's checkpoint says whether it holds
     /// them; those it does not are queued again (they were not applied at all).
     async fn resolve_doubts(&mut self) -> Result<()> {
-        for batch in std::mem::take(&mut self.doubtful) {
-            let index = self.layout.route(Some(&batch.key));
-            match self.get_checkpoint(index, &batch.key).await {
-                Ok(held) => {
-                    let applied = held.as_ref().is_some_and(|c| {
-                        c.replid == batch.checkpoint.replid && c.offset >= batch.checkpoint.offset
-                    });
-                    tracing::warn!(
-                        node = %self.layout.nodes()[index],
-                        applied,
-                        offset = batch.checkpoint.offset,
-                        "a batch whose reply was lost, checked against the node's checkpoint"
-                    );
-                    let node = &mut self.nodes[index];
-                    if applied {
-                        self.counters.already_applied += batch.ops.len() as u64;
-                        node.applied = held;
-                    } else {
-                        self.counters.retries += batch.ops.len() as u64;
-                        // Before anything queued since, in their order; SELECTs are
-                        // made again for the connection they go to.
-                        let ops: Vec<Op> =
-                            batch.ops.into_iter().filter(|o| !o.is_select()).collect();
-                        node.bytes += ops.iter().map(Op::size).sum::<usize>();
-                        node.queue.splice(0..0, ops);
-                    }
+        // Until every doubt is settled nothing more is sent: a later batch's
+        // checkpoint on the node would pass a lost batch off as applied.
+        // Batches found not applied, in their order, to go before anything
+        // queued since.
+        let mut again: Vec<(usize, Vec<Op>)> = Vec::new();
+        while !self.doubtful.is_empty() {
+            let mut unsettled = Vec::new();
+            let mut failure = None;
+            for batch in std::mem::take(&mut self.doubtful) {
+                if failure.is_some() {
+                    unsettled.push(batch);
+                    continue;
                 }
-                Err(e) => {
-                    self.doubtful.push(batch);
-                    self.retry
-                        .failed(format!("a checkpoint cannot be read yet: {e}"))
-                        .await?;
-                    if self.layout.is_cluster() {
-                        // The slot may have moved (MOVED), or its node failed over.
-                        self.layout.refresh(&self.connect, self.retry_for).await?;
-                        self.grow();
+                let index = self.layout.route(Some(&batch.key));
+                match self.get_checkpoint(index, &batch.key).await {
+                    Ok(held) => {
+                        let applied = held.as_ref().is_some_and(|c| {
+                            c.replid == batch.checkpoint.replid
+                                && c.offset >= batch.checkpoint.offset
+                        });
+                        tracing::warn!(
+                            node = %self.layout.nodes()[index],
+                            applied,
+                            offset = batch.checkpoint.offset,
+                            "a batch whose reply was lost, checked against the node's checkpoint"
+                        );
+                        if applied {
+                            self.counters.already_applied += batch.ops.len() as u64;
+                            self.nodes[index].applied = held;
+                        } else {
+                            self.counters.retries += batch.ops.len() as u64;
+                            // SELECTs are made again for the connection they go to.
+                            let ops = batch.ops.into_iter().filter(|o| !o.is_select());
+                            again.push((index, ops.collect()));
+                        }
+                    }
+                    Err(e) => {
+                        unsettled.push(batch);
+                        failure = Some(e);
                     }
                 }
             }
+            self.doubtful = unsettled;
+            if let Some(e) = failure {
+                self.retry
+                    .failed(format!("a checkpoint cannot be read yet: {e}"))
+                    .await?;
+                if self.layout.is_cluster() {
+                    // The slot may have moved (MOVED), or its node failed over.
+                    self.layout.refresh(&self.connect, self.retry_for).await?;
+                    self.grow();
+                }
+            }
+        }
+        for (index, ops) in again.into_iter().rev() {
+            let node = &mut self.nodes[index];
+            node.bytes += ops.iter().map(Op::size).sum::<usize>();
+            node.queue.splice(0..0, ops);
         }
         Ok(())
     }

@@ -1048,3 +1048,50 @@ async fn newer_dump_payloads_restored_as_older() {
         same(&["GET", "s"]);
     }
 }
+
+/// A target silent for longer than the I/O timeout (`CLIENT PAUSE`): a batch
+/// whose reply was lost stays in doubt until the target answers again, and
+/// nothing after it is sent meanwhile (a later batch's checkpoint would pass it
+/// off as applied, and batches settled apart would be queued again out of
+/// order): the list ends with every element once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_target_loses_and_reorders_no_batch_in_doubt() {
+    let target = Server::start(Version::Redis7_0);
+    let options = WriterOptions {
+        checkpoint: Some(key_writer::CheckpointOptions::new("silent")),
+        connect: endpoint::ConnectOptions::default()
+            .io_timeout(Some(std::time::Duration::from_millis(200))),
+        max_batch_commands: 20,
+        ..WriterOptions::default()
+    };
+    let mut writer = Writer::connect(&endpoint(&target), options).await.unwrap();
+    writer.begin_full_resync("r1", 0).await.unwrap();
+    writer.mark(0);
+    writer.flush().await.unwrap();
+    let n = 2000;
+    for i in 1..=n {
+        if i == 500 {
+            redis::cmd("CLIENT")
+                .arg(&["PAUSE", "1500", "ALL"])
+                .query::<()>(&mut target.client())
+                .unwrap();
+        }
+        writer
+            .write_command(&logged(0, i * 10, &format!("RPUSH list {i}")))
+            .await
+            .unwrap();
+    }
+    assert_eq!(writer.flush().await.unwrap(), Some(n * 10));
+    let list: Vec<u64> = redis::cmd("LRANGE")
+        .arg(&["list", "0", "-1"])
+        .query(&mut target.client())
+        .unwrap();
+    let expected: Vec<u64> = (1..=n).collect();
+    let first_wrong = list.iter().zip(&expected).position(|(a, b)| a != b);
+    assert!(
+        list == expected,
+        "{} elements, first out of place at {first_wrong:?}",
+        list.len()
+    );
+    assert!(writer.stats().retries > 0, "the pause was felt");
+}
