@@ -11,6 +11,7 @@ use rdb_parser::{
 /// entries, or fail with the same error.
 pub fn check_value(value: &Value<'_>) {
     let each = value.validate();
+    check_blobs(value, each.is_ok());
     let Some(stepped) = count_by_cursor(value) else {
         return;
     };
@@ -18,6 +19,24 @@ pub fn check_value(value: &Value<'_>) {
         (Ok(a), Ok(b)) => assert_eq!(a, b, "entries: try_fold against next"),
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
         (a, b) => panic!("try_fold gave {a:?}, next gave {b:?}"),
+    }
+}
+
+/// The sizes of a value's compact blobs and stream nodes (what a memory
+/// estimate reads) come without a panic, and without a fault where the whole
+/// value decodes.
+fn check_blobs(value: &Value<'_>, decodes: bool) {
+    let mut blobs = 0u64;
+    let walked = match value {
+        Value::List(l) => l.blobs(|_| blobs += 1),
+        Value::Set(s) => s.blobs(|_| blobs += 1),
+        Value::SortedSet(z) => z.blobs(|_| blobs += 1),
+        Value::Hash(h) => h.blobs(|_| blobs += 1),
+        Value::Stream(s) => s.node_sizes(|_, _| blobs += 1),
+        _ => return,
+    };
+    if decodes {
+        assert!(walked.is_ok(), "blobs of a value that decodes: {walked:?}");
     }
 }
 
