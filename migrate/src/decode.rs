@@ -12,7 +12,7 @@ use rdb_parser::{Item, Key, ParseOptions, Rdb};
 
 use crate::error::{Error, Result};
 use crate::json::JsonWriter;
-use crate::memory::{Allocator, Estimator, MemoryLayout};
+use crate::memory::{Allocator, Estimator, KeyMemory, MemoryLayout};
 use crate::memory_report::{Collector, MemoryFormat, MemoryReport};
 use crate::rdb_file::map;
 use crate::stats::Stats;
@@ -266,19 +266,20 @@ pub fn memory(
     // where they were estimated, only the lines travel.
     let state = || Estimating {
         estimator: Estimator::new(layout, report.allocator),
+        key: KeyMemory::empty(),
         collector: Collector::new(report.top, report.by_prefix.clone()),
     };
     let estimate = |part: &mut Estimating, items: &[Item<'_>]| {
         let mut batch = Estimated::default();
         for item in items {
             let Item::Key(k) = item else { continue };
-            match part.estimator.key(k) {
-                Ok(key) => {
+            match part.estimator.key_into(k, &mut part.key) {
+                Ok(()) => {
                     if every_key {
                         // Writing to memory cannot fail.
-                        let _ = format.key(&mut batch.lines, &key);
+                        let _ = format.key(&mut batch.lines, &part.key);
                     }
-                    part.collector.add(key);
+                    part.collector.add(&part.key);
                 }
                 Err(e) => {
                     batch.fault = Some(e);
@@ -317,6 +318,8 @@ pub fn memory(
 /// One thread's share of [`memory`].
 struct Estimating {
     estimator: Estimator,
+    /// The key being estimated, its buffers reused.
+    key: KeyMemory,
     collector: Collector,
 }
 

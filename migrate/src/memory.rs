@@ -253,8 +253,23 @@ impl Estimator {
     /// # Errors
     /// When the value is corrupt or truncated.
     pub fn key(&mut self, k: &Key<'_>) -> rdb_parser::Result<KeyMemory> {
-        let name = k.key.to_vec()?;
-        let key_len = name.len() as u64;
+        let mut estimate = KeyMemory::empty();
+        self.key_into(k, &mut estimate)?;
+        Ok(estimate)
+    }
+
+    /// As [`Estimator::key`], into `estimate`, whose name's buffer is reused (a
+    /// file's walk estimates hundreds of thousands of keys).
+    pub(crate) fn key_into(
+        &mut self,
+        k: &Key<'_>,
+        estimate: &mut KeyMemory,
+    ) -> rdb_parser::Result<()> {
+        estimate.key.clear();
+        estimate
+            .key
+            .extend_from_slice(k.key.bytes(&mut self.scratch)?);
+        let key_len = estimate.key.len() as u64;
         let expires = k.expire_ms.is_some();
         let (memory, elements, largest) = match &k.value {
             Value::String(v) => {
@@ -274,15 +289,11 @@ impl Estimator {
                 (memory, body.elements, body.largest)
             }
         };
-        Ok(KeyMemory {
-            db: k.db,
-            key: name,
-            value_type: k.value.value_type(),
-            encoding: k.value.encoding(),
-            memory,
-            elements,
-            largest,
-        })
+        estimate.db = k.db;
+        estimate.value_type = k.value.value_type();
+        estimate.encoding = k.value.encoding();
+        (estimate.memory, estimate.elements, estimate.largest) = (memory, elements, largest);
+        Ok(())
     }
 
     /// An `sds` string of `len` bytes as allocated: header (by the length's
@@ -664,4 +675,19 @@ pub struct KeyMemory {
     /// Bytes of the largest element: a list element, a set or sorted-set member, a
     /// hash field with its value, a stream entry's fields and values, a string.
     pub largest: u64,
+}
+
+impl KeyMemory {
+    /// An estimate to fill in.
+    pub(crate) fn empty() -> KeyMemory {
+        KeyMemory {
+            db: 0,
+            key: Vec::new(),
+            value_type: Type::String,
+            encoding: Encoding::Raw,
+            memory: 0,
+            elements: 0,
+            largest: 0,
+        }
+    }
 }

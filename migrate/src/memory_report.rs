@@ -96,32 +96,31 @@ impl Collector {
         }
     }
 
-    pub(crate) fn add(&mut self, k: KeyMemory) {
+    pub(crate) fn add(&mut self, k: &KeyMemory) {
         let r = &mut self.report;
-        r.total.add(&k);
-        r.by_db.entry(k.db).or_default().add(&k);
-        r.by_type.entry(k.value_type.as_str()).or_default().add(&k);
+        r.total.add(k);
+        r.by_db.entry(k.db).or_default().add(k);
+        r.by_type.entry(k.value_type.as_str()).or_default().add(k);
         if let Some(sep) = &self.separator {
             let prefix = match find(&k.key, sep) {
                 Some(at) => &k.key[..at],
                 None => &k.key[..],
             };
             match self.prefixes.get_mut(prefix) {
-                Some(t) => t.add(&k),
+                Some(t) => t.add(k),
                 None => {
                     let mut t = MemoryTotal::default();
-                    t.add(&k);
+                    t.add(k);
                     self.prefixes.insert(prefix.to_vec(), t);
                 }
             }
         }
-        self.keep(Ranked(k));
+        if self.top > 0 {
+            self.keep(Ranked(k.clone()));
+        }
     }
 
     fn keep(&mut self, k: Ranked) {
-        if self.top == 0 {
-            return;
-        }
         if self.heap.len() < self.top {
             self.heap.push(Reverse(k));
         } else if self.heap.peek().is_some_and(|Reverse(least)| k > *least) {
@@ -144,7 +143,9 @@ impl Collector {
             self.prefixes.entry(prefix).or_default().merge(&t);
         }
         for Reverse(k) in other.heap {
-            self.keep(k);
+            if self.top > 0 {
+                self.keep(k);
+            }
         }
     }
 
