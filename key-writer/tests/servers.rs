@@ -1095,3 +1095,73 @@ async fn a_silent_target_loses_and_reorders_no_batch_in_doubt() {
     );
     assert!(writer.stats().retries > 0, "the pause was felt");
 }
+
+/// A script that keeps the server to itself for a second.
+const BUSY_FOR_A_SECOND: &str = "local t = redis.call('TIME') \
+    local start = t[1] * 1000000 + t[2] \
+    while true do \
+        local now = redis.call('TIME') \
+        if now[1] * 1000000 + now[2] - start > 1000000 then break end \
+    end \
+    return 1";
+
+/// A target busy past the I/O timeout (a long script, four times): a batch
+/// already sent is still in the server's hands when the writer gives up on its
+/// reply, and runs once the server is free, ahead of the checkpoint read that
+/// came after it: found applied, it is not sent again. The list ends with
+/// every element once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_target_applies_a_batch_in_doubt_once() {
+    let target = Server::start(Version::Redis7_0);
+    let options = WriterOptions {
+        checkpoint: Some(key_writer::CheckpointOptions::new("busy")),
+        connect: endpoint::ConnectOptions::default()
+            .io_timeout(Some(std::time::Duration::from_millis(200))),
+        max_batch_commands: 20,
+        ..WriterOptions::default()
+    };
+    let mut writer = Writer::connect(&endpoint(&target), options).await.unwrap();
+    writer.begin_full_resync("r1", 0).await.unwrap();
+    writer.mark(0);
+    writer.flush().await.unwrap();
+    let n = 2000;
+    let mut busy = Vec::new();
+    for i in 1..=n {
+        if i % 500 == 0 {
+            // The server runs nothing else for a second.
+            let url = target.url();
+            busy.push(std::thread::spawn(move || {
+                let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+                redis::cmd("EVAL")
+                    .arg(BUSY_FOR_A_SECOND)
+                    .arg(0)
+                    .query::<i64>(&mut con)
+                    .unwrap();
+            }));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        writer
+            .write_command(&logged(0, i * 10, &format!("RPUSH list {i}")))
+            .await
+            .unwrap();
+    }
+    assert_eq!(writer.flush().await.unwrap(), Some(n * 10));
+    for b in busy {
+        b.join().unwrap();
+    }
+    let list: Vec<u64> = redis::cmd("LRANGE")
+        .arg(&["list", "0", "-1"])
+        .query(&mut target.client())
+        .unwrap();
+    let expected: Vec<u64> = (1..=n).collect();
+    let first_wrong = list.iter().zip(&expected).position(|(a, b)| a != b);
+    assert!(
+        list == expected,
+        "{} elements, first out of place at {first_wrong:?}",
+        list.len()
+    );
+    assert!(
+        writer.stats().retries + writer.stats().already_applied > 0,
+        "the wait was felt"
+    );
+}
