@@ -448,3 +448,39 @@ fn a_shared_target_keeps_the_other_keys_when_the_scope_is_reloaded() {
     );
     assert!(!target_keys.keys.contains_key(&(0, b"app:7".to_vec())));
 }
+
+/// A sync started before its target is up waits for it, its status saying so,
+/// and goes on once the target answers; stopped meanwhile, it stops at once.
+#[test]
+fn a_target_not_up_yet_is_waited_for() {
+    let src = loaded_source(Version::Redis7_0, 500);
+    let mut target = Server::start(Version::Redis7_0);
+    target.kill();
+    let (source_url, target_url) = (src.url(), target.url());
+    let args = ["--source", &source_url, "--target", &target_url];
+    // Stopped while it waits.
+    let waiting = Sync::start(&args);
+    waiting.wait_for("retrying", |log| {
+        log.contains("retrying the target for") && log.contains("(attempt ")
+    });
+    let (stopped, stop) = std::sync::mpsc::channel();
+    std::thread::spawn(move || stopped.send(waiting.stop()));
+    let log = stop
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("stopped while it waits for the target");
+    assert!(!log.contains("sync rdb done"), "{log}");
+    // Left waiting until the target is up.
+    let run = Sync::start(&args);
+    run.wait_for("retrying", |log| {
+        log.contains("retrying the target for") && log.contains("(attempt ")
+    });
+    target.restart();
+    run.wait_for("the RDB", |log| log.contains("sync rdb done"));
+    converge(
+        || Snapshot::of_server(&src, &all_dbs()),
+        || Snapshot::of_server(&target, &all_dbs()),
+        "a target up late",
+    );
+    let log = run.stop();
+    assert!(log.contains("1 full syncs, 0 partial resyncs"), "{log}");
+}

@@ -62,6 +62,14 @@ impl Retry {
     /// A round failed for `what`: an error once the trouble has lasted longer than
     /// the limit, else a pause that grows with each failed round.
     pub(crate) async fn failed(&mut self, what: impl Into<String>) -> Result<()> {
+        let pause = self.record(what)?;
+        sleep(pause).await;
+        Ok(())
+    }
+
+    /// As [`Retry::failed`], without the pause: how long to wait before the next
+    /// round.
+    pub(crate) fn record(&mut self, what: impl Into<String>) -> Result<Duration> {
         let since = *self.since.get_or_insert_with(Instant::now);
         self.attempts += 1;
         self.what = what.into();
@@ -82,8 +90,7 @@ impl Retry {
             retry_in_ms = pause.as_millis() as u64,
             "retrying the target"
         );
-        sleep(pause).await;
-        Ok(())
+        Ok(pause)
     }
 
     /// A round went through: the trouble, if any, is over.

@@ -20,6 +20,7 @@ use crate::peer::{Peer, keys_of};
 use crate::pieces::InPieces;
 use crate::pipeline::Pipeline;
 use crate::render::{ELEMENTS_PER_COMMAND, field_expiries, render};
+use crate::retry::{Retry, Retrying};
 use crate::scope::Scope;
 use crate::transaction::{Held, Transaction};
 
@@ -85,6 +86,46 @@ fn written_by(dialect: Dialect) -> Flavor {
 }
 
 impl Writer {
+    /// As [`Writer::connect`], but a target that cannot be reached yet is tried
+    /// again for [`WriterOptions::retry_for`], as one in trouble later is (a job
+    /// started before its target is up); `retrying` hears of each failed
+    /// attempt, and of the end of the trouble (`None`). Wrong credentials and the
+    /// target's refusals fail at once.
+    ///
+    /// # Errors
+    /// As [`Writer::connect`]; [`Error::GaveUp`] once the target stayed out of
+    /// reach for the retry time.
+    pub async fn connect_retrying(
+        target: &Endpoint,
+        options: WriterOptions,
+        mut retrying: impl FnMut(Option<&Retrying>),
+    ) -> Result<Writer> {
+        let mut retry = Retry::new(options.retry_for);
+        loop {
+            match Writer::connect(target, options.clone()).await {
+                Ok(writer) => {
+                    if retry.state().is_some() {
+                        retrying(None);
+                    }
+                    return Ok(writer);
+                }
+                // Credentials do not mend with time.
+                Err(
+                    e @ Error::Connection {
+                        source: endpoint::Error::AuthFailed { .. },
+                        ..
+                    },
+                ) => return Err(e),
+                Err(e @ Error::Connection { .. }) => {
+                    let pause = retry.record(e.to_string())?;
+                    retrying(retry.state().as_ref());
+                    tokio::time::sleep(pause).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Connects to the target, reads its version and limits, and (unless
     /// [`TargetMode::Proxy`]) its cluster layout.
     ///

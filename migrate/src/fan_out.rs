@@ -54,7 +54,12 @@ pub(crate) async fn run(
     let mut prepared: Vec<Prepared> = Vec::with_capacity(outlets.len());
     for o in &outlets {
         let p = ShardSync::prepare(&source, &o.target, o.settings.clone(), o.publish.clone());
-        prepared.push(p.await?);
+        // Stopped while it waits for a target not up yet.
+        let mut stopping = stop.clone();
+        tokio::select! {
+            p = p => prepared.push(p?),
+            _ = stopping.wait_for(|stop| *stop) => return Ok(()),
+        }
     }
     // The feed starts where the first target's checkpoints say; a target whose
     // checkpoints say otherwise gets a link of its own from the start.

@@ -416,9 +416,13 @@ impl ShardSync {
         publish: Publish,
     ) -> Result<Prepared> {
         let name = source.to_string();
-        let mut writer = Writer::connect(target, settings.writer.clone())
-            .await
-            .map_err(Error::writer(|| format!("connect to the target {target}")))?;
+        // A target not up yet is waited for, its status saying so.
+        let shown = publish.clone();
+        let mut writer = Writer::connect_retrying(target, settings.writer.clone(), |now| {
+            shown(&|slot| slot.target_retrying = now.cloned());
+        })
+        .await
+        .map_err(Error::writer(|| format!("connect to the target {target}")))?;
         // The shard's task is busy while the writer retries: the status learns of
         // it from here. It ends with the writer.
         let mut retrying = writer.watch_retrying();

@@ -419,7 +419,12 @@ impl Sync {
                         settings,
                         publish,
                     } = outlets.pop().expect("one target");
-                    let sync = ShardSync::start(&shard, &target, settings, publish).await?;
+                    // Stopped while it waits for a target not up yet.
+                    let mut stopping = stop.clone();
+                    let sync = tokio::select! {
+                        sync = ShardSync::start(&shard, &target, settings, publish) => sync?,
+                        _ = stopping.wait_for(|stop| *stop) => return Ok(()),
+                    };
                     sync.run(stop).await.map(|_| ())
                 }
                 .instrument(span),
