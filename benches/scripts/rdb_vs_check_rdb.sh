@@ -7,21 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 keys=${1:-300000}
 runs=${2:-5}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-cargo build --quiet --release -p examples --bin decode -p benches --bin make-bench-rdb
-target/release/make-bench-rdb "$work/mixed.rdb" "$keys"
+source benches/scripts/timing.sh
 check=${REDIS_CHECK_RDB:-/usr/bin/redis-check-rdb}
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_ms() { # command...
-    local start end
-    start=$(date +%s%N)
-    "$@" >/dev/null 2>&1
-    end=$(date +%s%N)
-    echo $(( (end - start) / 1000000 ))
-}
 
 ours=(); theirs=()
 for _ in $(seq "$runs"); do

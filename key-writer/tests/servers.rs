@@ -1049,6 +1049,38 @@ async fn newer_dump_payloads_restored_as_older() {
     }
 }
 
+/// A writer keeping checkpoints named `name` on `target`, replies awaited 0.2 s
+/// at most, 20 commands a batch, its stream begun at offset 0.
+async fn impatient_writer(target: &Server, name: &str) -> Writer {
+    let options = WriterOptions {
+        checkpoint: Some(key_writer::CheckpointOptions::new(name)),
+        connect: endpoint::ConnectOptions::default()
+            .io_timeout(Some(std::time::Duration::from_millis(200))),
+        max_batch_commands: 20,
+        ..WriterOptions::default()
+    };
+    let mut writer = Writer::connect(&endpoint(target), options).await.unwrap();
+    writer.begin_full_resync("r1", 0).await.unwrap();
+    writer.mark(0);
+    writer.flush().await.unwrap();
+    writer
+}
+
+/// The target's `list` holds 1 to `n`, each once, in order.
+fn assert_list_in_order(target: &Server, n: u64) {
+    let list: Vec<u64> = redis::cmd("LRANGE")
+        .arg(&["list", "0", "-1"])
+        .query(&mut target.client())
+        .unwrap();
+    let expected: Vec<u64> = (1..=n).collect();
+    let first_wrong = list.iter().zip(&expected).position(|(a, b)| a != b);
+    assert!(
+        list == expected,
+        "{} elements, first out of place at {first_wrong:?}",
+        list.len()
+    );
+}
+
 /// A target silent for longer than the I/O timeout (`CLIENT PAUSE`): a batch
 /// whose reply was lost stays in doubt until the target answers again, and
 /// nothing after it is sent meanwhile (a later batch's checkpoint would pass it
@@ -1057,17 +1089,7 @@ async fn newer_dump_payloads_restored_as_older() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_target_loses_and_reorders_no_batch_in_doubt() {
     let target = Server::start(Version::Redis7_0);
-    let options = WriterOptions {
-        checkpoint: Some(key_writer::CheckpointOptions::new("silent")),
-        connect: endpoint::ConnectOptions::default()
-            .io_timeout(Some(std::time::Duration::from_millis(200))),
-        max_batch_commands: 20,
-        ..WriterOptions::default()
-    };
-    let mut writer = Writer::connect(&endpoint(&target), options).await.unwrap();
-    writer.begin_full_resync("r1", 0).await.unwrap();
-    writer.mark(0);
-    writer.flush().await.unwrap();
+    let mut writer = impatient_writer(&target, "silent").await;
     let n = 2000;
     for i in 1..=n {
         if i == 500 {
@@ -1082,17 +1104,7 @@ async fn a_silent_target_loses_and_reorders_no_batch_in_doubt() {
             .unwrap();
     }
     assert_eq!(writer.flush().await.unwrap(), Some(n * 10));
-    let list: Vec<u64> = redis::cmd("LRANGE")
-        .arg(&["list", "0", "-1"])
-        .query(&mut target.client())
-        .unwrap();
-    let expected: Vec<u64> = (1..=n).collect();
-    let first_wrong = list.iter().zip(&expected).position(|(a, b)| a != b);
-    assert!(
-        list == expected,
-        "{} elements, first out of place at {first_wrong:?}",
-        list.len()
-    );
+    assert_list_in_order(&target, n);
     assert!(writer.stats().retries > 0, "the pause was felt");
 }
 
@@ -1113,17 +1125,7 @@ const BUSY_FOR_A_SECOND: &str = "local t = redis.call('TIME') \
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_target_applies_a_batch_in_doubt_once() {
     let target = Server::start(Version::Redis7_0);
-    let options = WriterOptions {
-        checkpoint: Some(key_writer::CheckpointOptions::new("busy")),
-        connect: endpoint::ConnectOptions::default()
-            .io_timeout(Some(std::time::Duration::from_millis(200))),
-        max_batch_commands: 20,
-        ..WriterOptions::default()
-    };
-    let mut writer = Writer::connect(&endpoint(&target), options).await.unwrap();
-    writer.begin_full_resync("r1", 0).await.unwrap();
-    writer.mark(0);
-    writer.flush().await.unwrap();
+    let mut writer = impatient_writer(&target, "busy").await;
     let n = 2000;
     let mut busy = Vec::new();
     for i in 1..=n {
@@ -1149,17 +1151,7 @@ async fn a_busy_target_applies_a_batch_in_doubt_once() {
     for b in busy {
         b.join().unwrap();
     }
-    let list: Vec<u64> = redis::cmd("LRANGE")
-        .arg(&["list", "0", "-1"])
-        .query(&mut target.client())
-        .unwrap();
-    let expected: Vec<u64> = (1..=n).collect();
-    let first_wrong = list.iter().zip(&expected).position(|(a, b)| a != b);
-    assert!(
-        list == expected,
-        "{} elements, first out of place at {first_wrong:?}",
-        list.len()
-    );
+    assert_list_in_order(&target, n);
     assert!(
         writer.stats().retries + writer.stats().already_applied > 0,
         "the wait was felt"
