@@ -235,10 +235,36 @@ impl Default for MemoryOptions {
 }
 
 /// Estimates what every key of the RDB file at `path` takes in the memory of the
-/// server that wrote it (see [`KeyMemory`](crate::KeyMemory)) and writes the report to `out`: a
-/// line per key in the file's order (or the biggest keys, or totals per prefix),
-/// then the totals per database and per type (see [`MemoryFormat`]). On several
-/// threads the output is that of one.
+/// server that wrote it (see [`KeyMemory`]) and writes the
+/// report to `out`: a line per key in the file's order (or the biggest keys, or
+/// totals per prefix), then the totals per database and per type (see
+/// [`MemoryFormat`]). On several threads the output is that of one.
+///
+/// The ten biggest keys of a dump from a Redis built as its project builds it:
+///
+/// ```no_run
+/// use migrate::decode::{MemoryOptions, memory};
+/// use rdb_parser::ParseOptions;
+///
+/// # fn run() -> Result<(), migrate::Error> {
+/// let options = MemoryOptions {
+///     top: 10,
+///     threads: 2,
+///     ..MemoryOptions::default()
+/// };
+/// let report = memory(
+///     "dump.rdb".as_ref(),
+///     ParseOptions::default(),
+///     options,
+///     &mut std::io::sink(),
+/// )?;
+/// for key in &report.top {
+///     println!("{} bytes: {}", key.memory, String::from_utf8_lossy(&key.key));
+/// }
+/// println!("{}", report.total.memory);
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Errors
 /// [`Error::Rdb`] for a corrupt file (with the byte offset), [`Error::Io`] when the
