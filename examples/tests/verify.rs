@@ -849,3 +849,54 @@ fn the_read_rate_is_held() {
         start.elapsed()
     );
 }
+
+/// Slots moving between a cluster target's masters while a verification reads
+/// it (`redis-cli --cluster reshard`, keys migrated one by one with MIGRATE):
+/// nothing is reported, the keys followed wherever they are (MOVED, ASK).
+#[test]
+fn slots_moving_during_a_verification() {
+    let src = Server::start(Version::Redis7_0);
+    write_mixed(&mut src.client(), 3000);
+    let cluster = Cluster::start(Version::Redis7_0, 3);
+    let target = cluster.nodes()[0].url();
+    scan(&src.url(), &target);
+    let id = |m: &Server| -> String {
+        redis::cmd("CLUSTER")
+            .arg("MYID")
+            .query(&mut m.client())
+            .unwrap()
+    };
+    let masters = cluster.masters();
+    let (from, to) = (id(masters[0]), id(masters[1]));
+    // At most 1000 reads a second on each side: the verification of 3000 keys
+    // lasts over ten seconds (several reads a key), the slots move meanwhile.
+    let mut verifying = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(["--source", &src.url(), "--target", &target, "--qps", "1000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run verify");
+    let reshard = Command::new("redis-cli")
+        .args(["--cluster", "reshard", &masters[0].addr()])
+        .args(["--cluster-from", &from, "--cluster-to", &to])
+        .args(["--cluster-slots", "1000", "--cluster-yes"])
+        .output()
+        .expect("run redis-cli --cluster reshard");
+    assert!(
+        reshard.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reshard.stderr)
+    );
+    assert!(
+        verifying.try_wait().unwrap().is_none(),
+        "the slots moved while the verification ran"
+    );
+    let out = verifying.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "only the summary: {stdout}");
+    let summary: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(summary["summary"]["keys"]["0"], 3000, "{summary}");
+}
