@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc::{self, TrySendError};
 
-use rdb_parser::{Item, Key, ParseOptions, Rdb};
+use rdb_parser::{Item, ParseOptions, Rdb};
 
 use crate::error::{Error, Result};
 use crate::json::JsonWriter;
@@ -386,108 +386,31 @@ pub fn stats_threaded(path: &Path, options: ParseOptions, threads: usize) -> Res
     }
     let map = map(path)?;
     let rdb = Rdb::with_options(&map, options).map_err(Error::rdb_file(path))?;
-    let (tx, rx) = mpsc::sync_channel::<Vec<Key<'_>>>(threads);
-    let rx = Mutex::new(rx);
-    let (counts, fault) = std::thread::scope(|scope| {
-        let workers: Vec<_> = (1..threads)
-            .map(|_| {
-                let rx = &rx;
-                scope.spawn(move || {
-                    let mut part = Part::default();
-                    loop {
-                        let batch = rx
-                            .lock()
-                            .map_err(|_| ())
-                            .and_then(|r| r.recv().map_err(|_| ()));
-                        match batch {
-                            Ok(batch) => part.decode(&batch),
-                            Err(()) => return part,
-                        }
-                    }
-                })
-            })
-            .collect();
-        let mut mine = Part::default();
-        let mut batch = Vec::with_capacity(BATCH);
-        // A fault of the file's structure: the keys before it are decoded still,
-        // and may hold an earlier one.
-        let mut walk_fault = None;
-        for item in rdb.items() {
-            let item = match item {
-                Ok(item) => item,
-                Err(e) => {
-                    walk_fault = Some(e);
-                    break;
-                }
-            };
-            match item {
-                Item::Key(k) => {
-                    batch.push(k);
-                    if batch.len() == BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        if let Err(TrySendError::Full(full)) = tx.try_send(full) {
-                            mine.decode(&full);
-                        }
-                    }
-                }
-                other => {
-                    if let Err(e) = mine.stats.add(&other, &mut mine.scratch) {
-                        mine.fault(e);
-                    }
-                }
-            }
-            // Later faults come after this one in the file.
-            if mine.first_fault.is_some() {
-                break;
-            }
-        }
-        mine.decode(&batch);
-        drop(tx);
-        let mut faults: Vec<rdb_parser::Error> = walk_fault.into_iter().collect();
-        faults.extend(mine.first_fault.take());
-        let mut counts = mine.stats;
-        for w in workers {
-            let part = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            counts.merge(&part.stats);
-            faults.extend(part.first_fault);
-        }
-        (
-            counts,
-            faults.into_iter().min_by_key(rdb_parser::Error::offset),
-        )
-    });
-    if let Some(e) = fault {
-        return Err(Error::rdb_file(path)(e));
+    let fault = Error::rdb_file(path);
+    // A batch's fault comes back in the file's order: of several, the first is
+    // the one reported.
+    let count = |(stats, scratch): &mut (Stats, Vec<u8>), items: &[Item<'_>]| {
+        items
+            .iter()
+            .try_for_each(|item| stats.add(item, scratch))
+            .err()
+    };
+    let take =
+        |batch_fault: Option<rdb_parser::Error>| batch_fault.map_or(Ok(()), |e| Err(fault(e)));
+    let parts = in_order(
+        &rdb,
+        threads,
+        <(Stats, Vec<u8>)>::default,
+        count,
+        take,
+        &fault,
+    )?;
+    let mut counts = Stats::default();
+    for (part, _) in &parts {
+        counts.merge(part);
     }
     Ok(counts)
 }
 
-/// Keys handed to a thread at once.
+/// Items handed to a thread at once.
 const BATCH: usize = 256;
-
-/// One thread's share of [`stats_threaded`].
-#[derive(Default)]
-struct Part {
-    stats: Stats,
-    scratch: Vec<u8>,
-    /// The first fault it met; it decodes nothing after one.
-    first_fault: Option<rdb_parser::Error>,
-}
-
-impl Part {
-    fn decode(&mut self, keys: &[Key<'_>]) {
-        if self.first_fault.is_some() {
-            return;
-        }
-        for k in keys {
-            if let Err(e) = self.stats.add_key(k, &mut self.scratch) {
-                self.fault(e);
-                return;
-            }
-        }
-    }
-
-    fn fault(&mut self, e: rdb_parser::Error) {
-        self.first_fault.get_or_insert(e);
-    }
-}
